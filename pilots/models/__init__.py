@@ -1,0 +1,9 @@
+"""The tables. Importing this package registers every table on `SQLModel.metadata` (Alembic reads it)."""
+
+from pilots.models.accounts import ApiToken, User
+from pilots.models.events import Event
+from pilots.models.outcomes import Outcome, UnitDay
+from pilots.models.pilot import Pilot
+from pilots.models.roster import Assignment, RosterEntry
+
+__all__ = ["ApiToken", "Assignment", "Event", "Outcome", "Pilot", "RosterEntry", "UnitDay", "User"]

@@ -1,0 +1,55 @@
+"""QA audit outcomes and their per-unit daily rollups."""
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Column, Integer, PrimaryKeyConstraint, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from pilots.models._time import utcnow
+
+
+class Outcome(SQLModel, table=True):
+    """One QA audit of a moderator's decision. `audit_id` is unique within a pilot; `day` is the UTC date of
+    `audited_at`, kept as a column so rollups and windows never parse timestamps."""
+
+    __table_args__ = (UniqueConstraint("pilot_id", "audit_id", name="uq_outcome_pilot_audit"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
+    pilot_id: int = Field(foreign_key="pilot.id")
+    audit_id: str = Field(max_length=100)
+    moderator_id: str = Field(max_length=100)
+    audited_at: datetime
+    day: date
+    correct: bool
+    critical: bool | None = None
+    handle_time_s: float | None = None
+    policy: str | None = Field(default=None, max_length=100)
+    queue: str | None = Field(default=None, max_length=100)
+    auditor_id: str | None = Field(default=None, max_length=100)
+    ingested_at: datetime = Field(default_factory=utcnow)
+
+
+class UnitDay(SQLModel, table=True):
+    """Per pilot x moderator x day: the counts and sums that every ratio metric needs.
+
+    Maintained in the same transaction as the outcomes, so results read units x days rows, never raw audits.
+    Team-level analyses sum moderators' rows. `critical_audits` and `handle_audits` count the audits where the
+    optional field was present: they are the denominators of those metrics.
+    """
+
+    __tablename__ = "unit_day"
+    __table_args__ = (PrimaryKeyConstraint("pilot_id", "moderator_id", "day"),)
+
+    pilot_id: int = Field(foreign_key="pilot.id")
+    moderator_id: str = Field(max_length=100)
+    day: date
+    audits: int = 0
+    correct: int = 0
+    critical_audits: int = 0
+    critical: int = 0
+    handle_audits: int = 0
+    handle_sum: float = 0.0
+    handle_sum2: float = 0.0

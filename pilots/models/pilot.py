@@ -1,0 +1,41 @@
+"""The pilot: its registered plan and where it is in its lifecycle (draft -> running -> concluded)."""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column
+from sqlmodel import Field, SQLModel
+
+from pilots.models._time import utcnow
+
+
+class Pilot(SQLModel, table=True):
+    """A registered pilot.
+
+    `arms`, `strata`, `metrics` and `design` are JSON documents validated by the API data models in
+    `pilots.schemas`; once the pilot is launched the plan is locked and `plan_hash` holds its canonical hash.
+    `data_version` increases with every accepted batch of outcomes, so cached results know when they are stale.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    hypothesis: str = ""
+    owner: str = Field(max_length=100)
+    layer: str | None = Field(default=None, max_length=100, index=True)
+    unit: str = Field(default="moderator", max_length=20)
+    arms: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    strata: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    seed: int = Field(sa_column=Column(BigInteger, nullable=False))
+    metrics: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    design: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    start_date: date
+    end_date: date
+    pre_period_start: date | None = None
+    status: str = Field(default="draft", max_length=20, index=True)
+    plan_hash: str | None = Field(default=None, max_length=64)
+    data_version: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    launched_at: datetime | None = None
+    concluded_at: datetime | None = None

@@ -1,0 +1,62 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from pilots import settings
+
+
+class ConfigurationError(RuntimeError):
+    """The app refuses to start with an unsafe or incomplete configuration."""
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then `PILOTLAB_*` environment variables, then `test_config`."""
+    app = Flask(__name__, instance_path=str(settings.instance_path()), instance_relative_config=True)
+    app.config.from_mapping(
+        SECRET_KEY=None,
+        DATABASE_URL=settings.default_database_url(settings.instance_path()),
+        DEMO=False,
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        JSON_SORT_KEYS=False,
+    )
+    app.config.from_prefixed_env("PILOTLAB")
+    if test_config:
+        app.config.from_mapping(test_config)
+    _check_secret_key(app)
+
+    register_extensions(app)
+    register_blueprints(app)
+    return app
+
+
+def _check_secret_key(app: Flask) -> None:
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.debug or app.testing or app.config.get("DEMO"):
+        # Debug, tests and the local demo get a throwaway key: sessions do not survive a restart.
+        import secrets
+
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        return
+    raise ConfigurationError(
+        "PILOTLAB_SECRET_KEY is not set. Set it to a long random value (e.g. `python -c 'import secrets; "
+        "print(secrets.token_hex(32))'`), or set PILOTLAB_DEMO=1 for a local demo."
+    )
+
+
+def register_extensions(app: Flask) -> None:
+    from webui import database
+
+    database.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from webui.api import init_app as init_api
+
+    init_api(app)

@@ -1,0 +1,51 @@
+"""Domain errors. Each carries a stable code, a message a person can act on, and structured details.
+
+The web layer turns them into `{"error": {"code", "message", "details"}}` with `http_status`; the CLI prints them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PilotLabError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    http_status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(PilotLabError):
+    http_status = 404
+    code = "not_found"
+
+
+class Conflict(PilotLabError):
+    """The request is valid but clashes with stored state (a second launch, an audit id stored with other content)."""
+
+    http_status = 409
+    code = "conflict"
+
+
+class ValidationFailed(PilotLabError):
+    """Input was rejected as a whole; `details` lists `{"row", "field", "message"}` (first 100 problems)."""
+
+    http_status = 422
+    code = "validation_failed"
+
+    MAX_DETAILS = 100
+
+    def __init__(self, message: str, details: list[dict[str, Any]] | None = None, total: int | None = None) -> None:
+        details = details or []
+        self.total = total if total is not None else len(details)
+        super().__init__(message, details[: self.MAX_DETAILS])
+
+
+def problem(field: str, message: str, row: int | None = None) -> dict[str, Any]:
+    """One entry of a ValidationFailed's details. `row` is 1-based over the submitted records (None for the body)."""
+    return {"row": row, "field": field, "message": message}

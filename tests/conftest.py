@@ -1,0 +1,120 @@
+"""Shared fixtures: an app on a migrated test database (SQLite by default, PostgreSQL when
+`PILOTLAB_TEST_DATABASE_URL` is set), a client, a CLI runner, a session and users with API tokens."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel
+
+import pilots.models  # noqa: F401  (registers every table)
+from pilots import accounts
+from pilots.db import make_engine
+from pilots.migrate import upgrade
+from webui import create_app
+from webui.database import engine as app_engine
+from webui.database import sessions
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A freshly migrated database for the whole run."""
+    url = os.environ.get("PILOTLAB_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    if url.startswith("postgresql"):
+        _drop_everything(url)
+    upgrade(url)
+    yield url
+
+
+def _drop_everything(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def truncate_all(engine) -> None:
+    """Empty every table (fast reset between tests; the schema stays)."""
+    tables = [table.name for table in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                connection.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def app(database_url: str):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret"})
+    yield app
+    with app.app_context():
+        truncate_all(app_engine())
+        app_engine().dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app) -> Iterator[Session]:
+    """A session on the app's database (commit what a test sets up)."""
+    with app.app_context(), sessions()() as session:
+        yield session
+
+
+@pytest.fixture
+def tokens(app) -> dict[str, str]:
+    """One user per role, with an API token each: `tokens["pm"]`."""
+    result = {}
+    with app.app_context(), sessions()() as session:
+        for role in accounts.ROLES:
+            user = accounts.create_user(session, f"{role}-user", role)
+            result[role] = accounts.issue_token(session, user)
+        session.commit()
+    return result
+
+
+class ApiClient:
+    """The test client with a role's bearer token on every request: `api.as_("pm").post(...)`."""
+
+    def __init__(self, client, tokens: dict[str, str], role: str = "admin") -> None:
+        self._client, self._tokens, self.role = client, tokens, role
+
+    def as_(self, role: str) -> ApiClient:
+        return ApiClient(self._client, self._tokens, role)
+
+    def _headers(self, kwargs: dict) -> dict:
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers.setdefault("Authorization", f"Bearer {self._tokens[self.role]}")
+        return headers
+
+    def open(self, method: str, path: str, **kwargs):
+        return self._client.open(path, method=method, headers=self._headers(kwargs), **kwargs)
+
+    def get(self, path: str, **kwargs):
+        return self.open("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return self.open("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs):
+        return self.open("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs):
+        return self.open("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs):
+        return self.open("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def api(client, tokens) -> ApiClient:
+    return ApiClient(client, tokens)

@@ -1,0 +1,12 @@
+"""Subcommands of `pilotlab`, one module per group."""
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    """Attach every subcommand group to `cli` (idempotent)."""
+    from pilots.commands import db, users
+
+    for command in (db.db, users.users):
+        if command.name not in cli.commands:
+            cli.add_command(command)

@@ -1,0 +1,29 @@
+"""Content negotiation for exports: JSON by default, CSV with `?format=csv` or `Accept: text/csv`."""
+
+from __future__ import annotations
+
+from flask import Response, abort, request, stream_with_context
+
+from pilots.exports import ExportTable, csv_chunks, json_chunks
+
+FORMATS = ("json", "csv")
+
+
+def wants_csv() -> bool:
+    """Whether the client asked for CSV (`?format=csv` wins over the Accept header)."""
+    requested = request.args.get("format")
+    if requested is not None:
+        if requested not in FORMATS:
+            abort(400, description=f"format must be one of {', '.join(FORMATS)}, got {requested!r}.")
+        return requested == "csv"
+    best = request.accept_mimetypes.best_match(["application/json", "text/csv"], default="application/json")
+    return best == "text/csv"
+
+
+def export_response(table: ExportTable, filename: str) -> Response:
+    """Stream `table` in the requested format."""
+    if wants_csv():
+        response = Response(stream_with_context(csv_chunks(table)), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+        return response
+    return Response(stream_with_context(json_chunks(table)), mimetype="application/json")

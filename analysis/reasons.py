@@ -1,0 +1,63 @@
+"""Reason codes for degenerate or skipped analyses, with plain-language messages.
+
+Statistics functions never raise on degenerate *data* (an empty arm, one moderator, no variance).
+They return a result whose ``reason`` field holds one of the codes below, so the verdict layer and
+the web pages can explain what happened in words a director can read. Codes are short stable strings
+(safe to store and to compare); the messages may be reworded freely.
+"""
+
+from __future__ import annotations
+
+# Two-arm comparisons (analysis/ratio.py)
+EMPTY_ARM = "empty_arm"
+NO_AUDITS = "no_audits"
+SINGLE_UNIT = "single_unit"
+ZERO_VARIANCE = "zero_variance"
+ZERO_CONTROL_MEAN = "zero_control_mean"
+
+# Regression adjustment (analysis/cuped.py)
+NO_PRE_PERIOD = "no_pre_period"
+CONSTANT_COVARIATE = "constant_covariate"
+
+# Segments and heterogeneity (analysis/segments.py)
+TOO_FEW_SEGMENTS = "too_few_segments"
+
+# Data-quality checks (analysis/checks.py)
+TOO_FEW_UNITS = "too_few_units"
+
+MESSAGES: dict[str, str] = {
+    EMPTY_ARM: "One of the arms has no moderators with audits yet, so the arms cannot be compared.",
+    NO_AUDITS: "One of the arms has no audits yet, so its rate is undefined.",
+    SINGLE_UNIT: (
+        "One of the arms has a single moderator with audits; the spread between moderators "
+        "cannot be estimated, so there is no interval or p-value."
+    ),
+    ZERO_VARIANCE: (
+        "Every moderator in both arms has exactly the same rate (for example, all audits "
+        "correct), so there is no variation to test against."
+    ),
+    ZERO_CONTROL_MEAN: (
+        "The control rate is zero, so a relative change is undefined; only the absolute "
+        "difference is reported."
+    ),
+    NO_PRE_PERIOD: "No moderator has pre-period audits, so no variance reduction was applied.",
+    CONSTANT_COVARIATE: (
+        "The pre-period metric does not vary between moderators, so it cannot explain any "
+        "variance; the unadjusted estimate is reported."
+    ),
+    TOO_FEW_SEGMENTS: (
+        "Fewer than two segments have a usable estimate, so heterogeneity cannot be tested."
+    ),
+    TOO_FEW_UNITS: "Too few moderators to run this check.",
+}
+
+
+def describe(code: str | None) -> str:
+    """Plain-language message for a reason code (empty string for ``None``).
+
+    Unknown codes are returned unchanged rather than raising, so a newer stored code never breaks a
+    page.
+    """
+    if code is None:
+        return ""
+    return MESSAGES.get(code, code)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import time
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -38,16 +42,37 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _check_secret_key(app: Flask) -> None:
     if app.config.get("SECRET_KEY"):
         return
-    if app.debug or app.testing or app.config.get("DEMO"):
-        # Debug, tests and the local demo get a throwaway key: sessions do not survive a restart.
-        import secrets
-
+    if app.testing:
         app.config["SECRET_KEY"] = secrets.token_hex(32)
+        return
+    if app.debug or app.config.get("DEMO"):
+        # The local demo keeps a generated key in the instance folder, so every gunicorn worker (and a restart)
+        # signs sessions with the same key.
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
         return
     raise ConfigurationError(
         "PILOTLAB_SECRET_KEY is not set. Set it to a long random value (e.g. `python -c 'import secrets; "
         "print(secrets.token_hex(32))'`), or set PILOTLAB_DEMO=1 for a local demo."
     )
+
+
+def _instance_secret(folder: Path) -> str:
+    path = folder / "secret_key"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: when several workers start at once, exactly one writes the key and the others read it.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise ConfigurationError(f"{path} is empty; delete it and start again.") from None
+    key = secrets.token_hex(32)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key)
+    return key
 
 
 def register_extensions(app: Flask) -> None:

@@ -1,0 +1,46 @@
+# PilotLab developer entry points. `make run` serves the demo; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+WORKERS ?= 2
+
+.PHONY: run test test-postgres validate bench lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.installed  ## install, migrate, seed the demo pilot, serve on http://127.0.0.1:$(PORT)
+	PILOTLAB_DEMO=1 $(BIN)/pilotlab db upgrade
+	PILOTLAB_DEMO=1 $(BIN)/pilotlab demo
+	PILOTLAB_DEMO=1 exec $(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+
+test: $(VENV)/.installed  ## the full suite on SQLite (browser tests need /usr/bin/chromium)
+	$(BIN)/pytest
+
+test-postgres: $(VENV)/.installed  ## the same suite against PostgreSQL
+	PILOTLAB_TEST_DATABASE_URL=$${PILOTLAB_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest
+
+validate: $(VENV)/.installed  ## large simulation of the sequential designs' operating characteristics
+	$(BIN)/python bench/validate_sequential.py
+
+bench: $(VENV)/.installed  ## speed and memory figures
+	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_import_memory.py
+	$(BIN)/python bench/bench_results.py
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

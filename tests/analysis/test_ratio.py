@@ -1,4 +1,4 @@
-"""Ratio metrics: delta method against direct computation, Welch t-test, cluster-robust OLS, coverage."""
+"""Ratio metrics: delta method vs direct computation, Welch t-test, cluster-robust OLS, coverage."""
 
 from __future__ import annotations
 
@@ -96,8 +96,8 @@ def test_delta_se_equals_cluster_robust_cr0_times_small_sample_factor() -> None:
     """OLS of the per-audit outcome on an arm dummy reproduces both ratios; its CR0 cluster-robust
     variance per arm is sum_i (y_i - R x_i)^2 / sum_x^2, i.e. the delta variance times (K-1)/K.
 
-    Exact relation: Var_delta(R_t - R_c) = K_c/(K_c-1) V0_c + K_t/(K_t-1) V0_t, where V0_c is the CR0
-    intercept variance and V0_t = V0(slope) - V0_c. Tolerance: rel 1e-9 (floating point only).
+    Exact relation: Var_delta(R_t - R_c) = K_c/(K_c-1) V0_c + K_t/(K_t-1) V0_t, where V0_c is the
+    CR0 intercept variance and V0_t = V0(slope) - V0_c. Tolerance: rel 1e-9 (floating point only).
     """
     rng = np.random.default_rng(11)
     k_c, k_t = 23, 31
@@ -122,7 +122,7 @@ def test_equal_arms_se_equals_statsmodels_default_cluster_se_up_to_its_factor() 
     CR0 by G/(G-1) (N-1)/(N-2) with G = 2K clusters and N audits; we undo both factors exactly."""
     rng = np.random.default_rng(5)
     k = 40
-    outcome, arm_audit, unit, y, x, arm = _per_audit_frame(rng, k, k)
+    outcome, arm_audit, unit, y, x, _ = _per_audit_frame(rng, k, k)
     fit = sm.OLS(outcome, sm.add_constant(arm_audit)).fit(
         cov_type="cluster", cov_kwds={"groups": unit}
     )
@@ -217,8 +217,8 @@ def test_from_units_validates_inputs() -> None:
 
 def test_coverage_with_clustered_binary_outcomes_and_naive_undercoverage() -> None:
     """50 moderators per arm, audits Poisson(30)+1, accuracy ~ Beta(18, 2) per moderator (ICC ~0.05,
-    design effect ~2.4). 1,000 seeded pilots: the Welch/delta interval covers the true difference (0)
-    at 0.95 +- 0.02 (MC SE 0.007); the naive per-audit binomial interval covers < 0.88."""
+    design effect ~2.4). 1,000 seeded pilots: the Welch/delta interval covers the true difference
+    (0) at 0.95 +- 0.02 (MC SE 0.007); the naive per-audit binomial interval covers < 0.88."""
     rng = np.random.default_rng(20240601)
     n_sim, k = 1000, 50
     hits = naive_hits = rel_hits = 0

@@ -243,10 +243,47 @@ def compare(control: RatioStats, treatment: RatioStats, alpha: float = 0.05) -> 
     if control.n < 2 or treatment.n < 2:
         return _degenerate(r_c, r_t, alpha, reasons.SINGLE_UNIT)
 
-    v_c, v_t = control.variance(), treatment.variance()
+    return difference_from_estimates(
+        r_c, control.variance(), control.n, r_t, treatment.variance(), treatment.n, alpha
+    )
+
+
+def difference_from_estimates(
+    control_mean: float,
+    control_var: float,
+    control_n: int,
+    treatment_mean: float,
+    treatment_var: float,
+    treatment_n: int,
+    alpha: float = 0.05,
+) -> Difference:
+    """Build a :class:`Difference` from two independent arm estimates and their variances.
+
+    The shared back end of :func:`compare`, used also for regression-adjusted (CUPED) and
+    per-segment estimates: Welch-Satterthwaite df from the variances and unit counts, t interval and
+    two-sided p-value, relative lift by the delta method (log-form interval).
+
+    Parameters
+    ----------
+    control_mean, treatment_mean : float
+        Arm estimates.
+    control_var, treatment_var : float
+        Their variances (non-negative).
+    control_n, treatment_n : int
+        Units behind each estimate (for the degrees of freedom); both must be >= 2.
+    alpha : float
+        Two-sided level.
+    """
+    _alpha_iv(alpha)
+    for name, value in (("control_var", control_var), ("treatment_var", treatment_var)):
+        if not value >= 0:
+            raise ValueError(f"{name} must be a non-negative number, got {value}")
+    if control_n < 2 or treatment_n < 2:
+        raise ValueError(f"control_n and treatment_n must be >= 2, got {control_n}, {treatment_n}")
+    r_c, r_t, v_c, v_t = control_mean, treatment_mean, control_var, treatment_var
     diff = r_t - r_c
     var = v_c + v_t
-    df = welch_df(v_c, control.n, v_t, treatment.n)
+    df = welch_df(v_c, control_n, v_t, treatment_n)
     if var == 0:
         return _zero_variance(r_c, r_t, alpha)
 

@@ -1,0 +1,180 @@
+"""Stratified permuted-block randomization of a pilot's roster at launch, and of late joiners afterwards.
+
+Units are moderators, or teams when the plan says `unit: team` (every moderator of a team gets the team's arm).
+Each unit's stratum comes from `pilots.strata`; within a stratum, units sorted by id (code-point order) take
+consecutive arms of the stratum's block sequence (`pilots._blocks`), whose generator depends only on the pilot's
+seed and the stratum key. So the same roster, plan and seed give the same assignment on any database or machine,
+whatever the upload order.
+
+Late joiners continue their stratum's sequence: the first new unit of a stratum takes position `n`, where `n` is
+the number of units already assigned there, and a batch's new units are taken in id order. A late joiner whose team
+is already a unit of a team-randomized pilot gets the team's arm, stratum and position. Assignments are only ever
+added, never changed or deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from pilots._blocks import allocation_cycle, assign_strata, block_sequence, stratum_generator
+from pilots.errors import Conflict, ValidationFailed, problem
+from pilots.layers import ensure_no_conflicts
+from pilots.models import Assignment, Pilot, RosterEntry
+from pilots.strata import MAX_STRATUM_KEY, moderator_labels, stratum_key, team_labels
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A randomized unit: its id (moderator id or team name), stratum key and the moderators it covers."""
+
+    unit_id: str
+    stratum: str
+    members: tuple[RosterEntry, ...]
+
+
+def plan_cycle(pilot: Pilot) -> tuple[str, ...]:
+    """The allocation cycle of the pilot's arms and weights (422 naming `arms` when the plan cannot give one)."""
+    try:
+        return allocation_cycle([(arm["name"], arm.get("weight", 1)) for arm in pilot.arms])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValidationFailed("The pilot's arms cannot be randomized.", [problem("arms", str(error))]) from error
+
+
+def build_units(entries: Sequence[RosterEntry], pilot: Pilot, row_of: Mapping[str, int] | None = None) -> list[Unit]:
+    """Group moderators into units with their strata, sorted by unit id; 422 listing every missing value.
+
+    `row_of` maps moderator ids to upload rows, so late-joiner errors point at the row that was sent.
+    """
+    row_of = row_of or {}
+    problems, labels = [], {}
+    for entry in sorted(entries, key=lambda e: e.moderator_id):
+        row = row_of.get(entry.moderator_id)
+        found, missing = moderator_labels(entry, pilot.strata)
+        problems += [_missing(entry, name, row) for name in missing]
+        if pilot.unit == "team" and not entry.team.strip():
+            problems.append(_missing(entry, "team", row, "is needed because the pilot randomizes teams"))
+        labels[entry.moderator_id] = found
+    if problems:
+        raise ValidationFailed("Some moderators lack a value the randomization needs.", problems)
+    if pilot.unit == "team":
+        teams: dict[str, list[RosterEntry]] = {}
+        for entry in sorted(entries, key=lambda e: e.moderator_id):
+            teams.setdefault(entry.team, []).append(entry)
+        units = [Unit(team, stratum_key(team_labels(m, pilot.strata)), tuple(m)) for team, m in teams.items()]
+    else:
+        units = [Unit(e.moderator_id, stratum_key(labels[e.moderator_id]), (e,)) for e in entries]
+    units.sort(key=lambda u: u.unit_id)
+    too_long = [u for u in units if len(u.stratum) > MAX_STRATUM_KEY]
+    if too_long:
+        raise ValidationFailed(
+            f"Stratum keys are limited to {MAX_STRATUM_KEY} characters; shorten the attribute values.",
+            [problem("strata", f"unit {u.unit_id!r}: stratum key has {len(u.stratum)} characters") for u in too_long],
+        )
+    return units
+
+
+def _missing(entry: RosterEntry, name: str, row: int | None, message: str = "is missing or not a number") -> dict:
+    return problem(name, f"moderator {entry.moderator_id!r}: {name} {message}", row)
+
+
+def randomize(session: Session, pilot: Pilot) -> list[Assignment]:
+    """Assign the pilot's whole roster (adds the rows to the session; the caller's unit of work commits).
+
+    Raises ValidationFailed (422) when the roster is empty or a stratum value is missing, Conflict (409) when the
+    pilot already has assignments or when moderators/teams are in another running pilot of the same layer.
+    """
+    already = session.exec(select(func.count()).select_from(Assignment).where(Assignment.pilot_id == pilot.id)).one()
+    if already:
+        raise Conflict(f"Pilot {pilot.id} is already randomized; assignments never change.", {"assignments": already})
+    entries = list(session.exec(select(RosterEntry).where(RosterEntry.pilot_id == pilot.id)))
+    if not entries:
+        raise ValidationFailed(
+            f"Pilot {pilot.id} has no roster; upload one with PUT /api/v1/pilots/{pilot.id}/roster before launch.",
+            [problem("roster", "is empty")],
+        )
+    cycle = plan_cycle(pilot)
+    units = build_units(entries, pilot)
+    teams = [u.unit_id for u in units] if pilot.unit == "team" else []
+    ensure_no_conflicts(session, pilot, [e.moderator_id for e in entries], teams)
+    arms, positions = assign_strata([u.stratum for u in units], cycle, lambda key: stratum_generator(pilot.seed, key))
+    assignments = [
+        _assignment(pilot, unit, member, arm, position, late_joiner=False)
+        for unit, arm, position in zip(units, arms, positions, strict=True)
+        for member in unit.members
+    ]
+    session.add_all(assignments)
+    return assignments
+
+
+def _assignment(pilot: Pilot, unit: Unit, member: RosterEntry, arm: str, position: int, late_joiner: bool):
+    return Assignment(
+        pilot_id=pilot.id,
+        moderator_id=member.moderator_id,
+        unit_id=unit.unit_id,
+        arm=arm,
+        stratum=unit.stratum,
+        sequence=position,
+        late_joiner=late_joiner,
+    )
+
+
+def assign_late_joiners(
+    session: Session, pilot: Pilot, entries: Sequence[RosterEntry], row_of: Mapping[str, int] | None = None
+) -> list[Assignment]:
+    """Assign moderators added to a running pilot by continuing their strata's sequences (the caller commits).
+
+    `entries` are new roster entries (already added to the session). Raises ValidationFailed for missing stratum
+    values and Conflict for layer clashes, before anything is assigned.
+    """
+    if not entries:
+        return []
+    cycle = plan_cycle(pilot)
+    every = build_units(entries, pilot, row_of)  # validates every late joiner, including those joining teams
+    joined: dict[str, Assignment] = {}
+    if pilot.unit == "team":
+        joined = _team_assignments(session, pilot, {e.team for e in entries})
+    units = [u for u in every if u.unit_id not in joined] if pilot.unit == "team" else every
+    teams = sorted({e.team for e in entries}) if pilot.unit == "team" else []
+    ensure_no_conflicts(session, pilot, [e.moderator_id for e in entries], teams)
+    assignments = []
+    for entry in sorted(entries, key=lambda e: e.moderator_id):
+        if entry.team in joined and pilot.unit == "team":
+            team = joined[entry.team]
+            unit = Unit(team.unit_id, team.stratum, (entry,))
+            assignments.append(_assignment(pilot, unit, entry, team.arm, team.sequence, late_joiner=True))
+    by_stratum: dict[str, list[Unit]] = {}
+    for unit in units:
+        by_stratum.setdefault(unit.stratum, []).append(unit)
+    for key in sorted(by_stratum):
+        start = _units_in_stratum(session, pilot, key)
+        sequence = block_sequence(cycle, stratum_generator(pilot.seed, key), start + len(by_stratum[key]))
+        for offset, unit in enumerate(by_stratum[key]):
+            position = start + offset
+            assignments += [
+                _assignment(pilot, unit, member, sequence[position], position, late_joiner=True)
+                for member in unit.members
+            ]
+    session.add_all(assignments)
+    return sorted(assignments, key=lambda a: a.moderator_id)
+
+
+def _team_assignments(session: Session, pilot: Pilot, teams: set[str]) -> dict[str, Assignment]:
+    """One existing assignment per already-randomized team among `teams` (every member shares arm and stratum)."""
+    found: dict[str, Assignment] = {}
+    for team in sorted(teams):
+        query = select(Assignment).where(Assignment.pilot_id == pilot.id, Assignment.unit_id == team).limit(1)
+        existing = session.exec(query).first()
+        if existing is not None:
+            found[team] = existing
+    return found
+
+
+def _units_in_stratum(session: Session, pilot: Pilot, key: str) -> int:
+    query = select(func.count(func.distinct(Assignment.unit_id))).where(
+        Assignment.pilot_id == pilot.id, Assignment.stratum == key
+    )
+    return session.exec(query).one()

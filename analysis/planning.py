@@ -1,0 +1,329 @@
+"""Planning a pilot: the minimum detectable effect and power week by week, for a fixed roster.
+
+The cohort is fixed at launch, so weeks add audits, not moderators. Under the two-level model
+(`analysis.variance_components`) a unit's observed rate after ``m`` audits has variance ``sigma_b^2 + sigma_w^2 / m``:
+the within part shrinks with more weeks, the between part does not, so the MDE falls towards a ceiling set by the
+number of moderators. The planner shows where that happens ("more data stops helping") and includes the price of
+looking every week (the sequential design's inflation factor). The planned variance curve also gives the planned
+information fractions the sequential engine uses (METHODS.md section 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import optimize, stats
+
+from analysis._planning_design import (
+    SequentialDesign,
+    always_valid_z,
+    design_power,
+    inflation,
+)
+from analysis._planning_text import summary_sentence
+from analysis.variance_components import VarianceComponents
+
+__all__ = [
+    "PlanResult",
+    "PlanWeek",
+    "SequentialDesign",
+    "always_valid_z",
+    "difference_variance",
+    "plan_pilot",
+]
+
+
+def difference_variance(
+    components: VarianceComponents,
+    audits_per_unit: float,
+    units_treatment: int,
+    units_control: int,
+    *,
+    audit_rate_cv: float = 0.0,
+    pre_period_audits_per_unit: float = 0.0,
+    count_noise: bool = True,
+) -> float:
+    """Planned variance of the difference of two arms' ratio means after ``audits_per_unit`` audits per unit.
+
+    Per unit, the delta-method variance of an arm's ratio mean ``sum(y) / sum(x)`` has expectation
+    ``(sigma_b^2 (1 + cv^2 + 1/m) + sigma_w^2 / m) / K`` when unit i's audits are Poisson with a mean that varies
+    across units with coefficient of variation ``cv`` (unequal audits weight units unequally, which inflates the
+    between part). With ``count_noise=False`` every unit gets exactly ``m`` audits (times its rate factor) and the
+    ``1/m`` term goes; with ``cv = 0`` the variance is then ``p (1 - p) (1 + (m - 1) ICC) / (m K)`` per arm, the
+    design-effect form. With ``m_pre`` pre-period audits per unit as a regression covariate (CUPED) and stable true
+    rates, the covariance between a unit's pre and pilot rates is ``sigma_b^2``, which removes
+    ``sigma_b^4 / V_pre`` from the per-unit variance.
+
+    References
+    ----------
+    .. [1] Deng, A., Knoblich, U., Lu, J. (2018). Applying the Delta Method in Metric Analytics. KDD.
+    .. [2] Deng, A., Xu, Y., Kohavi, R., Walker, T. (2013). Improving the Sensitivity of Online Controlled
+       Experiments by Utilizing Pre-Experiment Data. WSDM.
+    """
+    if audits_per_unit <= 0:
+        raise ValueError(f"audits_per_unit must be > 0, got {audits_per_unit}")
+    if units_treatment < 1 or units_control < 1:
+        raise ValueError("each arm needs at least one unit")
+    if audit_rate_cv < 0 or pre_period_audits_per_unit < 0:
+        raise ValueError("audit_rate_cv and pre_period_audits_per_unit must be >= 0")
+
+    def unit_variance(m: float) -> float:
+        weight = 1.0 + audit_rate_cv**2 + (1.0 / m if count_noise else 0.0)
+        return components.between * weight + components.within / m
+
+    per_unit = unit_variance(audits_per_unit)
+    if pre_period_audits_per_unit > 0 and components.between > 0:
+        per_unit -= components.between**2 / unit_variance(pre_period_audits_per_unit)
+    return per_unit / units_treatment + per_unit / units_control
+
+
+@dataclass(frozen=True)
+class PlanWeek:
+    """One row of the plan: what the pilot can detect if it ends after ``week`` weeks.
+
+    ``inflation_factor`` is the sequential design's sample-size inflation for the looks up to this week
+    (1 for a fixed design); ``mde`` is on the metric's scale (0.015 = 1.5 points of accuracy), ``mde_relative``
+    is ``mde / baseline``; ``power`` is the power at the target effect (``None`` without one).
+    """
+
+    week: int
+    audits_per_unit: float
+    variance_difference: float
+    information: float
+    inflation_factor: float
+    mde: float
+    mde_relative: float
+    power: float | None
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """The plan: per-week table, where more data stops helping, and a sentence for the PM."""
+
+    weeks: tuple[PlanWeek, ...]
+    units_per_arm: tuple[int, ...]
+    audits_per_unit_per_week: float
+    baseline: float
+    components: VarianceComponents
+    alpha: float
+    alpha_per_comparison: float
+    power: float
+    design: SequentialDesign
+    target_effect: float | None
+    saturation_week: int | None
+    detectable_week: int | None
+    summary: str
+    looks_variance: tuple[float, ...] = field(repr=False, default=())
+
+    def week(self, week: int) -> PlanWeek:
+        """The row for a given week (1-based)."""
+        return self.weeks[week - 1]
+
+    def information_fractions(self, horizon_week: int | None = None) -> tuple[float, ...]:
+        """Planned ``I_j / I_max`` at every look up to ``horizon_week`` (default: the last planned week)."""
+        horizon = len(self.weeks) if horizon_week is None else horizon_week
+        looks = horizon * self.design.looks_per_week
+        info = 1.0 / np.asarray(self.looks_variance[:looks])
+        return tuple((info / info[-1]).tolist())
+
+
+def _arms_iv(units_per_arm, total_units, weights) -> tuple[int, ...]:
+    if units_per_arm is not None:
+        arms = tuple(int(u) for u in units_per_arm)
+    elif total_units is not None:
+        w = np.asarray((0.5, 0.5) if weights is None else weights, dtype=float)
+        if w.size < 2 or np.any(w <= 0):
+            raise ValueError("weights must have at least two positive entries")
+        arms = tuple(int(k) for k in np.floor(total_units * w / w.sum()).astype(int))
+    else:
+        raise ValueError("give units_per_arm or total_units")
+    if len(arms) < 2 or min(arms) < 1:
+        raise ValueError(f"need at least two arms with at least one unit each, got {arms}")
+    return arms
+
+
+def _components_iv(variance, icc, baseline) -> VarianceComponents:
+    if variance is not None:
+        return variance
+    if icc is None:
+        raise ValueError("give variance components or an ICC")
+    if not 0.0 < baseline < 1.0:
+        raise ValueError("an ICC alone needs a proportion baseline in (0, 1); give variance components")
+    return VarianceComponents.from_icc(icc, baseline * (1.0 - baseline))
+
+
+def _fixed_t_power(effect: float, sd: float, df: float, alpha: float) -> float:
+    crit = stats.t.isf(alpha / 2, df)
+    nc = abs(effect) / sd
+    return float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc))
+
+
+def plan_pilot(
+    *,
+    audits_per_unit_per_week: float,
+    baseline: float,
+    units_per_arm: Sequence[int] | None = None,
+    total_units: int | None = None,
+    weights: Sequence[float] | None = None,
+    variance: VarianceComponents | None = None,
+    icc: float | None = None,
+    weeks: int = 8,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    design: SequentialDesign | None = None,
+    target_effect: float | None = None,
+    audit_rate_cv: float = 0.0,
+    pre_period_audits_per_unit: float = 0.0,
+    count_noise: bool = True,
+    use_t: bool = False,
+    metric: str = "accuracy",
+    percent_points: bool = True,
+    saturation_threshold: float = 0.05,
+) -> PlanResult:
+    """MDE and power by week for a planned roster, with the sequential design's inflation.
+
+    Parameters
+    ----------
+    audits_per_unit_per_week : float
+        Expected audits per moderator per week.
+    baseline : float
+        Control rate or mean (0.93 for accuracy); with ``icc`` alone it must be a proportion.
+    units_per_arm : sequence of int, optional
+        Units per arm, control first. Alternatively ``total_units`` and ``weights`` (default equal).
+    variance : VarianceComponents, optional
+        Between- and within-unit variances (e.g. from `estimate_variance_components` on pre-period data).
+    icc : float, optional
+        For a proportion without variance components: ``sigma_b^2 = icc p (1 - p)``.
+    weeks : int
+        Longest horizon to tabulate; row k describes a pilot that ends after k weeks.
+    alpha, power : float
+        Two-sided level and target power. With more than two arms each treatment is compared with control at
+        ``alpha / (arms - 1)`` (Bonferroni) and the smallest treatment arm sets the MDE.
+    design : SequentialDesign, optional
+        ``fixed`` (default), ``group_sequential`` (Lan-DeMets spending at the planned information fractions of
+        ``looks_per_week`` looks a week) or ``always_valid`` (normal-mixture test tuned to the planned MDE).
+    target_effect : float, optional
+        Effect of interest on the metric's scale (0.015 = +1.5 points); adds power by week.
+    audit_rate_cv, pre_period_audits_per_unit, count_noise : float, float, bool
+        See `difference_variance`.
+    use_t : bool
+        Fixed design only: noncentral t with ``K_t + K_c - 2`` degrees of freedom instead of the normal.
+    metric, percent_points : str, bool
+        For the summary sentence: metric name, and whether to show effects as percentage points.
+    saturation_threshold : float
+        "More data stops helping" after the first week whose next week improves the MDE by less than this.
+
+    Returns
+    -------
+    PlanResult
+
+    References
+    ----------
+    .. [1] Donner, A., Klar, N. (2000). Design and Analysis of Cluster Randomization Trials in Health Research.
+       Arnold (design effect ``1 + (m - 1) ICC``).
+    .. [2] Jennison, C., Turnbull, B. W. (2000). Group Sequential Methods with Applications to Clinical Trials,
+       section 2.3 and ch. 7 (inflation factor).
+    .. [3] Johari, R., Koomen, P., Pekelis, L., Walsh, D. (2022). Always Valid Inference: Continuous Monitoring of
+       A/B Tests. Operations Research 70(3).
+    """
+    design = design or SequentialDesign()
+    arms = _arms_iv(units_per_arm, total_units, weights)
+    components = _components_iv(variance, icc, baseline)
+    if audits_per_unit_per_week <= 0 or weeks < 1:
+        raise ValueError("audits_per_unit_per_week must be > 0 and weeks >= 1")
+    for name, value in (("alpha", alpha), ("power", power)):
+        if not 0.0 < value < 1.0:
+            raise ValueError(f"{name} must be in (0, 1), got {value}")
+    if use_t and design.method != "fixed":
+        raise ValueError("use_t applies to the fixed design only")
+    alpha_c = alpha / (len(arms) - 1)
+    k_control, k_treatment = arms[0], min(arms[1:])
+
+    def variance_at(week_count: float) -> float:
+        return difference_variance(
+            components,
+            audits_per_unit_per_week * week_count,
+            k_treatment,
+            k_control,
+            audit_rate_cv=audit_rate_cv,
+            pre_period_audits_per_unit=pre_period_audits_per_unit,
+            count_noise=count_noise,
+        )
+
+    per_look = design.looks_per_week
+    looks_variance = tuple(variance_at(j / per_look) for j in range(1, weeks * per_look + 1))
+    z_sum = stats.norm.isf(alpha_c / 2) + stats.norm.ppf(power)
+    # The always-valid mixture is tuned to the fixed-design MDE at the full planned horizon.
+    tau2 = (z_sum**2) * looks_variance[-1]
+    rows = []
+    for week in range(1, weeks + 1):
+        var = looks_variance[week * per_look - 1]
+        info = 1.0 / np.asarray(looks_variance[: week * per_look])
+        fractions = info / info[-1]
+        factor = inflation(design, alpha_c, power, fractions, tau2 / var)
+        if use_t:
+            df = k_treatment + k_control - 2
+            mde = optimize.brentq(
+                lambda d, v=var, f=df: _fixed_t_power(d, np.sqrt(v), f, alpha_c) - power,
+                1e-12 * np.sqrt(var),
+                20 * np.sqrt(var) * z_sum,
+                xtol=1e-14,
+            )
+        else:
+            mde = z_sum * np.sqrt(factor * var)
+        target_power = None
+        if target_effect is not None:
+            if use_t:
+                df = k_treatment + k_control - 2
+                target_power = _fixed_t_power(target_effect, np.sqrt(var), df, alpha_c)
+            else:
+                target_power = design_power(design, abs(target_effect) / np.sqrt(var), alpha_c, fractions, tau2 / var)
+        rows.append(
+            PlanWeek(
+                week=week,
+                audits_per_unit=audits_per_unit_per_week * week,
+                variance_difference=var,
+                information=1.0 / var,
+                inflation_factor=factor,
+                mde=float(mde),
+                mde_relative=float(mde / baseline) if baseline != 0 else float("nan"),
+                power=target_power,
+            )
+        )
+    mdes = np.array([row.mde for row in rows])
+    saturation = next(
+        (k + 1 for k in range(len(mdes) - 1) if mdes[k + 1] > (1 - saturation_threshold) * mdes[k]),
+        None,
+    )
+    detectable = None
+    if target_effect is not None:
+        detectable = next((r.week for r in rows if r.mde <= abs(target_effect)), None)
+    summary = summary_sentence(
+        units=sum(arms),
+        audits_per_week=audits_per_unit_per_week,
+        rows=rows,
+        target_effect=target_effect,
+        detectable_week=detectable,
+        saturation_week=saturation,
+        metric=metric,
+        percent_points=percent_points,
+        threshold=saturation_threshold,
+    )
+    return PlanResult(
+        weeks=tuple(rows),
+        units_per_arm=arms,
+        audits_per_unit_per_week=audits_per_unit_per_week,
+        baseline=baseline,
+        components=components,
+        alpha=alpha,
+        alpha_per_comparison=alpha_c,
+        power=power,
+        design=design,
+        target_effect=target_effect,
+        saturation_week=saturation,
+        detectable_week=detectable,
+        summary=summary,
+        looks_variance=looks_variance,
+    )

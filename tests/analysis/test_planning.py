@@ -1,0 +1,222 @@
+"""The planner against statsmodels power classes, closed forms, group-sequential tables and simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+from statsmodels.stats.power import NormalIndPower, TTestIndPower
+
+from analysis.group_sequential import inflation_factor
+from analysis.planning import (
+    SequentialDesign,
+    always_valid_z,
+    difference_variance,
+    plan_pilot,
+)
+from analysis.variance_components import VarianceComponents
+
+ACCURACY = VarianceComponents.for_proportion(0.93, 0.03)
+Z_SUM = stats.norm.isf(0.025) + stats.norm.ppf(0.8)
+
+
+def _unit_sd(components: VarianceComponents, m: float, cv: float = 0.0) -> float:
+    return float(np.sqrt(components.between * (1 + cv**2 + 1 / m) + components.within / m))
+
+
+def test_closed_form_design_effect_without_count_noise():
+    p, icc, m, k = 0.93, 0.02, 30.0, 100
+    model = VarianceComponents.from_icc(icc, p * (1 - p))
+    var = difference_variance(model, m, k, k, count_noise=False)
+    assert var == pytest.approx(2 * p * (1 - p) * (1 + (m - 1) * icc) / (m * k), rel=1e-12)
+    plan = plan_pilot(
+        units_per_arm=(k, k),
+        audits_per_unit_per_week=m,
+        baseline=p,
+        icc=icc,
+        weeks=1,
+        count_noise=False,
+    )
+    assert plan.week(1).mde == pytest.approx(Z_SUM * np.sqrt(var), rel=1e-12)
+    assert plan.week(1).mde_relative == pytest.approx(plan.week(1).mde / p)
+
+
+@pytest.mark.parametrize(("k_control", "k_treatment", "alpha"), [(120, 120, 0.05), (80, 40, 0.01)])
+def test_fixed_design_matches_statsmodels_normal_power(k_control, k_treatment, alpha):
+    plan = plan_pilot(
+        units_per_arm=(k_control, k_treatment),
+        audits_per_unit_per_week=12,
+        baseline=0.93,
+        variance=ACCURACY,
+        weeks=4,
+        alpha=alpha,
+        target_effect=0.015,
+        audit_rate_cv=0.3,
+    )
+    solver = NormalIndPower()
+    ratio = k_treatment / k_control
+    for row in plan.weeks:
+        sd = _unit_sd(ACCURACY, row.audits_per_unit, 0.3)
+        d = solver.solve_power(nobs1=k_control, alpha=alpha, power=0.8, ratio=ratio)
+        # statsmodels counts the (negligible) wrong-direction tail too: agreement to 1e-5.
+        assert row.mde == pytest.approx(d * sd, rel=1e-5)
+        expected = solver.power(0.015 / sd, nobs1=k_control, alpha=alpha, ratio=ratio)
+        assert row.power == pytest.approx(expected, rel=1e-9)
+
+
+def test_fixed_design_t_matches_statsmodels_t_power():
+    plan = plan_pilot(
+        units_per_arm=(15, 15),
+        audits_per_unit_per_week=10,
+        baseline=0.93,
+        variance=ACCURACY,
+        weeks=3,
+        target_effect=0.03,
+        use_t=True,
+    )
+    solver = TTestIndPower()
+    for row in plan.weeks:
+        sd = _unit_sd(ACCURACY, row.audits_per_unit)
+        d = solver.solve_power(nobs1=15, alpha=0.05, power=0.8, ratio=1.0)
+        assert row.mde == pytest.approx(d * sd, rel=1e-6)
+        assert row.power == pytest.approx(solver.power(0.03 / sd, 15, 0.05), rel=1e-8)
+    z_plan = plan_pilot(units_per_arm=(15, 15), audits_per_unit_per_week=10, baseline=0.93, variance=ACCURACY, weeks=3)
+    assert plan.week(3).mde > z_plan.week(3).mde  # t pays for the small sample
+
+
+def test_information_curve_is_equally_spaced_without_between_variance():
+    within_only = VarianceComponents(between=0.0, within=0.93 * 0.07)
+    plan = plan_pilot(
+        units_per_arm=(100, 100),
+        audits_per_unit_per_week=12,
+        baseline=0.93,
+        variance=within_only,
+        weeks=5,
+        design=SequentialDesign("group_sequential"),
+    )
+    np.testing.assert_allclose(plan.information_fractions(), [0.2, 0.4, 0.6, 0.8, 1.0], rtol=1e-12)
+    factor = inflation_factor(0.05, 0.8, [0.2, 0.4, 0.6, 0.8, 1.0], "obf")
+    assert plan.week(5).inflation_factor == pytest.approx(factor, rel=1e-12)
+    # Classical O'Brien-Fleming with 5 equal looks needs 1.028 (Jennison & Turnbull 2000, Table 2.3); the
+    # Lan-DeMets O'Brien-Fleming-type spending function is close to it.
+    assert 1.015 < factor < 1.035
+    assert plan.week(1).inflation_factor == 1.0
+
+
+def test_group_sequential_rows_use_planned_fractions_and_keep_power():
+    design = SequentialDesign("group_sequential", looks_per_week=2, spending="pocock")
+    plan = plan_pilot(
+        units_per_arm=(120, 120),
+        audits_per_unit_per_week=12,
+        baseline=0.93,
+        variance=ACCURACY,
+        weeks=4,
+        design=design,
+    )
+    fractions = plan.information_fractions(3)
+    assert len(fractions) == 6 and fractions[-1] == 1.0
+    assert np.all(np.diff(fractions) > 0)
+    # The between-moderator ceiling makes information grow slower than linearly.
+    assert fractions[2] > 0.5
+    row = plan.week(3)
+    factor = inflation_factor(0.05, 0.8, fractions, "pocock")
+    assert row.inflation_factor == pytest.approx(factor, rel=1e-12)
+    assert row.mde == pytest.approx(Z_SUM * np.sqrt(factor * row.variance_difference), rel=1e-12)
+    at_mde = plan_pilot(
+        units_per_arm=(120, 120),
+        audits_per_unit_per_week=12,
+        baseline=0.93,
+        variance=ACCURACY,
+        weeks=3,
+        design=design,
+        target_effect=row.mde,
+    )
+    assert at_mde.week(3).power == pytest.approx(0.8, abs=1e-4)
+
+
+def test_always_valid_threshold_solves_the_mixture_likelihood_ratio():
+    for alpha, rho in [(0.05, 1.0), (0.05, 8.0), (0.1, 30.0)]:
+        v, z = 1.0, always_valid_z(alpha, rho)
+        tau2, d = rho * v, z * np.sqrt(v)
+        lam = np.sqrt(v / (v + tau2)) * np.exp(tau2 * d**2 / (2 * v * (v + tau2)))
+        assert lam == pytest.approx(1 / alpha, rel=1e-10)
+    plan = plan_pilot(
+        units_per_arm=(120, 120),
+        audits_per_unit_per_week=12,
+        baseline=0.93,
+        variance=ACCURACY,
+        weeks=4,
+        design=SequentialDesign("always_valid", looks_per_week=7),
+    )
+    assert all(row.inflation_factor > 1.5 for row in plan.weeks)
+
+
+def test_saturation_week_and_summary():
+    plan = plan_pilot(
+        total_units=240,
+        audits_per_unit_per_week=12,
+        baseline=0.93,
+        variance=ACCURACY,
+        weeks=10,
+        target_effect=0.02,
+    )
+    mdes = np.array([row.mde for row in plan.weeks])
+    gains = 1 - mdes[1:] / mdes[:-1]
+    assert plan.saturation_week == int(np.argmax(gains < 0.05)) + 1
+    assert plan.detectable_week == int(np.argmax(mdes <= 0.02)) + 1
+    assert plan.summary.startswith("With 240 moderators at ~12 audits a week, you can detect +2.0 points")
+    assert f"after {plan.saturation_week} weeks more data stops helping" in plan.summary
+    # A strong between-moderator spread saturates earlier.
+    spread = VarianceComponents.for_proportion(0.93, 0.06)
+    wider = plan_pilot(total_units=240, audits_per_unit_per_week=12, baseline=0.93, variance=spread, weeks=10)
+    assert wider.saturation_week < plan.saturation_week
+    unreachable = plan_pilot(
+        total_units=40,
+        audits_per_unit_per_week=12,
+        baseline=0.93,
+        variance=ACCURACY,
+        weeks=4,
+        target_effect=0.005,
+    )
+    assert unreachable.detectable_week is None
+    assert "cannot reliably detect +0.5 points" in unreachable.summary
+
+
+def test_several_arms_split_alpha():
+    three = plan_pilot(units_per_arm=(100, 100, 90), audits_per_unit_per_week=12, baseline=0.93, variance=ACCURACY)
+    two = plan_pilot(
+        units_per_arm=(100, 90),
+        audits_per_unit_per_week=12,
+        baseline=0.93,
+        variance=ACCURACY,
+        alpha=0.025,
+    )
+    assert three.alpha_per_comparison == pytest.approx(0.025)
+    assert three.week(8).mde == pytest.approx(two.week(8).mde, rel=1e-12)
+
+
+def test_pre_period_covariate_reduction_matches_direct_simulation():
+    sb2, sw2, m_pre, m, k = 0.0009, 0.0642, 40, 20, 20_000
+    rng = np.random.default_rng(4)
+    mu = np.sqrt(sb2) * rng.standard_normal(k)
+    pre = mu + np.sqrt(sw2 / m_pre) * rng.standard_normal(k)
+    post = mu + np.sqrt(sw2 / m) * rng.standard_normal(k)
+    theta = np.cov(pre, post)[0, 1] / pre.var(ddof=1)
+    residual = np.var(post - theta * pre, ddof=1)
+    model = VarianceComponents(sb2, sw2)
+    planned = difference_variance(model, m, 1, 10**12, pre_period_audits_per_unit=m_pre, count_noise=False)
+    # 20,000 units: the sample variance has relative sd ~1%.
+    assert planned == pytest.approx(residual, rel=0.04)
+    assert planned < difference_variance(model, m, 1, 10**12, count_noise=False)
+
+
+def test_input_checks():
+    base = dict(audits_per_unit_per_week=12, baseline=0.93, variance=ACCURACY)
+    with pytest.raises(ValueError, match="units_per_arm or total_units"):
+        plan_pilot(**base)
+    with pytest.raises(ValueError, match="alpha"):
+        plan_pilot(total_units=100, alpha=1.5, **base)
+    with pytest.raises(ValueError, match="ICC"):
+        plan_pilot(total_units=100, audits_per_unit_per_week=12, baseline=0.93)
+    with pytest.raises(ValueError, match="use_t"):
+        plan_pilot(total_units=100, use_t=True, design=SequentialDesign("always_valid"), **base)

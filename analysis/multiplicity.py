@@ -121,8 +121,8 @@ def dunnett_ratio(
 
     Statistics are the Welch t statistics of :func:`analysis.ratio.compare`; their correlation
     comes from the delta-method variances (:func:`many_to_one_correlation`); the degrees of freedom
-    are the smallest Welch df among the comparisons (conservative). Degenerate comparisons are not allowed
-    here: check each ``compare`` result's ``reason`` first.
+    are the smallest Welch df among the comparisons (conservative). Degenerate comparisons are not
+    allowed here: check each ``compare`` result's ``reason`` first.
     """
     diffs = [compare(control, t, alpha) for t in treatments]
     bad = [d.reason for d in diffs if d.reason is not None or not math.isfinite(d.statistic)]

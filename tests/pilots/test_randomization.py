@@ -79,7 +79,7 @@ def test_every_stratum_is_within_one_block_of_the_weights(session, weights, per_
 
 def test_team_randomization_gives_each_team_one_arm_and_stratum(session):
     rows = moderators(120, teams=20)
-    pilot, assignments = _launch(session, rows, unit="team", strata=["site", "tenure_months"])
+    _, assignments = _launch(session, rows, unit="team", strata=["site", "tenure_months"])
     by_team: dict[str, set] = {}
     for a in assignments:
         by_team.setdefault(a.unit_id, set()).add((a.arm, a.stratum, a.sequence))
@@ -125,13 +125,12 @@ def test_late_joiners_continue_the_sequence_deterministically(session):
     for _ in range(2):
         pilot, first = _launch(session, moderators(60), status="running")
         late = add_roster(session, pilot, moderators(9, prefix="late"), late_joiner=True)
-        results.append(
-            [(a.moderator_id, a.arm, a.stratum, a.sequence) for a in assign_late_joiners(session, pilot, late)]
-        )
+        added = assign_late_joiners(session, pilot, late)
         session.flush()
-        everyone = [*first, *results[-1]]
+        results.append([(a.moderator_id, a.arm, a.stratum, a.sequence) for a in added])
+        everyone = [*first, *added]
     assert results[0] == results[1]
-    for moderator_id, arm, stratum, sequence in results[0]:
+    for _moderator_id, arm, stratum, sequence in results[0]:
         expected = block_sequence(("control", "treatment"), stratum_generator(pilot.seed, stratum), sequence + 1)
         assert arm == expected[sequence]
     # Positions in each stratum stay contiguous, so counts stay within one block.

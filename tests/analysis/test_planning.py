@@ -220,3 +220,53 @@ def test_input_checks():
         plan_pilot(total_units=100, audits_per_unit_per_week=12, baseline=0.93)
     with pytest.raises(ValueError, match="use_t"):
         plan_pilot(total_units=100, use_t=True, design=SequentialDesign("always_valid"), **base)
+
+
+def _simulated_rejection_rate(effect_points: float, n_pilots: int, seed: int) -> tuple[float, dict]:
+    """Fixed-horizon delta-method z tests on pilots drawn by the aggregated simulator (fixed roster)."""
+    from pilots.simulate import (
+        SimulationSettings,
+        simple_assignment,
+        simulate_roster,
+        simulate_unit_days,
+    )
+
+    settings = SimulationSettings(n_moderators=200, pre_weeks=0, weeks=4, accuracy_effect_points=effect_points)
+    rng = np.random.default_rng(seed)
+    roster = simulate_roster(settings, rng)
+    rejections = 0
+    for _ in range(n_pilots):
+        assignment = simple_assignment(roster, settings.arms, rng)
+        days = simulate_unit_days(roster, assignment, settings, rng, handle_times=False)
+        totals = days.totals(0, 28)
+        variances, rates = [], []
+        for mask in (days.arm_mask("treatment"), days.arm_mask("control")):
+            y, x = totals["correct"][mask], totals["audits"][mask]
+            r, k = y.sum() / x.sum(), mask.sum()
+            rates.append(r)
+            variances.append(np.sum((y - r * x) ** 2) / (k * (k - 1) * x.mean() ** 2))
+        z = (rates[0] - rates[1]) / np.sqrt(sum(variances))
+        rejections += abs(z) > stats.norm.isf(0.025)
+    rate = roster.audits_per_week
+    inputs = dict(
+        units_per_arm=(100, 100),
+        audits_per_unit_per_week=float(rate.mean()),
+        audit_rate_cv=float(rate.std() / rate.mean()),
+        baseline=float(roster.accuracy.mean()),
+        variance=VarianceComponents(
+            between=float(roster.accuracy.var(ddof=1)),
+            within=float(np.mean(roster.accuracy * (1 - roster.accuracy))),
+        ),
+        weeks=4,
+    )
+    return rejections / n_pilots, inputs
+
+
+@pytest.mark.parametrize("effect_points", [0.0, 1.5])
+def test_planner_power_matches_simulated_pilots(effect_points):
+    n_pilots = 800
+    observed, inputs = _simulated_rejection_rate(effect_points, n_pilots, seed=31)
+    planned = plan_pilot(**inputs, target_effect=effect_points / 100).week(4).power
+    mc_se = np.sqrt(planned * (1 - planned) / n_pilots)
+    # Planner power is ~0.6 at +1.5 points (0.05 under no effect); MC standard error ~0.017 (0.008).
+    assert abs(observed - planned) < 3.5 * mc_se + 0.01

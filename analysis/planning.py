@@ -16,12 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize, stats
 
-from analysis._planning_design import (
-    SequentialDesign,
-    always_valid_z,
-    design_power,
-    inflation,
-)
+from analysis._planning_design import SequentialDesign, always_valid_z, at_horizon
 from analysis._planning_text import summary_sentence
 from analysis.variance_components import VarianceComponents
 
@@ -203,7 +198,8 @@ def plan_pilot(
         ``alpha / (arms - 1)`` (Bonferroni) and the smallest treatment arm sets the MDE.
     design : SequentialDesign, optional
         ``fixed`` (default), ``group_sequential`` (Lan-DeMets spending at the planned information fractions of
-        ``looks_per_week`` looks a week) or ``always_valid`` (normal-mixture test tuned to the planned MDE).
+        ``looks_per_week`` looks a week) or ``always_valid`` (the calibrated normal-mixture test of
+        `analysis.always_valid`, tuned to each horizon's planned variance).
     target_effect : float, optional
         Effect of interest on the metric's scale (0.015 = +1.5 points); adds power by week.
     audit_rate_cv, pre_period_audits_per_unit, count_noise : float, float, bool
@@ -233,7 +229,7 @@ def plan_pilot(
     components = _components_iv(variance, icc, baseline)
     if audits_per_unit_per_week <= 0 or weeks < 1:
         raise ValueError("audits_per_unit_per_week must be > 0 and weeks >= 1")
-    for name, value in (("alpha", alpha), ("power", power)):
+    for name, value in (("alpha", alpha), ("power", power), ("saturation_threshold", saturation_threshold)):
         if not 0.0 < value < 1.0:
             raise ValueError(f"{name} must be in (0, 1), got {value}")
     if use_t and design.method != "fixed":
@@ -255,14 +251,13 @@ def plan_pilot(
     per_look = design.looks_per_week
     looks_variance = tuple(variance_at(j / per_look) for j in range(1, weeks * per_look + 1))
     z_sum = stats.norm.isf(alpha_c / 2) + stats.norm.ppf(power)
-    # The always-valid mixture is tuned to the fixed-design MDE at the full planned horizon.
-    tau2 = (z_sum**2) * looks_variance[-1]
     rows = []
     for week in range(1, weeks + 1):
         var = looks_variance[week * per_look - 1]
         info = 1.0 / np.asarray(looks_variance[: week * per_look])
         fractions = info / info[-1]
-        factor = inflation(design, alpha_c, power, fractions, tau2 / var)
+        evaluated = at_horizon(design, alpha_c, fractions, var)
+        factor = evaluated.inflation(power)
         if use_t:
             df = k_treatment + k_control - 2
             mde = optimize.brentq(
@@ -279,7 +274,7 @@ def plan_pilot(
                 df = k_treatment + k_control - 2
                 target_power = _fixed_t_power(target_effect, np.sqrt(var), df, alpha_c)
             else:
-                target_power = design_power(design, abs(target_effect) / np.sqrt(var), alpha_c, fractions, tau2 / var)
+                target_power = evaluated.power(abs(target_effect) / np.sqrt(var))
         rows.append(
             PlanWeek(
                 week=week,

@@ -140,15 +140,19 @@ def test_always_valid_threshold_solves_the_mixture_likelihood_ratio():
         tau2, d = rho * v, z * np.sqrt(v)
         lam = np.sqrt(v / (v + tau2)) * np.exp(tau2 * d**2 / (2 * v * (v + tau2)))
         assert lam == pytest.approx(1 / alpha, rel=1e-10)
-    plan = plan_pilot(
-        units_per_arm=(120, 120),
-        audits_per_unit_per_week=12,
-        baseline=0.93,
-        variance=ACCURACY,
-        weeks=4,
-        design=SequentialDesign("always_valid", looks_per_week=7),
-    )
-    assert all(row.inflation_factor > 1.5 for row in plan.weeks)
+    common = dict(units_per_arm=(120, 120), audits_per_unit_per_week=12, baseline=0.93, variance=ACCURACY, weeks=3)
+    design = SequentialDesign("always_valid", looks_per_week=7)
+    plan = plan_pilot(**common, design=design)
+    row = plan.week(3)
+    # Calibrated over the planned daily looks: the false-go rate is exactly alpha, and power at the MDE is 0.8.
+    assert plan_pilot(**common, design=design, target_effect=0.0).week(3).power == pytest.approx(0.05, abs=1e-4)
+    at_mde = plan_pilot(**common, design=design, target_effect=row.mde).week(3)
+    assert at_mde.power == pytest.approx(0.8, abs=1e-3)
+    # Continuous monitoring costs more than weekly O'Brien-Fleming looks, less than the uncalibrated
+    # Ville threshold at the optimal mixture (|z| >= 3.03 at the horizon for alpha 0.05).
+    weekly = plan_pilot(**common, design=SequentialDesign("group_sequential"))
+    ville = ((always_valid_z(0.05, 11.0) + stats.norm.ppf(0.8)) / Z_SUM) ** 2
+    assert weekly.week(3).inflation_factor < row.inflation_factor < ville
 
 
 def test_saturation_week_and_summary():

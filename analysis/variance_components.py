@@ -14,6 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.reasons import TOO_FEW_UNITS
+
+NO_WITHIN_REPLICATION = "no_within_replication"
+
 __all__ = [
     "VarianceComponents",
     "VarianceComponentsEstimate",
@@ -142,7 +146,7 @@ def estimate_variance_components(y, x, y2=None) -> VarianceComponentsEstimate:
     if k < 2:
         zero = VarianceComponents(0.0, 0.0)
         return VarianceComponentsEstimate(
-            zero, float("nan"), mean, k, int(n), float("nan"), float("nan"), float("nan"), "too_few_units"
+            zero, float("nan"), mean, k, int(n), float("nan"), float("nan"), float("nan"), TOO_FEW_UNITS
         )
     ss_within = float(np.sum(y2 - y**2 / x))
     ss_between = float(np.sum(x * (y / x - mean) ** 2))
@@ -152,7 +156,7 @@ def estimate_variance_components(y, x, y2=None) -> VarianceComponentsEstimate:
         # One audit per unit: within and between variance cannot be separated.
         total = VarianceComponents(0.0, max(ms_between, 0.0))
         return VarianceComponentsEstimate(
-            total, float("nan"), mean, k, int(n), n0, ms_between, float("nan"), "no_within_replication"
+            total, float("nan"), mean, k, int(n), n0, ms_between, float("nan"), NO_WITHIN_REPLICATION
         )
     ms_within = max(ss_within, 0.0) / (n - k)
     between = (ms_between - ms_within) / n0

@@ -1,0 +1,224 @@
+"""A pilot's roster: replaced freely while the pilot is a draft, extended only by late joiners once it runs.
+
+`replace_roster` and `add_late_joiners` each own their unit of work: they take the write lock, lock the pilot row,
+check its status, write, record an event with the actor and commit; on any error nothing is written.
+
+Late joiners are idempotent by content: re-sending a moderator already on the roster with identical values is a
+no-op that returns their existing assignment; sending them with any value changed is a 409 listing the differences
+(rosters and assignments never change after launch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, insert
+from sqlmodel import Session, select
+
+from pilots import events
+from pilots.db import begin_write
+from pilots.errors import Conflict, NotFound
+from pilots.exports import ExportTable
+from pilots.models import Assignment, Pilot, RosterEntry
+from pilots.models._time import utcnow
+from pilots.randomization import assign_late_joiners
+from pilots.roster_input import CORE_COLUMNS, RosterRow
+
+MAX_PILOT_ID = 2**31 - 1
+_PAGE = 1000
+_INSERT_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class LateJoinResult:
+    """What a late-joiner upload did: assignments created now, and those of identical re-sent moderators."""
+
+    added: list[Assignment]
+    unchanged: list[Assignment]
+
+
+def get_pilot(session: Session, pilot_id: int, *, lock: bool = False) -> Pilot:
+    """The pilot (404 otherwise); `lock` re-reads it FOR UPDATE so status checks and writes are serialized."""
+    if not 0 < pilot_id <= MAX_PILOT_ID:
+        raise NotFound(f"There is no pilot {pilot_id}.")
+    statement = select(Pilot).where(Pilot.id == pilot_id)
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    pilot = session.exec(statement).first()
+    if pilot is None:
+        raise NotFound(f"There is no pilot {pilot_id}.")
+    return pilot
+
+
+def replace_roster(session: Session, pilot_id: int, rows: Sequence[RosterRow], actor: str) -> int:
+    """Replace a draft pilot's whole roster with `rows` (already validated); returns the number stored."""
+    with _write(session):
+        pilot = get_pilot(session, pilot_id, lock=True)
+        if pilot.status != "draft":
+            raise Conflict(
+                f"Pilot {pilot.id} is {pilot.status}; its roster was randomized at launch and cannot be replaced. "
+                f"Add late joiners with POST /api/v1/pilots/{pilot.id}/roster.",
+                {"status": pilot.status},
+            )
+        previous = session.exec(delete(RosterEntry).where(RosterEntry.pilot_id == pilot.id)).rowcount
+        now = utcnow()
+        records = [{**row.values(), "pilot_id": pilot.id, "late_joiner": False, "added_at": now} for row in rows]
+        for start in range(0, len(records), _INSERT_BATCH):
+            session.exec(insert(RosterEntry), params=records[start : start + _INSERT_BATCH])
+        events.record(session, actor, "roster.replaced", pilot.id, moderators=len(rows), previous=previous)
+    return len(rows)
+
+
+def add_late_joiners(session: Session, pilot_id: int, rows: Sequence[RosterRow], actor: str) -> LateJoinResult:
+    """Add moderators to a running pilot and assign them by continuing their strata's sequences."""
+    with _write(session):
+        pilot = get_pilot(session, pilot_id, lock=True)
+        if pilot.status != "running":
+            hint = (
+                f" Replace a draft's roster with PUT /api/v1/pilots/{pilot.id}/roster."
+                if pilot.status == "draft"
+                else ""
+            )
+            raise Conflict(f"Pilot {pilot.id} is {pilot.status}; late joiners join running pilots only.{hint}")
+        stored = _entries(session, pilot.id, [row.moderator_id for row in rows])
+        _refuse_changes(rows, stored)
+        row_of = {row.moderator_id: number for number, row in enumerate(rows, start=1)}
+        entries = [
+            RosterEntry(pilot_id=pilot.id, late_joiner=True, **row.values())
+            for row in rows
+            if row.moderator_id not in stored
+        ]
+        session.add_all(entries)
+        session.flush()
+        added = assign_late_joiners(session, pilot, entries, row_of)
+        unchanged = _assignments(session, pilot.id, sorted(stored))
+        if added:
+            by_arm: dict[str, int] = {}
+            for assignment in added:
+                by_arm[assignment.arm] = by_arm.get(assignment.arm, 0) + 1
+            events.record(
+                session,
+                actor,
+                "roster.late_joiners_added",
+                pilot.id,
+                moderators=len(added),
+                units=len({a.unit_id for a in added}),
+                moderators_by_arm=by_arm,
+                resent_unchanged=len(unchanged),
+            )
+    return LateJoinResult(added, unchanged)
+
+
+def _refuse_changes(rows: Sequence[RosterRow], stored: dict[str, RosterEntry]) -> None:
+    changes = []
+    for number, row in enumerate(rows, start=1):
+        entry = stored.get(row.moderator_id)
+        if entry is None:
+            continue
+        differing = [name for name, value in row.values().items() if getattr(entry, name) != value]
+        if differing:
+            changes.append({"row": number, "moderator_id": row.moderator_id, "fields": differing})
+    if changes:
+        raise Conflict(
+            f"{len(changes)} moderator(s) are already on the roster with other values; roster entries never change "
+            "after launch (re-send them unchanged, or leave them out).",
+            changes[:100],
+        )
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), 500):
+        yield values[start : start + 500]
+
+
+def _entries(session: Session, pilot_id: int, moderator_ids: Sequence[str]) -> dict[str, RosterEntry]:
+    found = {}
+    for chunk in _chunks(moderator_ids):
+        query = select(RosterEntry).where(RosterEntry.pilot_id == pilot_id, RosterEntry.moderator_id.in_(chunk))
+        found.update({entry.moderator_id: entry for entry in session.exec(query)})
+    return found
+
+
+def _assignments(session: Session, pilot_id: int, moderator_ids: Sequence[str]) -> list[Assignment]:
+    found: list[Assignment] = []
+    for chunk in _chunks(moderator_ids):
+        query = select(Assignment).where(Assignment.pilot_id == pilot_id, Assignment.moderator_id.in_(chunk))
+        found += session.exec(query)
+    return sorted(found, key=lambda a: a.moderator_id)
+
+
+class _write:
+    """One unit of work: commit an open read-only transaction (the token lookup), take the write lock, commit on
+    success, roll back on any error."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __enter__(self) -> Session:
+        if self.session.in_transaction() and not (self.session.new or self.session.dirty or self.session.deleted):
+            self.session.commit()
+        begin_write(self.session)
+        return self.session
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None:
+            self.session.commit()
+        else:
+            self.session.rollback()
+
+
+def attribute_names(session: Session, pilot_id: int) -> list[str]:
+    """The extra attribute names used anywhere on the roster, sorted."""
+    names: set[str] = set()
+    for attributes in session.exec(select(RosterEntry.attributes).where(RosterEntry.pilot_id == pilot_id)):
+        names.update(attributes)
+    return sorted(names)
+
+
+def _paged(session: Session, statement, key, key_of: Callable[[Any], str]) -> Iterator[Any]:
+    """Rows of `statement` ordered by `key`, a page at a time (keyset pagination keeps memory flat)."""
+    last = None
+    while True:
+        page_statement = statement if last is None else statement.where(key > last)
+        page = list(session.exec(page_statement.order_by(key).limit(_PAGE)))
+        yield from page
+        if len(page) < _PAGE:
+            return
+        last = key_of(page[-1])
+
+
+def roster_table(session: Session, pilot_id: int) -> ExportTable:
+    """The roster as an export: the core columns then one column per extra attribute (re-uploadable as is)."""
+    extra = attribute_names(session, pilot_id)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        statement = select(RosterEntry).where(RosterEntry.pilot_id == pilot_id)
+        for entry in _paged(session, statement, RosterEntry.moderator_id, lambda e: e.moderator_id):
+            core = {name: getattr(entry, name) for name in CORE_COLUMNS}
+            yield {**core, **{name: entry.attributes.get(name) for name in extra}}
+
+    return ExportTable("moderators", [*CORE_COLUMNS, *extra], rows)
+
+
+ASSIGNMENT_COLUMNS = ("moderator_id", "team", "arm", "stratum", "unit_id", "sequence", "late_joiner", "assigned_at")
+
+
+def assignment_table(session: Session, pilot_id: int) -> ExportTable:
+    """Every moderator's arm and stratum, by moderator id."""
+
+    def rows() -> Iterator[dict[str, Any]]:
+        statement = (
+            select(Assignment.moderator_id, RosterEntry.team, Assignment)
+            .join(
+                RosterEntry,
+                (RosterEntry.pilot_id == Assignment.pilot_id) & (RosterEntry.moderator_id == Assignment.moderator_id),
+            )
+            .where(Assignment.pilot_id == pilot_id)
+        )
+        for moderator_id, team, assignment in _paged(session, statement, Assignment.moderator_id, lambda r: r[0]):
+            values = {name: getattr(assignment, name) for name in ASSIGNMENT_COLUMNS if name != "team"}
+            yield {**values, "moderator_id": moderator_id, "team": team}
+
+    return ExportTable("assignments", ASSIGNMENT_COLUMNS, rows)

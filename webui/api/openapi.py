@@ -1,19 +1,90 @@
-"""The spectree instance that validates API requests and generates the OpenAPI document."""
+"""The spectree instance that documents (and, where routes let it, validates) the API, and response helpers.
+
+The OpenAPI document is served by `webui.api.meta` at /api/v1/openapi.json. Spectree's own documentation pages are
+never registered (`spec.register` is not called): they load their assets from a CDN. Request-validation errors from
+spectree are turned into the API's error envelope by `_validation_failed`, so every route answers 422 the same way.
+"""
 
 from __future__ import annotations
 
-from spectree import SecurityScheme, SpecTree
+from typing import Any
+
+from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
+
+from pilots.errors import ValidationFailed
+from pilots.schemas import ErrorEnvelope, problems_from
+
+BEARER = "bearer"
+ERROR_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Missing, unknown or revoked API token",
+    403: "The token's role may not do this",
+    404: "No such resource",
+    409: "Conflicts with the current state",
+    415: "Unsupported content type",
+    422: "Invalid input: `details` lists `{row, field, message}` for every problem",
+}
+
+
+def _validation_failed(request, response, error, instance, model_adapter) -> None:
+    """Spectree's before-hook: a request that failed validation becomes a ValidationFailed (422, our envelope)."""
+    if error is not None:
+        raise ValidationFailed("The request is invalid.", problems_from(error))
+
+
+_NAMES: dict[str, type] = {}
+
+# Operations whose JSON body may be omitted (spectree marks every declared body as required).
+OPTIONAL_BODIES: set[str] = {"concludePilot"}
+
+
+def _model_name(model: type) -> str:
+    """Component names are the models' class names; two different models with one name are a startup error."""
+    name = model.__name__
+    if _NAMES.setdefault(name, model) is not model:
+        raise RuntimeError(f"Two API models are named {name!r} ({_NAMES[name].__module__}, {model.__module__}).")
+    return name
+
 
 spec = SpecTree(
     "flask",
     title="PilotLab API",
     version="1.0.0",
-    description="Register pilots, randomize rosters, ingest QA outcomes and read sequential results.",
+    description=(
+        "Register pilots, randomize rosters, ingest QA outcomes and read sequential results. Send an API token as "
+        '`Authorization: Bearer <token>`. Errors are `{"error": {"code", "message", "details"}}`.'
+    ),
     mode="strict",
     annotations=True,
     validation_error_status=422,
+    validation_error_model=ErrorEnvelope,
+    before=_validation_failed,
+    naming_strategy=_model_name,
+    nested_naming_strategy=lambda _parent, child: child,
     security_schemes=[
-        SecurityScheme(name="bearer", data={"type": "http", "scheme": "bearer"}),
+        SecurityScheme(name=BEARER, data=SecuritySchemeData(type="http", scheme="bearer", bearer_format="plt_...")),
     ],
-    security={"bearer": []},
+    security={BEARER: []},
 )
+
+
+def responses(ok: int, model: Any = None, *errors: int, public: bool = False) -> Response:
+    """A spectree Response: the success code and model, then the listed error codes with the error envelope.
+
+    Authenticated routes (all but `public` ones) always list 401 and 403 as well.
+    """
+    codes: dict[str, Any] = {f"HTTP_{ok}": model}
+    wanted = set(errors) if public else {401, 403, *errors}
+    for code in sorted(wanted):
+        codes[f"HTTP_{code}"] = (ErrorEnvelope, ERROR_DESCRIPTIONS[code])
+    return Response(**codes)
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document, with the optional request bodies marked as such."""
+    generated = spec.spec
+    for operations in generated["paths"].values():
+        for operation in operations.values():
+            if operation.get("operationId") in OPTIONAL_BODIES and "requestBody" in operation:
+                operation["requestBody"]["required"] = False
+    return generated

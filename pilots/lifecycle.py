@@ -1,0 +1,231 @@
+"""The pilot lifecycle: create and edit a draft, launch it (randomize and lock the plan), conclude it.
+
+Each public function that changes state owns its unit of work: it takes the write lock, checks the pilot's status,
+changes it, records an event with the actor in the same transaction and commits. Lookups never commit.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from pilots import events
+from pilots.db import begin_write
+from pilots.errors import Conflict, NotFound, ValidationFailed, problem
+from pilots.models import Assignment, Event, Pilot, RosterEntry
+from pilots.models._time import utcnow
+from pilots.plan import canonical_plan, plan_hash
+from pilots.randomization import randomize
+from pilots.schemas import PilotCreate, PilotPublic, PilotUpdate, problems_from
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; larger ones cannot exist
+
+
+def get_pilot(session: Session, pilot_id: int, *, lock: bool = False) -> Pilot:
+    """The pilot with this id (404 otherwise). `lock` re-reads it with a row lock (FOR UPDATE on PostgreSQL)."""
+    if not 0 < pilot_id <= MAX_ID:
+        raise NotFound(f"There is no pilot {pilot_id}.")
+    statement = select(Pilot).where(Pilot.id == pilot_id)
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    pilot = session.exec(statement).first()
+    if pilot is None:
+        raise NotFound(f"There is no pilot {pilot_id}.")
+    return pilot
+
+
+def list_pilots(
+    session: Session, status: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[Pilot], int]:
+    """A page of pilots, newest first, and the total number matching `status`."""
+    statement = select(Pilot)
+    count = select(func.count()).select_from(Pilot)
+    if status is not None:
+        statement = statement.where(Pilot.status == status)
+        count = count.where(Pilot.status == status)
+    pilots = list(session.exec(statement.order_by(Pilot.id.desc()).offset(offset).limit(limit)))
+    return pilots, session.exec(count).one()
+
+
+def to_public(session: Session, pilots: list[Pilot]) -> list[PilotPublic]:
+    """API views of `pilots`, with roster sizes and assigned-unit counts (two grouped queries for the whole list)."""
+    ids = [pilot.id for pilot in pilots]
+    roster = dict(
+        session.exec(
+            select(RosterEntry.pilot_id, func.count())
+            .where(RosterEntry.pilot_id.in_(ids))
+            .group_by(RosterEntry.pilot_id)
+        ).all()
+    )
+    units = dict(
+        session.exec(
+            select(Assignment.pilot_id, func.count(func.distinct(Assignment.unit_id)))
+            .where(Assignment.pilot_id.in_(ids))
+            .group_by(Assignment.pilot_id)
+        ).all()
+    )
+    return [
+        PilotPublic.model_validate(
+            {**pilot.model_dump(), "roster_size": roster.get(pilot.id, 0), "assigned_units": units.get(pilot.id, 0)}
+        )
+        for pilot in pilots
+    ]
+
+
+def pilot_events(session: Session, pilot_id: int) -> list[Event]:
+    """The pilot's audit trail, oldest first (404 for an unknown pilot)."""
+    get_pilot(session, pilot_id)
+    return events.history(session, pilot_id)
+
+
+def create_pilot(session: Session, data: PilotCreate, actor: str) -> Pilot:
+    """Register a draft pilot; `owner` defaults to the actor."""
+    with _write(session):
+        pilot = Pilot(**_columns(data), owner=data.owner or actor, status="draft")
+        session.add(pilot)
+        session.flush()
+        events.record(session, actor, "pilot.created", pilot.id, plan=canonical_plan(pilot))
+    return pilot
+
+
+def update_pilot(session: Session, pilot_id: int, patch: PilotUpdate, actor: str) -> Pilot:
+    """Apply a merge patch to a draft pilot (409 once launched). The merged plan is re-validated as a whole."""
+    with _write(session):
+        pilot = get_pilot(session, pilot_id, lock=True)
+        _require_draft(pilot)
+        data = _merged(pilot, patch)
+        before = canonical_plan(pilot)
+        for name, value in _columns(data).items():
+            setattr(pilot, name, value)
+        if data.owner is not None:
+            pilot.owner = data.owner
+        after = canonical_plan(pilot)
+        changed = sorted(name for name in after if after[name] != before[name])
+        if changed:
+            pilot.updated_at = utcnow()
+            events.record(
+                session,
+                actor,
+                "pilot.updated",
+                pilot.id,
+                fields=changed,
+                before={name: before[name] for name in changed},
+                after={name: after[name] for name in changed},
+            )
+    return pilot
+
+
+def launch_pilot(session: Session, pilot_id: int, actor: str) -> Pilot:
+    """Randomize the roster, lock the plan (store its hash) and start the pilot.
+
+    409 unless the pilot is a draft, or when its moderators are in a running pilot of the same layer; 422 when the
+    roster is empty or lacks a stratum attribute. Nothing is written unless everything succeeds.
+    """
+    with _write(session):
+        pilot = get_pilot(session, pilot_id, lock=True)
+        if pilot.status != "draft":
+            raise Conflict(
+                f"Pilot {pilot.id} is already {pilot.status}; a pilot is launched once.",
+                {"status": pilot.status, "plan_hash": pilot.plan_hash},
+            )
+        assignments = randomize(session, pilot)
+        now = utcnow()
+        pilot.status, pilot.launched_at, pilot.updated_at = "running", now, now
+        pilot.plan_hash = plan_hash(pilot)
+        arms: dict[str, int] = {}
+        for assignment in assignments:
+            arms[assignment.arm] = arms.get(assignment.arm, 0) + 1
+        events.record(
+            session,
+            actor,
+            "pilot.launched",
+            pilot.id,
+            plan_hash=pilot.plan_hash,
+            units=len({a.unit_id for a in assignments}),
+            moderators_by_arm=arms,
+        )
+    return pilot
+
+
+def conclude_pilot(session: Session, pilot_id: int, actor: str, note: str | None = None) -> Pilot:
+    """End a running pilot (409 for a draft or an already concluded one). Its data and plan stay as they are."""
+    with _write(session):
+        pilot = get_pilot(session, pilot_id, lock=True)
+        if pilot.status != "running":
+            raise Conflict(
+                f"Pilot {pilot.id} is {pilot.status}; only a running pilot can be concluded.", {"status": pilot.status}
+            )
+        now = utcnow()
+        pilot.status, pilot.concluded_at, pilot.updated_at = "concluded", now, now
+        events.record(session, actor, "pilot.concluded", pilot.id, note=note, plan_hash=pilot.plan_hash)
+    return pilot
+
+
+class _write:
+    """The unit of work of one lifecycle change: write lock first, commit on success, roll back on any error.
+
+    A request session has usually read already (the token lookup), which opens a deferred transaction; that read is
+    committed first so the write transaction starts with the write lock (SQLite `BEGIN IMMEDIATE`).
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __enter__(self) -> Session:
+        if self.session.in_transaction() and not (self.session.new or self.session.dirty or self.session.deleted):
+            self.session.commit()
+        begin_write(self.session)
+        return self.session
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None:
+            self.session.commit()
+        else:
+            self.session.rollback()
+
+
+def _require_draft(pilot: Pilot) -> None:
+    if pilot.status != "draft":
+        raise Conflict(
+            f"Pilot {pilot.id} is {pilot.status}: its plan was locked at launch (plan_hash {pilot.plan_hash}) and "
+            "cannot be edited.",
+            {"status": pilot.status, "plan_hash": pilot.plan_hash},
+        )
+
+
+def _merged(pilot: Pilot, patch: PilotUpdate) -> PilotCreate:
+    given = patch.model_dump(mode="json", exclude_unset=True)
+    if "owner" in given and given["owner"] is None:
+        raise ValidationFailed("The pilot could not be updated.", [problem("owner", "must not be null")])
+    merged: dict[str, Any] = canonical_plan(pilot)
+    if isinstance(given.get("design"), dict):
+        given["design"] = {**merged["design"], **patch.design.model_dump(mode="json", exclude_unset=True)}
+    merged.update(given)
+    try:
+        return PilotCreate.model_validate_json(json.dumps(merged))
+    except ValidationError as error:
+        raise ValidationFailed("The edited plan is invalid.", problems_from(error)) from error
+
+
+def _columns(data: PilotCreate) -> dict[str, Any]:
+    """The plan columns of the Pilot table from validated input (nested models stored as plain JSON)."""
+    dumped = data.model_dump(mode="json")
+    return {
+        "name": data.name,
+        "kind": data.kind,
+        "hypothesis": data.hypothesis,
+        "layer": data.layer,
+        "unit": data.unit,
+        "arms": dumped["arms"],
+        "strata": list(data.strata),
+        "seed": data.seed,
+        "metrics": dumped["metrics"],
+        "design": dumped["design"],
+        "start_date": data.start_date,
+        "end_date": data.end_date,
+        "pre_period_start": data.pre_period_start,
+    }

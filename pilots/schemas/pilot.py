@@ -1,0 +1,261 @@
+"""API data models of a pilot: what clients send to create and edit one, and what the API returns.
+
+`PilotBase` holds the plan fields with their constraints; `PilotCreate` adds defaults and the cross-field rules,
+`PilotUpdate` makes every field optional (a merge patch re-validated as a whole plan), `PilotPublic` adds lifecycle
+state. The table model `pilots.models.Pilot` stores `arms`, `metrics` and `design` as JSON dumped from these models.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from pilots.catalog import METRIC_NAMES, METRICS
+from pilots.schemas.common import InputModel, OutputModel, rule_errors
+from pilots.schemas.fields import (
+    MAX_SEED,
+    ArmName,
+    AttributeName,
+    Label,
+    LayerName,
+    Margin,
+    Person,
+    PlanDate,
+    Seed,
+    Text,
+    Weight,
+)
+
+Kind = Literal["tool", "training"]
+Unit = Literal["moderator", "team"]
+Role = Literal["primary", "guardrail", "secondary"]
+Method = Literal["always_valid", "group_sequential"]
+Spending = Literal["obrien_fleming", "pocock"]
+Status = Literal["draft", "running", "concluded"]
+MetricName = Literal[METRIC_NAMES]  # type: ignore[valid-type]
+
+STATUSES: tuple[str, ...] = ("draft", "running", "concluded")
+MAX_ARMS = 10
+
+
+class Arm(InputModel):
+    """An arm of the pilot; the first arm of the plan is the control."""
+
+    model_config = ConfigDict(strict=True)
+
+    name: ArmName
+    weight: Weight = 1
+
+
+class MetricSpec(InputModel):
+    """A catalog metric and its role. Guardrails carry a non-inferiority margin, absolute or relative."""
+
+    model_config = ConfigDict(strict=True)
+
+    name: MetricName = Field(description="One of the standard catalog: " + ", ".join(METRIC_NAMES) + ".")
+    role: Role = "primary"
+    margin: Margin | None = Field(default=None, description="Guardrails only: the tolerated worsening (> 0).")
+    relative: bool = Field(default=False, description="Whether the margin is a fraction of the control value.")
+
+
+class Design(InputModel):
+    """The sequential design, chosen and locked at registration."""
+
+    model_config = ConfigDict(strict=True)
+
+    method: Method = "group_sequential"
+    alpha: float = Field(default=0.05, gt=0, le=0.5, description="Two-sided false-go rate.")
+    power: float = Field(default=0.8, ge=0.5, lt=1)
+    looks: int = Field(default=5, ge=1, le=20, description="Planned analyses (group_sequential).")
+    spending: Spending = "obrien_fleming"
+    min_days: int = Field(default=14, ge=1, le=365, description="No verdict before this many days of treatment.")
+
+
+class DesignPatch(InputModel):
+    """A partial design: the given fields replace the stored ones."""
+
+    model_config = ConfigDict(strict=True)
+
+    method: Method | None = None
+    alpha: float | None = Field(default=None, gt=0, le=0.5)
+    power: float | None = Field(default=None, ge=0.5, lt=1)
+    looks: int | None = Field(default=None, ge=1, le=20)
+    spending: Spending | None = None
+    min_days: int | None = Field(default=None, ge=1, le=365)
+
+
+class PilotBase(OutputModel):
+    """The plan fields shared by what clients send and what the API returns."""
+
+    name: Label
+    kind: Kind
+    hypothesis: Text = ""
+    layer: LayerName | None = None
+    unit: Unit = "moderator"
+    arms: list[Arm] = Field(min_length=2, max_length=MAX_ARMS, description="Control first; 2 to 10 arms.")
+    strata: list[AttributeName] = Field(default_factory=list, max_length=5)
+    metrics: list[MetricSpec] = Field(min_length=1, max_length=10)
+    design: Design = Field(default_factory=Design)
+    start_date: PlanDate = Field(description="The day treatment begins (may be in the past).")
+    end_date: PlanDate = Field(description="The planned last day of the pilot.")
+    pre_period_start: PlanDate | None = Field(default=None, description="First day of the pre-period baseline.")
+
+
+class PilotCreate(PilotBase, InputModel):
+    """The body of `POST /pilots`. Cross-field rules are checked here, once, for create and edit alike."""
+
+    model_config = ConfigDict(strict=True)
+
+    owner: Person | None = Field(default=None, description="Defaults to the creating user.")
+    arms: list[Arm] = Field(
+        default_factory=lambda: [Arm(name="control"), Arm(name="treatment")],
+        min_length=2,
+        max_length=MAX_ARMS,
+        description="Control first; 2 to 10 arms. Defaults to control/treatment 1:1.",
+    )
+    seed: Seed = Field(default_factory=lambda: secrets.randbelow(MAX_SEED + 1))
+
+    @model_validator(mode="after")
+    def _plan_rules(self) -> PilotCreate:
+        errors = [*_arm_errors(self), *_metric_errors(self), *_strata_errors(self), *_date_errors(self)]
+        if errors:
+            raise rule_errors("PilotCreate", errors)
+        return self
+
+
+def _arm_errors(plan: PilotCreate) -> list:
+    seen: set[str] = set()
+    errors = []
+    for index, arm in enumerate(plan.arms):
+        if arm.name.lower() in seen:
+            errors.append((("arms", index, "name"), f"arm name {arm.name!r} is used twice", arm.name))
+        seen.add(arm.name.lower())
+    return errors
+
+
+def _metric_errors(plan: PilotCreate) -> list:
+    errors = []
+    seen: set[str] = set()
+    for index, spec in enumerate(plan.metrics):
+        if spec.name in seen:
+            errors.append((("metrics", index, "name"), f"metric {spec.name!r} is listed twice", spec.name))
+        seen.add(spec.name)
+        if spec.role == "guardrail" and spec.margin is None:
+            errors.append((("metrics", index, "margin"), "a guardrail needs a non-inferiority margin", None))
+        if spec.role != "guardrail" and spec.margin is not None:
+            errors.append((("metrics", index, "margin"), "only guardrail metrics take a margin", spec.margin))
+        bounded = spec.relative or METRICS[spec.name].proportion
+        if spec.margin is not None and bounded and spec.margin >= 1:
+            what = "a relative margin" if spec.relative else f"an absolute margin on {spec.name} (a proportion)"
+            errors.append((("metrics", index, "margin"), f"{what} must be below 1", spec.margin))
+    if not any(spec.role == "primary" for spec in plan.metrics):
+        errors.append((("metrics",), "at least one metric must have role 'primary'", None))
+    return errors
+
+
+def _strata_errors(plan: PilotCreate) -> list:
+    errors = []
+    seen: set[str] = set()
+    for index, attribute in enumerate(plan.strata):
+        if attribute in seen:
+            errors.append((("strata", index), f"stratum {attribute!r} is listed twice", attribute))
+        seen.add(attribute)
+        if plan.unit == "team" and attribute == "team":
+            errors.append((("strata", index), "a team-randomized pilot cannot stratify by team", attribute))
+    return errors
+
+
+def _date_errors(plan: PilotCreate) -> list:
+    errors = []
+    if plan.end_date <= plan.start_date:
+        errors.append((("end_date",), "must be after start_date", plan.end_date.isoformat()))
+    elif (plan.end_date - plan.start_date).days < plan.design.min_days:
+        days = (plan.end_date - plan.start_date).days
+        errors.append((("end_date",), f"leaves {days} days, fewer than design.min_days ({plan.design.min_days})", None))
+    if plan.pre_period_start is not None and plan.pre_period_start >= plan.start_date:
+        errors.append((("pre_period_start",), "must be before start_date", plan.pre_period_start.isoformat()))
+    return errors
+
+
+class PilotUpdate(InputModel):
+    """The body of `PATCH /pilots/{id}` (draft pilots only): a merge patch. Given fields replace the stored ones
+    (`design` is merged field by field); the result must satisfy every rule of PilotCreate."""
+
+    model_config = ConfigDict(strict=True)
+
+    name: Label | None = None
+    kind: Kind | None = None
+    hypothesis: Text | None = None
+    owner: Person | None = None
+    layer: LayerName | None = None
+    unit: Unit | None = None
+    arms: list[Arm] | None = Field(default=None, min_length=2, max_length=MAX_ARMS)
+    strata: list[AttributeName] | None = Field(default=None, max_length=5)
+    seed: Seed | None = None
+    metrics: list[MetricSpec] | None = Field(default=None, min_length=1, max_length=10)
+    design: DesignPatch | None = None
+    start_date: PlanDate | None = None
+    end_date: PlanDate | None = None
+    pre_period_start: PlanDate | None = None
+
+
+class PilotPublic(PilotBase):
+    """A pilot as the API returns it: the plan, its lifecycle state and cheap counts."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    id: int
+    owner: str
+    seed: int
+    status: Status
+    plan_hash: str | None = Field(description="SHA-256 of the canonical plan, set at launch.")
+    data_version: int
+    created_at: datetime
+    updated_at: datetime
+    launched_at: datetime | None
+    concluded_at: datetime | None
+    roster_size: int = Field(description="Moderators on the roster.")
+    assigned_units: int = Field(description="Distinct randomized units (moderators or teams).")
+
+
+class PilotPage(OutputModel):
+    """One page of pilots, newest first."""
+
+    items: list[PilotPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class PilotListQuery(InputModel):
+    """Query parameters of `GET /pilots`."""
+
+    status: Status | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class EventPublic(OutputModel):
+    """One entry of a pilot's audit trail."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    pilot_id: int | None
+    details: dict
+
+
+class EventList(OutputModel):
+    items: list[EventPublic]
+
+
+class ConcludeRequest(InputModel):
+    """The optional body of `POST /pilots/{id}/conclude`."""
+
+    model_config = ConfigDict(strict=True)
+
+    note: Text | None = Field(default=None, description="Why the pilot ends now (recorded in the audit trail).")

@@ -1,0 +1,276 @@
+"""Data-quality checks that must pass before any verdict (METHODS.md section 3).
+
+Each check returns a :class:`CheckResult` with ``ok``, the test statistic, a p-value (nan where the
+check is descriptive by design) and a plain-language ``message``. A failed check makes the verdict
+``invalid`` whatever the effect estimates say, so thresholds are chosen to flag real problems, not
+noise, at a check that is re-run at every look.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+
+from analysis import reasons
+
+SRM_THRESHOLD = 0.001
+# Audit rates and attrition come from tens of moderators, so tests have little power and a
+# genuine QA-sampling or dropout problem shows up as a moderate p-value; 0.001 (the SRM bar for
+# web-scale traffic) would miss it. The checks are re-run at each look, so 0.05 would raise many
+# false alarms over a pilot; 0.01 balances the two.
+AUDIT_RATE_THRESHOLD = 0.01
+ATTRITION_THRESHOLD = 0.01
+SMD_THRESHOLD = 0.1
+
+
+@dataclass(frozen=True)
+class BalanceRow:
+    """Standardized mean difference of one attribute (or one level of a categorical attribute)
+    between one treatment arm and the control."""
+
+    attribute: str
+    level: str | None
+    arm: str
+    smd: float
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of one data-quality check."""
+
+    name: str
+    ok: bool
+    statistic: float
+    p_value: float
+    message: str
+    reason: str | None = None
+    rows: tuple[BalanceRow, ...] = ()
+
+
+def sample_ratio_mismatch(
+    counts: Mapping[str, int], weights: Mapping[str, int], threshold: float = SRM_THRESHOLD
+) -> CheckResult:
+    """Chi-square goodness of fit of units per arm against the planned integer weights.
+
+    Flags (``ok=False``) when ``p < threshold`` (0.001 by default, as Fabijan et al. recommend).
+
+    References
+    ----------
+    .. [1] Fabijan, A., Gupchup, J., Gupta, S., Omhover, J., Qin, W., Vermeer, L., Dmitriev, P.
+       (2019). Diagnosing Sample Ratio Mismatch in Online Controlled Experiments: A Taxonomy and
+       Rules of Thumb for Practitioners. KDD 2019.
+    """
+    _threshold_iv(threshold)
+    if set(counts) != set(weights) or len(weights) < 2:
+        raise ValueError("counts and weights must name the same arms (at least two)")
+    arms = sorted(weights)
+    obs = np.array([counts[a] for a in arms], dtype=float)
+    w = np.array([weights[a] for a in arms], dtype=float)
+    if np.any(obs < 0) or np.any(w <= 0):
+        raise ValueError("counts must be non-negative and weights positive")
+    total = obs.sum()
+    if total == 0:
+        return CheckResult(
+            "srm",
+            True,
+            math.nan,
+            math.nan,
+            reasons.describe(reasons.TOO_FEW_UNITS),
+            reasons.TOO_FEW_UNITS,
+        )
+    expected = total * w / w.sum()
+    chi2, p = stats.chisquare(obs, expected)
+    shares = ", ".join(
+        f"{a} {int(o)} (planned {e:.1f})" for a, o, e in zip(arms, obs, expected, strict=True)
+    )
+    if p < threshold:
+        msg = (
+            f"Sample ratio mismatch: the arms hold {shares} moderators, which is very unlikely "
+            f"under the planned split (p = {p:.2g}). The assignment or the roster sync is broken; "
+            "results cannot be trusted until it is explained."
+        )
+    else:
+        msg = f"Arm sizes match the planned split: {shares} (p = {p:.2g})."
+    return CheckResult("srm", bool(p >= threshold), float(chi2), float(p), msg)
+
+
+def audit_rate_balance(
+    rates: Mapping[str, ArrayLike], threshold: float = AUDIT_RATE_THRESHOLD
+) -> CheckResult:
+    """Test whether QA audits per moderator per week differ by arm.
+
+    Two arms: Welch's t-test on the per-unit rates (robust to unequal spread; means are what bias
+    the pooled ratio). More arms: Kruskal-Wallis (no normality or equal-variance assumption).
+    Flags when ``p < threshold`` (0.01 by default, see module notes).
+
+    References
+    ----------
+    .. [1] Welch (1947), Biometrika 34; Kruskal, W. H., Wallis, W. A. (1952). Use of Ranks in
+       One-Criterion Variance Analysis. JASA 47(260), 583-621.
+    """
+    _threshold_iv(threshold)
+    arms = sorted(rates)
+    samples = [np.asarray(rates[a], dtype=float) for a in arms]
+    if len(samples) < 2:
+        raise ValueError("rates must have at least two arms")
+    if any(s.ndim != 1 or not np.all(np.isfinite(s)) or np.any(s < 0) for s in samples):
+        raise ValueError("rates must be one-dimensional, finite and non-negative")
+    if any(len(s) < 2 for s in samples):
+        return CheckResult(
+            "audit_rate",
+            True,
+            math.nan,
+            math.nan,
+            reasons.describe(reasons.TOO_FEW_UNITS),
+            reasons.TOO_FEW_UNITS,
+        )
+    if all(np.ptp(s) == 0 for s in samples) and len({s[0] for s in samples}) == 1:
+        stat, p = 0.0, 1.0
+    elif len(samples) == 2:
+        res = stats.ttest_ind(samples[1], samples[0], equal_var=False)
+        stat, p = float(res.statistic), float(res.pvalue)
+    else:
+        res = stats.kruskal(*samples)
+        stat, p = float(res.statistic), float(res.pvalue)
+    means = ", ".join(f"{a} {s.mean():.2f}" for a, s in zip(arms, samples, strict=True))
+    if p < threshold:
+        msg = (
+            f"Audit rates differ by arm (audits per moderator per week: {means}; p = {p:.2g}). "
+            "If QA samples one arm differently, every quality metric is biased."
+        )
+    else:
+        msg = f"Audit rates are balanced across arms ({means} per moderator per week; p = {p:.2g})."
+    return CheckResult("audit_rate", bool(p >= threshold), stat, p, msg)
+
+
+def attrition(
+    units: Mapping[str, int], inactive: Mapping[str, int], threshold: float = ATTRITION_THRESHOLD
+) -> CheckResult:
+    """Differential attrition: units with no audits in the recent window, by arm.
+
+    Two arms: Fisher's exact test on the 2x2 table (exact with small counts). More arms: chi-square
+    test of independence. Flags when ``p < threshold``.
+    """
+    _threshold_iv(threshold)
+    if set(units) != set(inactive) or len(units) < 2:
+        raise ValueError("units and inactive must name the same arms (at least two)")
+    arms = sorted(units)
+    gone = np.array([inactive[a] for a in arms])
+    total = np.array([units[a] for a in arms])
+    if np.any(gone < 0) or np.any(gone > total):
+        raise ValueError("inactive must be between 0 and units for every arm")
+    if np.any(total == 0):
+        return CheckResult(
+            "attrition",
+            True,
+            math.nan,
+            math.nan,
+            reasons.describe(reasons.TOO_FEW_UNITS),
+            reasons.TOO_FEW_UNITS,
+        )
+    table = np.column_stack([gone, total - gone])
+    rates = ", ".join(f"{a} {g}/{n}" for a, g, n in zip(arms, gone, total, strict=True))
+    if gone.sum() == 0 or gone.sum() == total.sum():
+        stat, p = 0.0, 1.0
+    elif len(arms) == 2:
+        res = stats.fisher_exact(table)
+        stat, p = float(res.statistic), float(res.pvalue)
+    else:
+        res = stats.chi2_contingency(table, correction=False)
+        stat, p = float(res.statistic), float(res.pvalue)
+    if p < threshold:
+        msg = (
+            f"Moderators stopped being audited at different rates by arm ({rates} inactive; "
+            f"p = {p:.2g}). The remaining moderators are no longer comparable."
+        )
+    else:
+        msg = f"Attrition is similar across arms ({rates} inactive; p = {p:.2g})."
+    return CheckResult("attrition", bool(p >= threshold), stat, p, msg)
+
+
+def covariate_balance(
+    arms: ArrayLike,
+    attributes: Mapping[str, ArrayLike],
+    control: str,
+    threshold: float = SMD_THRESHOLD,
+) -> CheckResult:
+    """Standardized mean differences of roster attributes between each arm and the control.
+
+    Numeric: ``(mean_t - mean_c) / sqrt((s_t^2 + s_c^2) / 2)``. Categorical (strings, booleans):
+    one row per level with proportions, ``(p_t - p_c) / sqrt((p_t(1-p_t) + p_c(1-p_c)) / 2)``. Flags
+    when any ``|SMD| >= threshold`` (0.1). Descriptive by design: no p-value (it would mostly
+    reflect the sample size, and randomization already makes imbalance a chance event).
+
+    References
+    ----------
+    .. [1] Austin, P. C. (2009). Balance diagnostics for comparing the distribution of baseline
+       covariates between treatment groups in propensity-score matched samples. Statistics in
+       Medicine 28(25), 3083-3107.
+    """
+    if not threshold > 0:
+        raise ValueError(f"threshold must be positive, got {threshold}")
+    labels = np.asarray(arms).astype(str)
+    control = str(control)
+    if control not in labels:
+        raise ValueError(f"control {control!r} is not among the arm labels")
+    rows: list[BalanceRow] = []
+    for name, values in attributes.items():
+        vals = np.asarray(values)
+        if vals.shape != labels.shape:
+            raise ValueError(f"attribute {name!r} must have one value per unit")
+        for arm in sorted(set(labels) - {control}):
+            rows.extend(_smd_rows(name, vals, labels == control, labels == arm, arm))
+    worst = max((abs(r.smd) for r in rows if not math.isnan(r.smd)), default=0.0)
+    bad = [r for r in rows if not abs(r.smd) < threshold]
+    if bad:
+        names = ", ".join(
+            f"{r.attribute}{'=' + r.level if r.level else ''} ({r.arm}: {r.smd:+.2f})" for r in bad
+        )
+        msg = f"Arms are imbalanced at launch on {names}; |SMD| should stay below {threshold}."
+    else:
+        msg = f"Arms are balanced at launch on every attribute (largest |SMD| {worst:.2f})."
+    return CheckResult("covariate_balance", not bad, worst, math.nan, msg, rows=tuple(rows))
+
+
+def smd_numeric(control: ArrayLike, treatment: ArrayLike) -> float:
+    """SMD with the average of the two sample variances; 0 when both are constant and equal."""
+    c, t = np.asarray(control, dtype=float), np.asarray(treatment, dtype=float)
+    diff = t.mean() - c.mean()
+    pooled = math.sqrt((t.var(ddof=1) + c.var(ddof=1)) / 2) if min(len(c), len(t)) > 1 else math.nan
+    if pooled == 0:
+        return 0.0 if diff == 0 else math.copysign(math.inf, diff)
+    return float(diff / pooled)
+
+
+def smd_proportion(p_c: float, p_t: float) -> float:
+    """SMD of a binary indicator from the two proportions."""
+    pooled = math.sqrt((p_t * (1 - p_t) + p_c * (1 - p_c)) / 2)
+    if pooled == 0:
+        return 0.0 if p_t == p_c else math.copysign(math.inf, p_t - p_c)
+    return (p_t - p_c) / pooled
+
+
+def _smd_rows(name, vals, in_c, in_t, arm) -> list[BalanceRow]:
+    if vals.dtype.kind in "fiu":
+        return [BalanceRow(name, None, arm, smd_numeric(vals[in_c], vals[in_t]))]
+    levels = sorted({str(v) for v in vals})
+    as_str = vals.astype(str)
+    return [
+        BalanceRow(
+            name,
+            lvl,
+            arm,
+            smd_proportion(np.mean(as_str[in_c] == lvl), np.mean(as_str[in_t] == lvl)),
+        )
+        for lvl in levels
+    ]
+
+
+def _threshold_iv(threshold: float) -> None:
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold must be in (0, 1), got {threshold}")

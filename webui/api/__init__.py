@@ -19,6 +19,7 @@ bp.before_request(authenticate_request)
 def init_app(app: Flask) -> None:
     """Import the route modules (which attach to `bp`) and register the blueprint."""
     from webui.api import meta  # noqa: F401
+    from webui.api import pilots  # noqa: F401
 
     app.register_blueprint(bp)
     register_error_handlers(app)

@@ -1,8 +1,9 @@
 """Recursive numerical integration for group-sequential boundary-crossing probabilities.
 
 The sequence of standardized statistics ``Z_1, ..., Z_K`` observed at information fractions
-``t_1 < ... < t_K`` is treated as the canonical joint distribution: the score ``S_k = Z_k sqrt(t_k)``
-has independent normal increments with mean ``theta (t_k - t_{k-1})`` and variance ``t_k - t_{k-1}``.
+``t_1 < ... < t_K`` is treated as the canonical joint distribution: the score
+``S_k = Z_k sqrt(t_k)`` has independent normal increments with mean ``theta (t_k - t_{k-1})`` and
+variance ``t_k - t_{k-1}``.
 The density of ``Z_k`` on the continuation region is propagated stage by stage on the grid of
 Jennison & Turnbull (2000, ch. 19), integrated by Simpson's rule. This is the engine behind
 ``group_sequential`` (boundaries, power, p-values) and the finite-horizon calibration in

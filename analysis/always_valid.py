@@ -286,10 +286,7 @@ def always_valid(
     if first is not None:
         direction = "up" if d[first] > 0 else "down"
     rejected = np.maximum.accumulate(crossed)
-    if with_p_values:
-        p = p_values_from_lr(design, log_lr)
-    else:
-        p = np.full_like(d, np.nan)
+    p = p_values_from_lr(design, log_lr) if with_p_values else np.full_like(d, np.nan)
     return AlwaysValidResult(
         design=design,
         statistics=tuple(z.tolist()),

@@ -67,7 +67,7 @@ def test_group_sequential_weekly_false_go_at_most_alpha(null_pilots):
 def test_naive_daily_peeking_inflates_false_go(null_pilots):
     spec, _, looks = null_pilots
     fixed, _ = rate(fixed_horizon(looks, ALPHA))
-    naive, se = rate(naive_daily(looks, ALPHA))
+    naive, _ = rate(naive_daily(looks, ALPHA))
     print(f"{spec.moderators}: fixed horizon {fixed:.3f}, naive daily peeking {naive:.3f}")
     assert abs(fixed - ALPHA) <= 3 * np.sqrt(ALPHA * (1 - ALPHA) / N_NULL)
     assert naive > 3 * ALPHA

@@ -83,5 +83,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from webui.api import init_app as init_api
+    from webui.pages import init_app as init_pages
 
     init_api(app)
+    init_pages(app)

@@ -7,8 +7,10 @@ from functools import wraps
 from typing import Any
 
 from flask import abort, g, request
+from flask_login import current_user
 
 from pilots import accounts
+from pilots.models import User
 from webui.database import get_session
 
 # Routes that answer without a token (the API description itself).
@@ -16,10 +18,17 @@ PUBLIC_ENDPOINTS = frozenset({"api.openapi_document"})
 
 
 def authenticate_request() -> None:
-    """Resolve `Authorization: Bearer <token>` to `g.user`; 401 when missing or unknown."""
+    """Resolve `Authorization: Bearer <token>` to `g.user`; 401 when missing or unknown.
+
+    Without an Authorization header, a GET from someone signed in to the site uses their session, so the pages can
+    link to exports. Only reads: a session cookie never authorizes a change, which keeps CSRF out of the API.
+    """
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
     header = request.headers.get("Authorization", "")
+    if not header and request.method in ("GET", "HEAD") and current_user.is_authenticated:
+        g.user = get_session().get(User, current_user.id)
+        return
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         abort(401, description="Send an API token as 'Authorization: Bearer <token>'.")

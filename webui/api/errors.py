@@ -37,7 +37,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         if not request.path.startswith(API_PREFIX):
-            return error
+            from webui.pages.errors import error_page
+
+            return error_page(error)
         code = (error.name or "error").lower().replace(" ", "_")
         response = error_response(error.code or 500, code, error.description or error.name)
         if error.code == 401:
@@ -50,4 +52,6 @@ def register_error_handlers(app: Flask) -> None:
         current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         if request.path.startswith(API_PREFIX):
             return error_response(500, "internal_error", "Something went wrong on our side; nothing was changed.")
-        return "Internal server error", 500
+        from webui.pages.errors import error_page
+
+        return error_page(None, 500)

@@ -10,7 +10,13 @@ import statsmodels.api as sm
 from scipy import stats
 
 from analysis import reasons
-from analysis.ratio import ConfidenceInterval, RatioStats, compare, welch_df
+from analysis.ratio import (
+    ConfidenceInterval,
+    RatioStats,
+    compare,
+    difference_from_estimates,
+    welch_df,
+)
 
 Y_C = np.array([18.0, 25, 9, 30, 14, 22])
 X_C = np.array([20.0, 28, 12, 31, 15, 25])
@@ -234,3 +240,13 @@ def test_coverage_with_clustered_binary_outcomes_and_naive_undercoverage() -> No
     assert abs(hits / n_sim - 0.95) < 0.02
     assert abs(rel_hits / n_sim - 0.95) < 0.02
     assert naive_hits / n_sim < 0.88
+
+
+def test_difference_from_estimates_is_the_compare_back_end() -> None:
+    c, t = RatioStats.from_units(Y_C, X_C), RatioStats.from_units(Y_T, X_T)
+    direct = difference_from_estimates(c.mean, c.variance(), c.n, t.mean, t.variance(), t.n)
+    assert direct == compare(c, t)
+    with pytest.raises(ValueError, match="control_var"):
+        difference_from_estimates(0.5, -1.0, 5, 0.6, 0.1, 5)
+    with pytest.raises(ValueError, match="control_n"):
+        difference_from_estimates(0.5, 0.1, 1, 0.6, 0.1, 5)

@@ -1,0 +1,70 @@
+"""Turning a request body (JSON or CSV bytes) into rows for `pilots.ingestion.parse`, with clear errors.
+
+A malformed body is a 400 naming the body; a well-formed body of the wrong shape is a 422 naming the field. The row
+limit is checked before any row is validated, so an oversized batch costs little.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from pilots.errors import PilotLabError, ValidationFailed, problem
+from pilots.ingestion.csv_input import CsvLayout, layout_for, read_rows
+
+MAX_ROWS_PER_REQUEST = 50_000
+
+
+class MalformedBody(PilotLabError):
+    """The body could not be decoded at all (not JSON, not UTF-8...)."""
+
+    http_status = 400
+    code = "malformed_body"
+
+
+def json_records(data: bytes) -> list[Any]:
+    """The `outcomes` list of a JSON body `{"outcomes": [...]}` (at most MAX_ROWS_PER_REQUEST records)."""
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError) as error:
+        raise MalformedBody(f"The body is not valid JSON: {error}", [problem("body", str(error))]) from error
+    if not isinstance(document, dict):
+        raise ValidationFailed(
+            "The body must be a JSON object.", [problem("body", 'expected {"outcomes": [ {...}, ... ]}')]
+        )
+    extra = sorted(str(key)[:40] for key in document if key != "outcomes")
+    problems = [problem(key, "is not a known field (the body has only 'outcomes')") for key in extra]
+    records = document.get("outcomes")
+    if not isinstance(records, list):
+        problems.append(problem("outcomes", "is required and must be a list of audit objects"))
+    if problems:
+        raise ValidationFailed("The body is not an outcomes batch; nothing was written.", problems)
+    _check_size(len(records))
+    return records
+
+
+def csv_rows(data: bytes) -> tuple[CsvLayout, list[list[str]]]:
+    """The layout and rows of a CSV body (UTF-8, header first, at most MAX_ROWS_PER_REQUEST rows)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise MalformedBody(
+            f"The CSV body is not UTF-8 text (byte {error.start}).", [problem("body", "must be UTF-8 text")]
+        ) from error
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = read_rows(reader, 0, 1)
+    layout = layout_for(header[0] if header else None)
+    rows = read_rows(reader, 1, MAX_ROWS_PER_REQUEST + 1)
+    _check_size(len(rows))
+    return layout, rows
+
+
+def _check_size(count: int) -> None:
+    if count > MAX_ROWS_PER_REQUEST:
+        raise ValidationFailed(
+            f"A request may carry at most {MAX_ROWS_PER_REQUEST:,} outcomes; split the batch "
+            "(each request is all-or-nothing, and re-sending a stored audit is counted as a duplicate).",
+            [problem("outcomes", f"at most {MAX_ROWS_PER_REQUEST} rows per request")],
+        )

@@ -1,0 +1,92 @@
+"""Reading QA outcomes as CSV: the header decides the column layout, rows are read in bounded batches.
+
+Used by the API (a CSV request body) and the CLI (a file of millions of rows, read batch by batch so memory stays
+flat). Columns may come in any order; optional columns may be missing; columns our own exports add (`day`,
+`period`, `ingested_at`, `unit_id`, `arm`) are ignored so an export re-imports as is; any other column is rejected,
+so a misspelt optional column cannot silently drop data.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from collections.abc import Callable, Iterator
+from operator import itemgetter
+from typing import NamedTuple
+
+from pilots.errors import ValidationFailed, problem
+from pilots.ingestion.fields import EXPORT_ONLY, FIELDS, REQUIRED
+
+# A cell larger than this is rejected by the csv module with a clear error instead of being buffered.
+csv.field_size_limit(1024 * 1024)
+
+
+class CsvLayout(NamedTuple):
+    """How to pull the fields, in `FIELDS` order, out of a row: `getter(row)` gives the 9 cells.
+
+    `pad` is True when some optional column is absent: the getter then reads it from one extra empty cell that the
+    caller appends (`row + [""]`).
+    """
+
+    width: int
+    getter: Callable[[list[str]], tuple[str, ...]]
+    pad: bool
+
+
+def layout_for(header: list[str] | None) -> CsvLayout:
+    """Check the header row and build the layout; raise ValidationFailed naming each bad column."""
+    if not header or not any(cell.strip() for cell in header):
+        raise ValidationFailed(
+            "The CSV has no header row.", [problem("header", f"expected a header with columns {', '.join(FIELDS)}")]
+        )
+    names = [cell.strip().lstrip("\ufeff") for cell in header]
+    problems = []
+    for name, count in _counts(names).items():
+        if count > 1:
+            problems.append(problem("header", f"column {name!r} appears {count} times"))
+    for name in names:
+        if name not in FIELDS and name not in EXPORT_ONLY:
+            problems.append(problem("header", f"unknown column {_short(name)!r}; known columns: {', '.join(FIELDS)}"))
+    for name in FIELDS:
+        if name in REQUIRED and name not in names:
+            problems.append(problem("header", f"required column {name!r} is missing"))
+    if problems:
+        raise ValidationFailed("The CSV header is not usable; nothing was written.", problems)
+    width = len(names)
+    indexes = [names.index(name) if name in names else width for name in FIELDS]
+    return CsvLayout(width=width, getter=itemgetter(*indexes), pad=width in indexes)
+
+
+def read_rows(reader: Iterator[list[str]], first_row: int, limit: int) -> list[list[str]]:
+    """Up to `limit` rows from `reader`; a malformed CSV line becomes a ValidationFailed naming its row."""
+    rows: list[list[str]] = []
+    try:
+        rows.extend(itertools.islice(reader, limit))
+    except csv.Error as error:
+        row = first_row + len(rows)
+        raise ValidationFailed(
+            f"The CSV could not be read at row {row}; nothing was written.", [problem("row", str(error), row)]
+        ) from error
+    return rows
+
+
+def batches(reader: Iterator[list[str]], size: int) -> Iterator[tuple[int, list[list[str]]]]:
+    """`(first_row, rows)` batches of at most `size` rows until the reader is exhausted (rows are 1-based)."""
+    first_row = 1
+    while True:
+        rows = read_rows(reader, first_row, size)
+        if not rows:
+            return
+        yield first_row, rows
+        first_row += len(rows)
+
+
+def _counts(names: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= 40 else name[:40] + "..."

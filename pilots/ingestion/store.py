@@ -1,0 +1,182 @@
+"""The write path: store a validated batch, exactly once, with its rollups, in the caller's transaction.
+
+Guarantees under concurrent writers (several gunicorn workers, the CLI):
+
+* The pilot row is locked first (SQLite: `BEGIN IMMEDIATE` already holds the database write lock; PostgreSQL:
+  `SELECT ... FOR NO KEY UPDATE`), and its status is re-checked under the lock, so a batch never lands in a pilot
+  that was concluded meanwhile, and batches for one pilot are stored one after the other.
+* Rows are inserted with `ON CONFLICT (pilot_id, audit_id) DO NOTHING`; the audits that were already stored are then
+  read back and compared field by field: identical -> duplicate, different -> `Conflict` (409) naming them, and the
+  caller's transaction is rolled back, so nothing of the batch is written.
+* Rollups are computed in Python from the rows this batch inserted (never the duplicates) and added with an upsert.
+
+SQLite inserts with one `executemany` of a prepared statement; which rows were skipped is found only when the row
+count says some were (rows this transaction inserted have ids above the previous maximum, because it holds the write
+lock). PostgreSQL `COPY`s the batch into a temporary table and inserts from it with `RETURNING audit_id`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from pilots.errors import Conflict, problem
+from pilots.ingestion.context import ensure_accepting
+from pilots.ingestion.fields import FIELDS, Outcome
+
+_COLUMNS = (
+    "pilot_id, audit_id, moderator_id, audited_at, day, correct, critical, handle_time_s, policy, queue, auditor_id"
+)
+_CONTENT = "audit_id, moderator_id, audited_at, day, correct, critical, handle_time_s, policy, queue, auditor_id"
+_SQLITE_INSERT = (
+    f"INSERT INTO outcome ({_COLUMNS}, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (pilot_id, audit_id) DO NOTHING"
+)
+_STAGE = (
+    "CREATE TEMPORARY TABLE outcome_stage (audit_id text, moderator_id text, audited_at timestamptz, day date, "
+    "correct boolean, critical boolean, handle_time_s double precision, policy text, queue text, auditor_id text) "
+    "ON COMMIT DROP"
+)
+_PG_INSERT = (
+    f"INSERT INTO outcome ({_COLUMNS}, ingested_at) SELECT %s, {_CONTENT}, %s FROM outcome_stage "
+    "ON CONFLICT (pilot_id, audit_id) DO NOTHING RETURNING audit_id"
+)
+_SQLITE_CHUNK = 500
+
+
+def lock_pilot(connection: Connection, pilot_id: int) -> None:
+    """Lock the pilot against concurrent ingestion and conclusion; raise unless it is running."""
+    if connection.dialect.name == "sqlite":
+        row = connection.exec_driver_sql("SELECT status FROM pilot WHERE id = ?", (pilot_id,)).first()
+    else:
+        row = connection.exec_driver_sql(
+            "SELECT status FROM pilot WHERE id = %s FOR NO KEY UPDATE", (pilot_id,)
+        ).first()
+    ensure_accepting(pilot_id, row[0] if row else None)
+
+
+def insert(
+    connection: Connection, pilot_id: int, rows: Sequence[Outcome], row_numbers: Sequence[int], ingested_at: datetime
+) -> tuple[list[Outcome], int]:
+    """Insert the batch; return the rows actually inserted and the number of duplicates of stored audits.
+
+    Raises Conflict (and the caller must roll back) when a stored audit has different content.
+    """
+    if connection.dialect.name == "sqlite":
+        skipped = _insert_sqlite(connection, pilot_id, rows, ingested_at)
+    else:
+        skipped = _insert_postgresql(connection, pilot_id, rows, ingested_at)
+    if not skipped:
+        return list(rows), 0
+    stored = _stored_content(connection, pilot_id, [rows[i][0] for i in skipped])
+    conflicts = []
+    for i in skipped:
+        differing = _differences(connection.dialect.name, rows[i], stored.get(rows[i][0]))
+        if differing:
+            conflicts.append(
+                problem(
+                    "audit_id",
+                    f"{rows[i][0]!r} is already stored with different {', '.join(differing)}",
+                    row_numbers[i],
+                )
+            )
+    if conflicts:
+        noun = "audit is" if len(conflicts) == 1 else "audits are"
+        raise Conflict(
+            f"{len(conflicts)} {noun} already stored with different content (first: {rows[skipped[0]][0]!r}); "
+            "nothing of the batch was written. Corrections need new audit ids.",
+            conflicts[:100],
+        )
+    skipped_set = set(skipped)
+    return [row for i, row in enumerate(rows) if i not in skipped_set], len(skipped)
+
+
+def _sqlite_time(value: datetime) -> str:
+    # SQLAlchemy's SQLite DateTime storage format (UTC, no offset), so ORM reads and filters see the same values.
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+def _insert_sqlite(connection: Connection, pilot_id: int, rows: Sequence[Outcome], ingested_at: datetime) -> list[int]:
+    cursor = connection.connection.cursor()
+    try:
+        before = cursor.execute("SELECT coalesce(max(id), 0) FROM outcome").fetchone()[0]
+        stamp = _sqlite_time(ingested_at)
+        cursor.executemany(
+            _SQLITE_INSERT,
+            [
+                (pilot_id, a, m, t.isoformat(" ", "microseconds")[:26], d.isoformat(), c, k, h, p, q, au, stamp)
+                for a, m, t, d, c, k, h, p, q, au in rows
+            ],
+        )
+        if cursor.rowcount == len(rows):
+            return []
+        # We hold the write lock, so the rows with ids above the previous maximum are exactly this batch's.
+        cursor.execute("SELECT audit_id FROM outcome WHERE id > ?", (before,))
+        inserted = {r[0] for r in cursor.fetchall()}
+    finally:
+        cursor.close()
+    return [i for i, row in enumerate(rows) if row[0] not in inserted]
+
+
+def _insert_postgresql(
+    connection: Connection, pilot_id: int, rows: Sequence[Outcome], ingested_at: datetime
+) -> list[int]:
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(_STAGE)
+        with cursor.copy(f"COPY outcome_stage ({_CONTENT}) FROM STDIN") as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+        cursor.execute(_PG_INSERT, (pilot_id, ingested_at))
+        inserted = {r[0] for r in cursor.fetchall()}
+        cursor.execute("DROP TABLE outcome_stage")
+    finally:
+        cursor.close()
+    if len(inserted) == len(rows):
+        return []
+    return [i for i, row in enumerate(rows) if row[0] not in inserted]
+
+
+def _stored_content(connection: Connection, pilot_id: int, audit_ids: list[str]) -> dict[str, tuple[Any, ...]]:
+    """The stored rows for these audit ids, as `(audit_id, moderator_id, audited_at, day, correct, ...)`."""
+    found: dict[str, tuple[Any, ...]] = {}
+    cursor = connection.connection.cursor()
+    try:
+        if connection.dialect.name == "sqlite":
+            for start in range(0, len(audit_ids), _SQLITE_CHUNK):
+                chunk = audit_ids[start : start + _SQLITE_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                cursor.execute(
+                    f"SELECT {_CONTENT} FROM outcome WHERE pilot_id = ? AND audit_id IN ({marks})", (pilot_id, *chunk)
+                )
+                found.update((r[0], r) for r in cursor.fetchall())
+        else:
+            cursor.execute(
+                f"SELECT {_CONTENT} FROM outcome WHERE pilot_id = %s AND audit_id = ANY(%s)", (pilot_id, audit_ids)
+            )
+            found.update((r[0], r) for r in cursor.fetchall())
+    finally:
+        cursor.close()
+    return found
+
+
+def _differences(dialect: str, ours: Outcome, stored: tuple[Any, ...] | None) -> list[str]:
+    """Names of the fields where a stored audit differs from the submitted one."""
+    if stored is None:
+        # Skipped by ON CONFLICT but not found: cannot happen while the pilot is locked; refuse to count it.
+        return ["content (the stored row could not be read)"]
+    mine = list(ours)
+    if dialect == "sqlite":
+        mine[2], mine[3] = _sqlite_time(ours[2]), ours[3].isoformat()
+    names = []
+    for name, a, b in zip((*FIELDS[1:3], "day", *FIELDS[3:]), mine[1:], stored[1:], strict=True):
+        if name == "day":
+            continue  # follows from audited_at
+        same = a == b if a is None or b is None else (bool(a) == bool(b) if name in ("correct", "critical") else a == b)
+        if not same:
+            names.append(name)
+    return names

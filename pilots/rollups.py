@@ -1,0 +1,154 @@
+"""Per-unit daily rollups (`unit_day`): what every ratio metric needs, maintained with the outcomes.
+
+Each accepted batch adds its own aggregates (computed in Python from the rows it actually inserted) with one
+`INSERT ... ON CONFLICT DO UPDATE` per (moderator, day), in the batch's transaction, so the rollups always equal an
+aggregation of the stored outcomes and results never scan raw audits. `from_outcomes` recomputes them from the raw
+rows, to check that equality (tests, `pilotlab` maintenance) without trusting the incremental path.
+
+`units_table` is the per-unit export: one row per moderator and period (`pre` before the start date, `pilot` from
+it), with the unit and arm from the assignment. Its columns are `UNIT_COLUMNS`, stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, case, func, select
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from pilots.exports import ExportTable
+from pilots.models import Assignment, Outcome, UnitDay
+
+SUMS: tuple[str, ...] = (
+    "audits",
+    "correct",
+    "critical_audits",
+    "critical",
+    "handle_audits",
+    "handle_sum",
+    "handle_sum2",
+)
+UNIT_COLUMNS: tuple[str, ...] = (
+    "unit_id",
+    "moderator_id",
+    "arm",
+    "period",
+    *SUMS,
+    "days",
+    "first_day",
+    "last_day",
+)
+
+Key = tuple[str, date]
+
+
+def aggregate(rows: Iterable[tuple[Any, ...]]) -> dict[Key, list[float]]:
+    """Sum outcome tuples (`pilots.ingestion.fields.Outcome` order) per (moderator_id, day), in `SUMS` order."""
+    sums: dict[Key, list[float]] = {}
+    for row in rows:
+        key = (row[1], row[3])
+        acc = sums.get(key)
+        if acc is None:
+            acc = sums[key] = [0, 0, 0, 0, 0, 0.0, 0.0]
+        acc[0] += 1
+        if row[4]:
+            acc[1] += 1
+        critical = row[5]
+        if critical is not None:
+            acc[2] += 1
+            if critical:
+                acc[3] += 1
+        handle = row[6]
+        if handle is not None:
+            acc[4] += 1
+            acc[5] += handle
+            acc[6] += handle * handle
+    return sums
+
+
+_UPSERT = (
+    "INSERT INTO unit_day (pilot_id, moderator_id, day, audits, correct, critical_audits, critical, handle_audits, "
+    "handle_sum, handle_sum2) VALUES ({p}) ON CONFLICT (pilot_id, moderator_id, day) DO UPDATE SET "
+    + ", ".join(f"{name} = unit_day.{name} + excluded.{name}" for name in SUMS)
+)
+
+
+def add(connection: Connection, pilot_id: int, sums: dict[Key, list[float]]) -> None:
+    """Add `sums` to the pilot's rollups inside the caller's transaction (one executemany through the DBAPI)."""
+    if not sums:
+        return
+    sqlite = connection.dialect.name == "sqlite"
+    marker = "?" if sqlite else "%s"
+    statement = _UPSERT.format(p=", ".join([marker] * 10))
+    params = [(pilot_id, moderator, day.isoformat() if sqlite else day, *acc) for (moderator, day), acc in sums.items()]
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(statement, params)
+    finally:
+        cursor.close()
+
+
+def stored(session: Session, pilot_id: int) -> dict[Key, list[float]]:
+    """The pilot's rollups as maintained, keyed like `aggregate`."""
+    columns = [getattr(UnitDay, name) for name in SUMS]
+    query = select(UnitDay.moderator_id, UnitDay.day, *columns).where(UnitDay.pilot_id == pilot_id)
+    return {(r[0], r[1]): list(r[2:]) for r in session.execute(query)}
+
+
+def from_outcomes(session: Session, pilot_id: int) -> dict[Key, list[float]]:
+    """The pilot's rollups recomputed from the raw outcome rows (a full scan: for checks, not for results)."""
+    query = (
+        select(
+            Outcome.audit_id,
+            Outcome.moderator_id,
+            Outcome.audited_at,
+            Outcome.day,
+            Outcome.correct,
+            Outcome.critical,
+            Outcome.handle_time_s,
+        )
+        .where(Outcome.pilot_id == pilot_id)
+        .execution_options(yield_per=5000)
+    )
+    return aggregate(session.execute(query))
+
+
+def units_table(factory: sessionmaker[Session], pilot_id: int, start_date: date) -> ExportTable:
+    """The per-unit export (see module docstring); rows are read in chunks when the table is streamed."""
+    period = case((UnitDay.day < start_date, "pre"), else_="pilot").label("period")
+    sums = [func.sum(getattr(UnitDay, name)).label(name) for name in SUMS]
+    query = (
+        select(
+            Assignment.unit_id,
+            UnitDay.moderator_id,
+            Assignment.arm,
+            period,
+            *sums,
+            func.count().label("days"),
+            func.min(UnitDay.day).label("first_day"),
+            func.max(UnitDay.day).label("last_day"),
+        )
+        .select_from(UnitDay)
+        .join(
+            Assignment,
+            (Assignment.pilot_id == UnitDay.pilot_id) & (Assignment.moderator_id == UnitDay.moderator_id),
+            isouter=True,
+        )
+        .where(UnitDay.pilot_id == pilot_id)
+        .group_by(UnitDay.moderator_id, Assignment.unit_id, Assignment.arm, period)
+        .order_by(UnitDay.moderator_id, func.min(UnitDay.day))
+        .execution_options(yield_per=2000)
+    )
+
+    def rows() -> Iterator[dict[str, Any]]:
+        with factory() as session:
+            for row in session.execute(query):
+                record = row._asdict()
+                record["handle_sum"] = float(record["handle_sum"])
+                record["handle_sum2"] = float(record["handle_sum2"])
+                yield record
+
+    return ExportTable(key="units", columns=UNIT_COLUMNS, rows=rows)

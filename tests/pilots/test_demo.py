@@ -1,0 +1,55 @@
+"""The demo seeder stores realistic pilots through the real service functions, once."""
+
+from datetime import date
+
+from click.testing import CliRunner
+from sqlmodel import func, select
+
+from pilots import demo
+from pilots.cli import cli
+from pilots.commands import register
+from pilots.models import Assignment, Outcome, Pilot, UnitDay, User
+from webui.database import sessions
+
+TODAY = date(2026, 11, 25)
+
+
+def test_seed_creates_users_and_three_pilots(app):
+    with app.app_context():
+        factory = sessions()
+        summary = demo.seed_demo(factory, TODAY, moderators=60)
+        with factory() as session:
+            pilots = session.exec(select(Pilot).order_by(Pilot.id)).all()
+            users = {user.name: user.role for user in session.exec(select(User))}
+            outcomes = session.exec(select(func.count()).select_from(Outcome)).one()
+            rollup_audits = session.exec(select(func.sum(UnitDay.audits))).one()
+            assigned = session.exec(select(func.count()).select_from(Assignment)).one()
+    assert summary.created and summary.token.startswith("plt_")
+    assert users == demo.DEMO_USERS
+    assert [pilot.status for pilot in pilots] == ["running", "running", "draft"]
+    assert all(pilot.plan_hash for pilot in pilots[:2])
+    assert outcomes == sum(count for *_, count in summary.pilots) > 0
+    assert rollup_audits == outcomes
+    assert assigned == 120  # the two running pilots' rosters
+    assert max(pilot.start_date for pilot in pilots[:2]) < TODAY
+
+
+def test_second_run_changes_nothing(app):
+    with app.app_context():
+        factory = sessions()
+        demo.seed_demo(factory, TODAY, moderators=40)
+        again = demo.seed_demo(factory, TODAY, moderators=40)
+        with factory() as session:
+            count = session.exec(select(func.count()).select_from(Pilot)).one()
+    assert not again.created
+    assert count == 3
+
+
+def test_demo_command_prints_credentials_and_token(app, database_url):
+    register(cli)
+    result = CliRunner().invoke(
+        cli, ["--database-url", database_url, "demo", "--moderators", "40", "--today", "2026-11-25"]
+    )
+    assert result.exit_code == 0, result.output
+    assert demo.DEMO_PASSWORD in result.output
+    assert result.output.strip().splitlines()[-1].startswith("plt_")

@@ -141,6 +141,11 @@ def _entries(session: Session, pilot_id: int, moderator_ids: Sequence[str]) -> d
     return found
 
 
+def teams_of(session: Session, pilot_id: int, moderator_ids: Sequence[str]) -> dict[str, str]:
+    """Each listed moderator's team on the pilot's roster."""
+    return {moderator_id: entry.team for moderator_id, entry in _entries(session, pilot_id, moderator_ids).items()}
+
+
 def _assignments(session: Session, pilot_id: int, moderator_ids: Sequence[str]) -> list[Assignment]:
     found: list[Assignment] = []
     for chunk in _chunks(moderator_ids):

@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     """Import the route modules (which attach to `bp`) and register the blueprint."""
     from webui.api import meta  # noqa: F401
     from webui.api import pilots  # noqa: F401
+    from webui.api import roster  # noqa: F401
 
     app.register_blueprint(bp)
     register_error_handlers(app)

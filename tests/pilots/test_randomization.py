@@ -6,8 +6,10 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pilots._blocks import allocation_cycle, block_sequence, stratum_generator
+from pilots._blocks import allocation_cycle, assign_strata, block_sequence, reassign, stratum_generator
 from pilots.errors import Conflict, ValidationFailed
 from pilots.randomization import assign_late_joiners, randomize
 from tests.pilots._roster_factories import add_roster, make_pilot, moderators
@@ -208,11 +210,46 @@ def test_team_pilot_conflicts_on_teams_and_late_joiners_conflict_too(session):
 
 
 def test_reassign_matches_launch_distribution_shape():
-    from pilots._blocks import reassign
-
     units = [f"u{i}" for i in range(40)]
     strata = ["a" if i % 2 else "b" for i in range(40)]
     first = reassign(units, strata, {"control": 1, "treatment": 1}, np.random.default_rng(7))
     second = reassign(units, strata, {"control": 1, "treatment": 1}, np.random.default_rng(7))
     assert first == second
     assert Counter(first) == {"control": 20, "treatment": 20}
+
+
+@st.composite
+def _rosters(draw):
+    count = draw(st.integers(min_value=1, max_value=80))
+    ids = sorted(
+        draw(st.sets(st.text(alphabet="abcdefgh0123", min_size=1, max_size=6), min_size=count, max_size=count))
+    )
+    strata = [draw(st.sampled_from(["s=a", "s=b", "s=c|t=<6", "all"])) for _ in ids]
+    weights = draw(st.sampled_from([{"c": 1, "t": 1}, {"c": 2, "t": 1}, {"a": 1, "b": 1, "c": 1}, {"c": 3, "t": 2}]))
+    return ids, strata, weights, draw(st.integers(min_value=0, max_value=2**63))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_rosters())
+def test_property_every_unit_once_bounded_imbalance_deterministic(roster):
+    units, strata, weights, seed = roster
+    arms, positions = assign_strata(strata, allocation_cycle(weights), lambda key: stratum_generator(seed, key))
+    again, _ = assign_strata(strata, allocation_cycle(weights), lambda key: stratum_generator(seed, key))
+    assert arms == again and len(arms) == len(units) and set(arms) <= set(weights)
+    total = sum(weights.values())
+    for key in set(strata):
+        members = [i for i, s in enumerate(strata) if s == key]
+        assert sorted(positions[i] for i in members) == list(range(len(members)))
+        counts = Counter(arms[i] for i in members)
+        for arm, weight in weights.items():
+            assert abs(counts[arm] - len(members) * weight / total) <= 2 * weight
+    replayed = reassign(units, strata, weights, np.random.default_rng(seed))
+    assert replayed == reassign(units, strata, weights, np.random.default_rng(seed))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32), st.integers(min_value=0, max_value=40), st.integers(1, 20))
+def test_property_sequences_are_prefix_stable(seed, length, extra):
+    cycle = ("c", "c", "t")
+    short = block_sequence(cycle, stratum_generator(seed, "k"), length)
+    assert block_sequence(cycle, stratum_generator(seed, "k"), length + extra)[:length] == short

@@ -74,4 +74,4 @@ def decimals_for(values: Iterable[float | None]) -> int:
         spread = max(finite) - min(finite)
         if spread == 0:
             spread = max(abs(v) for v in finite) or 1.0
-    return int(min(3, max(0, 1 - math.floor(math.log10(spread)))))
+    return int(min(3, max(0, 1 - round(math.log10(spread)))))

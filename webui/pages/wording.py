@@ -56,6 +56,12 @@ def number(value: float, decimals: int, signed: bool = False) -> str:
     return ("+" + text) if signed and round(value, decimals) > 0 else text
 
 
+def compact(value: float) -> str:
+    """A single setting like a margin, as written: 0.5, 5, 0.25 (three significant digits at most)."""
+    text = f"{abs(value):.3g}"
+    return MINUS + text if value < 0 else text
+
+
 def p_value(value: float | None) -> str:
     """ "p < 0.001", "p = 0.04", "p = 0.62"; empty when absent."""
     if value is None:
@@ -104,10 +110,10 @@ def metric_sentence(
         movement = f"went {'up' if difference > 0 else 'down'} by {_amount(difference, scale, decimals)}"
     relative = ""
     if scale.change_unit != "points" and comparison.get("relative") is not None:
-        relative = f", {number(comparison['relative'] * 100, 1, signed=True)}%"
+        relative = f"{number(comparison['relative'] * 100, 1, signed=True)}%; "
     unit = f" {scale.change_unit}" if scale.change_unit else ""
     interval = f"{level} interval {number(low, decimals)} to {number(high, decimals)}{unit}"
-    sentence = f"{label} {movement} ({interval}{relative}) in the {comparison['arm']} group, compared with {control}."
+    sentence = f"{label} {movement} ({relative}{interval}) in the {comparison['arm']} group, compared with {control}."
     return f"{sentence} {_meaning(metric, comparison, low, high, scale, margin)}".strip()
 
 
@@ -118,7 +124,7 @@ def _meaning(
     if metric.get("role") == "guardrail" and margin is not None:
         line = scale.show(harmful_margin(metric, margin))
         worst = low if higher_is_better else high
-        allowed = _amount(line, scale, decimals_for([low, high, line]))
+        allowed = f"{compact(abs(line))} {scale.change_unit}".strip()
         safe = worst > line if higher_is_better else worst < line
         if safe:
             return f"The interval rules out a worsening bigger than the allowed margin of {allowed}."
@@ -193,10 +199,10 @@ def plan_metric_row(plan: dict[str, Any]) -> dict[str, str]:
     scale = scale_for(metric)
     margin = ""
     if plan.get("margin") is not None and plan.get("relative"):
-        margin = f"{number(abs(float(plan['margin'])) * 100, 1)}% worse at most"
+        margin = f"{compact(abs(float(plan['margin'])) * 100)}% worse at most"
     elif plan.get("margin") is not None:
         shown = scale.show(abs(float(plan["margin"])))
-        margin = f"{number(shown, decimals_for([shown]))} {scale.change_unit} worse at most".replace("  ", " ")
+        margin = f"{compact(shown)} {scale.change_unit} worse at most".replace("  ", " ")
     direction = plan.get("direction")
     if direction is None:
         definition = METRICS.get(metric["name"])

@@ -1,0 +1,120 @@
+"""Figure builders: traces, bands, reference lines at zero and at the guardrail margin, ranges and units."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.webui.sample_results import sample_document
+from webui import figures
+from webui.figures.scale import RATE, SECONDS, decimals_for, scale_for
+
+
+@pytest.fixture
+def metrics():
+    return {metric["name"]: metric for metric in sample_document()["metrics"]}
+
+
+def _lines(figure):
+    return {note.text: shape for shape, note in zip(figure.layout.shapes, figure.layout.annotations, strict=True)}
+
+
+def test_scales_come_from_the_catalog_or_the_values():
+    assert scale_for({"name": "accuracy"}) is RATE
+    assert scale_for({"name": "handle_time"}) is SECONDS
+    assert scale_for({"name": "custom", "arms": [{"mean": 0.3}, {"mean": 0.4}]}) is RATE
+    assert scale_for({"name": "custom", "arms": [{"mean": 30.0}]}).factor == 1.0
+
+
+@pytest.mark.parametrize(
+    ("values", "decimals"), [([0.6, 2.2], 1), ([1.2, 3.4], 1), ([40, 95], 0), ([-0.4, 0.2], 1), ([0.012, 0.034], 3)]
+)
+def test_decimals_follow_the_spread(values, decimals):
+    assert decimals_for(values) == decimals
+
+
+def test_effect_over_time_has_band_line_zero_and_margin(metrics):
+    metric = metrics["critical_error_rate"]
+    figure = figures.effect_over_time(metric, margin=0.005)
+    upper, lower, estimate = figure.data
+    assert lower.fill == "tonexty" and upper.line.width == 0
+    history = metric["comparisons"][0]["history"]
+    assert list(estimate.x) == [point["date"] for point in history]
+    assert estimate.y[-1] == pytest.approx(history[-1]["difference"] * 100)
+    assert lower.y[0] == pytest.approx(history[0]["ci"][0] * 100)
+    lines = _lines(figure)
+    assert lines["no change"].y0 == 0
+    # Lower is better for critical errors, so the harmful side is above zero: +0.5 points.
+    assert lines["guardrail margin"].y0 == pytest.approx(0.5) and lines["guardrail margin"].line.dash == "dash"
+    low, high = figure.layout.yaxis.range
+    assert low < min(lower.y) and high > max(max(upper.y), 0.5)
+    assert figure.layout.yaxis.title.text == "Difference (points)"
+
+
+def test_margin_sits_below_zero_when_higher_is_better(metrics):
+    figure = figures.effect_over_time(metrics["accuracy"], margin=0.01)
+    assert _lines(figure)["guardrail margin"].y0 == pytest.approx(-1.0)
+
+
+def test_no_margin_line_without_a_margin(metrics):
+    assert set(_lines(figures.effect_over_time(metrics["accuracy"]))) == {"no change"}
+
+
+def test_effect_over_time_without_history_is_an_explained_empty_chart(metrics):
+    metric = dict(metrics["accuracy"], comparisons=[])
+    figure = figures.effect_over_time(metric)
+    assert not figure.data
+    assert "No looks" in figure.layout.annotations[0].text
+
+
+def test_several_arms_get_one_band_each(metrics):
+    metric = metrics["accuracy"]
+    second = dict(metric["comparisons"][0], arm="treatment_b")
+    figure = figures.effect_over_time(dict(metric, comparisons=[metric["comparisons"][0], second]))
+    assert len(figure.data) == 6
+    assert figure.data[2].line.color != figure.data[5].line.color
+
+
+def test_effect_by_week_has_asymmetric_error_bars(metrics):
+    figure = figures.effect_by_week(metrics["accuracy"])
+    (trace,) = figure.data
+    assert list(trace.x) == ["Week 1", "Week 2", "Week 3"]
+    assert trace.y[1] == pytest.approx(1.5)
+    assert trace.error_y.array[1] == pytest.approx(1.1) and trace.error_y.arrayminus[1] == pytest.approx(1.1)
+    assert _lines(figure)["no change"].y0 == 0
+    assert figure.layout.yaxis.range[0] < -0.6  # week 1's interval starts at -0.6 points
+
+
+def test_effect_by_week_missing_is_explained(metrics):
+    figure = figures.effect_by_week(metrics["handle_time"])
+    assert not figure.data and "first full week" in figure.layout.annotations[0].text
+
+
+def test_arm_means_are_bars_from_zero_with_labels(metrics):
+    figure = figures.arm_means(metrics["accuracy"])
+    (bars,) = figure.data
+    assert list(bars.y) == ["control", "treatment"]
+    assert list(bars.x) == pytest.approx([91.2, 92.6])
+    assert bars.text[0] == "91.2% · 12,480 audits, 101 people"
+    assert figure.layout.xaxis.range[0] == 0
+    assert bars.marker.color[0] != bars.marker.color[1]
+
+
+def test_arm_means_in_seconds(metrics):
+    (bars,) = figures.arm_means(metrics["handle_time"]).data
+    assert bars.text[1].startswith("42.1 s")
+
+
+def test_segment_forest_rows_and_zero_line(metrics):
+    figure = figures.segment_forest(metrics["accuracy"])
+    (trace,) = figure.data
+    assert list(trace.y) == ["Site: Manila", "Site: Dublin", "Site: Austin"]
+    assert trace.x[0] == pytest.approx(1.7)
+    assert trace.error_x.arrayminus[1] == pytest.approx(1.5)
+    assert _lines(figure)["no change"].x0 == 0
+    low, high = figure.layout.xaxis.range
+    assert low < -0.5 and high > 3.1
+
+
+def test_figures_serialize_without_plotly_js(metrics):
+    text = figures.figure_json(figures.effect_over_time(metrics["accuracy"]))
+    assert text.startswith("{") and "plotly.min.js" not in text and len(text) < 60_000

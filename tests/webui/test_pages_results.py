@@ -1,0 +1,163 @@
+"""The leadership results page: verdict banner, plain-language sentences, checks, charts, as-of, missing results."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+
+import pytest
+
+from tests.webui.page_support import make_pilot, make_user, sign_in
+from tests.webui.sample_results import sample_document
+
+CALLS: list = []
+
+
+def _source(**decision):
+    def results_document(session, pilot_id, as_of=None):
+        CALLS.append((pilot_id, as_of))
+        return sample_document(pilot_id, as_of, **decision)
+
+    return results_document
+
+
+@pytest.fixture
+def signed_in(app, client):
+    CALLS.clear()
+    make_user(app, "viewer", "director")
+    sign_in(client, "director")
+    return client
+
+
+def _page(app, client, path=None, **decision):
+    app.config["RESULTS_SOURCE"] = _source(**decision)
+    pilot = make_pilot(app)
+    response = client.get(path.format(id=pilot.id) if path else f"/pilots/{pilot.id}/results")
+    return response, response.get_data(as_text=True)
+
+
+def test_go_verdict_with_reasons_and_sentences(app, signed_in):
+    response, page = _page(app, signed_in)
+    assert response.status_code == 200
+    assert 'class="verdict verdict-go"' in page
+    assert "The change works: roll it out." in page
+    assert "past the pre-registered efficacy boundary" in page
+    assert (
+        "Accuracy went up by 1.4 points (95% interval 0.6 to 2.2 points) in the treatment group, compared with "
+        "control. That is a clear improvement." in page
+    )
+    assert "The interval rules out a worsening bigger than the allowed margin of 0.5 points." in page
+    assert "Critical error rate went down by 0.1 points (95% interval −0.4 to 0.2 points)" in page
+    # Handle time's relative 5% margin, on a control mean of 41.3 s: 2.065 s.
+    assert "Handle time went up by 0.8 seconds (+1.9%; 95% interval −0.3 to 1.9 seconds)" in page
+    assert "margin of 2.06 seconds" in page
+    assert "data through 2025-03-23" in page
+    assert "provisional" not in page.split("verdict-title")[1].split("</h2>")[0]
+
+
+@pytest.mark.parametrize(
+    ("recommendation", "css", "label"),
+    [
+        ("no_go", "verdict-no-go", "No-go"),
+        ("continue", "verdict-continue", "Keep running"),
+        ("invalid", "verdict-invalid", "Invalid: data problem"),
+    ],
+)
+def test_each_verdict_has_its_banner(app, signed_in, recommendation, css, label):
+    _, page = _page(app, signed_in, recommendation=recommendation)
+    assert f'class="verdict {css}"' in page and label in page
+
+
+def test_provisional_results_say_so_with_the_minimum_runtime(app, signed_in):
+    _, page = _page(app, signed_in, recommendation="continue", provisional=True)
+    assert 'class="provisional-tag"' in page
+    assert "has not yet reached its minimum runtime of 14 days" in page
+
+
+def test_checks_are_listed_with_pass_and_fail(app, signed_in):
+    _, page = _page(app, signed_in)
+    assert "Group sizes match the plan" in page and "(p = 0.62)" in page
+    assert "QA audits both groups at the same rate" in page
+    assert page.count('<li class="pass">') == 4
+
+
+def test_srm_without_a_named_check_becomes_one(app, signed_in):
+    def source(session, pilot_id, as_of=None):
+        document = sample_document(pilot_id)
+        document["checks"] = []
+        document["srm"] = {"p_value": 0.0002, "ok": False, "counts": {"control": 120, "treatment": 80}}
+        return document
+
+    app.config["RESULTS_SOURCE"] = source
+    pilot = make_pilot(app)
+    page = signed_in.get(f"/pilots/{pilot.id}/results").get_data(as_text=True)
+    assert '<li class="fail">' in page and "Moderators per group: control 120, treatment 80." in page
+    assert "(p &lt; 0.001)" in page
+
+
+def test_charts_are_embedded_as_figure_json_and_plotly_is_local(app, signed_in):
+    _, page = _page(app, signed_in)
+    figures = [json.loads(unescape(raw)) for raw in re.findall(r'data-figure="([^"]*)"', page)]
+    # accuracy: over time, by week, arms, segments; two guardrails: three each.
+    assert len(figures) == 10
+    titles = [f["layout"]["title"]["text"] for f in figures]
+    assert "Accuracy: effect over time" in titles and "Accuracy: effect by segment" in titles
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert scripts and all(src.startswith("/") for src in scripts)
+    assert "cdn" not in page.lower()
+    assert "Segment results are descriptive" in page
+
+
+def test_plotly_js_is_served_with_long_caching(app, signed_in):
+    _, page = _page(app, signed_in)
+    src = re.search(r'<script src="(/assets/plotly-[^"]+)"', page).group(1)
+    response = signed_in.get(src)
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+    assert b"plotly" in response.get_data()[:2000].lower()
+    response.close()
+
+
+def test_as_of_is_passed_through_and_announced(app, signed_in):
+    _, page = _page(app, signed_in, path="/pilots/{id}/results?as_of=2025-03-10")
+    assert CALLS[-1][1].isoformat() == "2025-03-10"
+    assert "what we knew on 2025-03-10" in page
+    assert 'value="2025-03-10"' in page
+
+
+def test_bad_as_of_is_a_friendly_400(app, signed_in):
+    response, page = _page(app, signed_in, path="/pilots/{id}/results?as_of=last-tuesday")
+    assert response.status_code == 400
+    assert "as_of must be a date like 2025-03-14" in page
+
+
+def test_missing_results_service_shows_a_clear_panel(app, signed_in):
+    app.config["RESULTS_SOURCE"] = "pilots.no_such_results_module:results_document"
+    pilot = make_pilot(app)
+    response = signed_in.get(f"/pilots/{pilot.id}/results")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Results are not available" in page and "still being set up" in page
+    assert "data-figure" not in page and "/assets/plotly" not in page
+
+
+def test_draft_pilot_has_no_results_yet(app, signed_in):
+    app.config["RESULTS_SOURCE"] = _source()
+    pilot = make_pilot(app, status="draft", plan_hash=None)
+    page = signed_in.get(f"/pilots/{pilot.id}/results").get_data(as_text=True)
+    assert "has not launched yet" in page
+    assert CALLS == []
+
+
+def test_domain_error_from_the_service_is_shown(app, signed_in):
+    from pilots.errors import Conflict
+
+    def source(session, pilot_id, as_of=None):
+        raise Conflict("No QA audits have arrived for this pilot yet.")
+
+    app.config["RESULTS_SOURCE"] = source
+    pilot = make_pilot(app)
+    page = signed_in.get(f"/pilots/{pilot.id}/results").get_data(as_text=True)
+    assert "No QA audits have arrived for this pilot yet." in page

@@ -5,8 +5,8 @@ import click
 
 def register(cli: click.Group) -> None:
     """Attach every subcommand group to `cli` (idempotent)."""
-    from pilots.commands import db, demo, users
+    from pilots.commands import db, demo, outcomes, users
 
-    for command in (db.db, users.users, demo.demo):
+    for command in (db.db, users.users, demo.demo, outcomes.outcomes):
         if command.name not in cli.commands:
             cli.add_command(command)

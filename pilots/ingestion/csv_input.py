@@ -62,7 +62,7 @@ def read_rows(reader: Iterator[list[str]], first_row: int, limit: int) -> list[l
     rows: list[list[str]] = []
     try:
         rows.extend(itertools.islice(reader, limit))
-    except csv.Error as error:
+    except (csv.Error, UnicodeDecodeError) as error:
         row = first_row + len(rows)
         raise ValidationFailed(
             f"The CSV could not be read at row {row}; nothing was written.", [problem("row", str(error), row)]

@@ -1,0 +1,110 @@
+"""`pilotlab outcomes import PILOT FILE`: stream a CSV of QA outcomes into a running pilot, batch by batch.
+
+The file is read in batches (10,000 rows by default), each validated and stored all-or-nothing in its own
+transaction, so memory stays flat on files of millions of rows. On the first invalid batch the import stops and
+says which rows were wrong and how many earlier batches were committed. Re-running the same file is safe: audits
+already stored with identical content are counted as duplicates, never stored twice.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from pilots import ingestion
+from pilots.errors import PilotLabError
+from pilots.ingestion.csv_input import read_rows
+
+DEFAULT_BATCH = 10_000
+
+
+@click.group()
+def outcomes() -> None:
+    """QA outcomes."""
+
+
+@outcomes.command("import")
+@click.argument("pilot_id", metavar="PILOT", type=int)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--batch-size",
+    default=DEFAULT_BATCH,
+    show_default=True,
+    type=click.IntRange(1, ingestion.MAX_ROWS_PER_REQUEST),
+    help="Rows per transaction.",
+)
+@click.option("--actor", default="cli", show_default=True, help="Name recorded in the audit trail.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar on stderr.")
+@click.pass_obj
+def import_outcomes(ctx, pilot_id: int, file: Path, batch_size: int, actor: str, progress: bool) -> None:
+    """Import the CSV FILE of QA outcomes into pilot PILOT (header row with the ingestion field names)."""
+    context = ingestion.load(ctx.sessions, pilot_id)
+    totals = _Totals()
+    with (
+        file.open(encoding="utf-8-sig", newline="") as handle,
+        tqdm(
+            total=file.stat().st_size,
+            unit="B",
+            unit_scale=True,
+            desc=f"pilot {pilot_id}",
+            disable=not progress,
+            leave=False,
+        ) as bar,
+    ):
+        reader = csv.reader(handle)
+        try:
+            header = read_rows(reader, 0, 1)
+            layout = ingestion.layout_for(header[0] if header else None)
+        except PilotLabError as error:
+            _fail(error, totals, None)
+        position = 0
+        batch_rows: list[list[str]] = []
+        try:
+            for first_row, batch_rows in ingestion.batches(reader, batch_size):
+                batch = ingestion.parse_csv_rows(batch_rows, layout, context.window, first_row)
+                result = ingestion.store(ctx.sessions, context, batch, actor=actor, source=f"cli:{file.name}")
+                totals.add(len(batch_rows), result)
+                now = handle.buffer.tell()
+                bar.update(now - position)
+                position = now
+                bar.set_postfix(rows=totals.rows, accepted=totals.accepted, refresh=False)
+        except PilotLabError as error:
+            bar.close()
+            _fail(error, totals, totals.rows + 1)
+    click.echo(
+        f"Imported {file.name} into pilot {pilot_id}: {totals.rows:,} rows in {totals.batches:,} batches; "
+        f"{totals.accepted:,} accepted, {totals.duplicates:,} duplicates."
+    )
+    click.echo("Re-running the same file is safe: audits already stored are counted as duplicates, never twice.")
+
+
+class _Totals:
+    def __init__(self) -> None:
+        self.rows = self.batches = self.accepted = self.duplicates = 0
+
+    def add(self, rows: int, result: ingestion.IngestResult) -> None:
+        self.rows += rows
+        self.batches += 1
+        self.accepted += result.accepted
+        self.duplicates += result.duplicates
+
+
+def _fail(error: PilotLabError, totals: _Totals, first_row: int | None) -> None:
+    """Report the rejected batch and what was committed before it, then exit with status 1."""
+    where = "The header" if first_row is None else f"Batch {totals.batches + 1} (from row {first_row:,})"
+    click.echo(f"error: {where} was rejected: {error.message}", err=True)
+    for detail in error.details if isinstance(error.details, list) else []:
+        row = detail.get("row")
+        click.echo(f"  row {row if row is not None else '-'}, {detail.get('field')}: {detail.get('message')}", err=True)
+    click.echo(
+        f"Nothing from that batch was written. {totals.batches:,} earlier batches were committed "
+        f"({totals.rows:,} rows: {totals.accepted:,} accepted, {totals.duplicates:,} duplicates).",
+        err=True,
+    )
+    click.echo(
+        "Fix the rows listed and re-run the whole file: it is safe, committed audits count as duplicates.", err=True
+    )
+    raise SystemExit(1)

@@ -176,3 +176,26 @@ def test_roster_routes_conform_to_the_document(app, api, draft, mode):
             case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
         run()
+
+
+def test_end_to_end_with_the_registry_launch(api):
+    body = {
+        "name": "Macro tool",
+        "kind": "tool",
+        "metrics": [{"name": "accuracy"}],
+        "start_date": "2024-01-01",
+        "end_date": "2024-02-01",
+        "strata": ["site", "tenure_months", "baseline_accuracy"],
+        "seed": 7,
+        "layer": "queue",
+    }
+    first = api.as_("pm").post("/api/v1/pilots", json=body).json["id"]
+    second = api.as_("pm").post("/api/v1/pilots", json={**body, "name": "Rival"}).json["id"]
+    for pilot_id in (first, second):
+        api.as_("pm").put(f"/api/v1/pilots/{pilot_id}/roster", json={"moderators": moderators(24)})
+    assert api.as_("pm").post(f"/api/v1/pilots/{first}/launch").status_code == 200
+    conflict = api.as_("pm").post(f"/api/v1/pilots/{second}/launch")
+    assert conflict.status_code == 409 and len(conflict.json["error"]["details"]) == 24
+    assert conflict.json["error"]["details"][0]["pilot_id"] == first
+    assignments = api.as_("analyst").get(f"/api/v1/pilots/{first}/assignments").json["assignments"]
+    assert len(assignments) == 24 and {a["arm"] for a in assignments} == {"control", "treatment"}

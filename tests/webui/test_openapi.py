@@ -111,3 +111,33 @@ def test_pilots_routes_conform_to_the_document(app, api, mode):
             case.call_and_validate(headers=headers, excluded_checks=EXCLUDED)
 
         run()
+
+
+def test_spectree_validation_errors_use_the_envelope_shape():
+    from pydantic import BaseModel, ValidationError
+
+    from pilots.errors import ValidationFailed
+    from webui.api.openapi import _validation_failed
+
+    class Query(BaseModel):
+        limit: int
+
+    try:
+        Query.model_validate({"limit": "x"})
+    except ValidationError as error:
+        with pytest.raises(ValidationFailed) as raised:
+            _validation_failed(None, None, error, None, None)
+    assert raised.value.details == [{"row": None, "field": "limit", "message": raised.value.details[0]["message"]}]
+    _validation_failed(None, None, None, None, None)  # no error, no exception
+
+
+def test_two_models_with_one_name_are_refused():
+    from pydantic import BaseModel
+
+    from webui.api.openapi import _model_name
+
+    first = type("Twin", (BaseModel,), {"__annotations__": {"a": int}})
+    second = type("Twin", (BaseModel,), {"__annotations__": {"b": int}})
+    assert _model_name(first) == "Twin" == _model_name(first)
+    with pytest.raises(RuntimeError, match="Twin"):
+        _model_name(second)

@@ -45,11 +45,18 @@ def base_layout(title: str, *, height: int = 340, **overrides: Any) -> dict[str,
     return layout
 
 
-def reference_line(axis: str, value: float, colour: str, dash: str, label: str) -> tuple[dict, dict]:
-    """A full-width (axis="y") or full-height (axis="x") line at `value`, and its text label."""
+def reference_line(
+    axis: str, value: float, colour: str, dash: str, label: str, label_at: str = "end"
+) -> tuple[dict, dict]:
+    """A full-width (axis="y") or full-height (axis="x") line at `value`, and its text label.
+
+    `label_at` ("start" or "end") puts a horizontal line's label at the left or right edge, so two nearby lines
+    (zero and a small margin) do not print their labels on top of each other.
+    """
     if axis == "y":
         shape = {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": value, "y1": value}
-        note = {"xref": "paper", "x": 1, "xanchor": "right", "yref": "y", "y": value, "yanchor": "bottom"}
+        edge = {"x": 0, "xanchor": "left"} if label_at == "start" else {"x": 1, "xanchor": "right"}
+        note = {"xref": "paper", **edge, "yref": "y", "y": value, "yanchor": "bottom"}
     else:
         shape = {"type": "line", "yref": "paper", "y0": 0, "y1": 1, "xref": "x", "x0": value, "x1": value}
         note = {"yref": "paper", "y": 1, "yanchor": "bottom", "xref": "x", "x": value, "xanchor": "left"}

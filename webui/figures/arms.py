@@ -18,6 +18,8 @@ from webui.figures._style import (
 )
 from webui.figures.scale import decimals_for, metric_label, scale_for
 
+AXIS_TITLES = {"%": "Percent", "s": "Seconds"}
+
 
 def arm_means(metric: dict[str, Any], *, control: str = "control") -> go.Figure:
     """Horizontal bars of each arm's mean, labelled with the value and the audits behind it."""
@@ -54,7 +56,7 @@ def arm_means(metric: dict[str, Any], *, control: str = "control") -> go.Figure:
     )
     layout = base_layout(title, height=120 + 56 * len(arms), showlegend=False)
     layout["xaxis"].update(
-        title={"text": scale.level_unit if scale.level_unit != "%" else "Percent"},
+        title={"text": AXIS_TITLES.get(scale.level_unit, scale.level_unit)},
         range=[0, max(means) * 1.05 if max(means) > 0 else 1],
     )
     layout["yaxis"].update(autorange="reversed")

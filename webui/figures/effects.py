@@ -33,7 +33,7 @@ def harmful_margin(metric: dict[str, Any], margin: float | None) -> float | None
 
 def _reference_lines(metric: dict[str, Any], margin: float | None, axis: str) -> tuple[list, list, list[float]]:
     scale = scale_for(metric)
-    shape, note = reference_line(axis, 0.0, ZERO_COLOUR, "solid", "no change")
+    shape, note = reference_line(axis, 0.0, ZERO_COLOUR, "solid", "no change", label_at="start")
     shapes, notes, values = [shape], [note], [0.0]
     line = harmful_margin(metric, margin)
     if line is not None:

@@ -1,0 +1,111 @@
+"""`pilotlab outcomes import`: batches, progress, summary, a bad batch's report, and re-running safely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from pilots import rollups
+from pilots.cli import cli
+from pilots.commands import register
+from pilots.models import Event, Outcome
+from pilots.simulate import write_audits_csv
+from tests.pilots.ingestion_support import MODERATORS, audit, make_pilot
+from webui.database import sessions
+
+
+def rows(count: int, start: int = 0) -> list[dict]:
+    return [
+        audit(f"a{k:05d}", MODERATORS[k % 8], f"2026-02-{1 + k % 28:02d}T{k % 24:02d}:00:00Z", correct=k % 3 > 0)
+        for k in range(start, start + count)
+    ]
+
+
+def run(database_url: str, pilot_id: int, path: Path, *extra: str):
+    register(cli)
+    args = ["--database-url", database_url, "outcomes", "import", str(pilot_id), str(path), "--batch-size", "10"]
+    return CliRunner().invoke(cli, [*args, *extra])
+
+
+def stored(app, pilot_id: int) -> tuple[int, dict]:
+    with app.app_context(), sessions()() as s:
+        count = s.scalar(select(func.count()).select_from(Outcome).where(Outcome.pilot_id == pilot_id))
+        return count, rollups.stored(s, pilot_id)
+
+
+@pytest.fixture
+def pilot(session) -> int:
+    return make_pilot(session)
+
+
+def test_import_in_batches_with_progress_and_summary(app, database_url, pilot, tmp_path):
+    path = tmp_path / "audits.csv"
+    write_audits_csv(rows(35), path)
+    result = run(database_url, pilot, path)
+    assert result.exit_code == 0, result.output
+    assert "35 rows in 4 batches; 35 accepted, 0 duplicates" in result.stdout
+    assert "Re-running the same file is safe" in result.stdout
+    assert "pilot" in result.stderr  # the progress bar's label
+    count, sums = stored(app, pilot)
+    assert count == 35
+    with app.app_context(), sessions()() as s:
+        assert sums == rollups.from_outcomes(s, pilot)
+        events = s.scalars(select(Event).where(Event.action == "outcomes.ingested")).all()
+    assert len(events) == 4
+    assert events[0].details["source"] == "cli:audits.csv"
+
+
+def test_bad_batch_stops_the_import_and_rerunning_after_the_fix_is_safe(app, database_url, pilot, tmp_path):
+    good = rows(45)
+    broken = [dict(r) for r in good]
+    broken[24]["moderator_id"] = "nobody"  # row 25: in the third batch of 10
+    path = tmp_path / "audits.csv"
+    write_audits_csv(broken, path)
+    result = run(database_url, pilot, path, "--no-progress")
+    assert result.exit_code == 1
+    assert "Batch 3 (from row 21) was rejected" in result.stderr
+    assert "row 25, moderator_id: 'nobody' is not an assigned moderator" in result.stderr
+    assert "2 earlier batches were committed (20 rows: 20 accepted, 0 duplicates)" in result.stderr
+    assert "re-run the whole file" in result.stderr
+    assert stored(app, pilot)[0] == 20
+
+    write_audits_csv(good, path)
+    result = run(database_url, pilot, path, "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert "45 rows in 5 batches; 25 accepted, 20 duplicates" in result.stdout
+    count, sums = stored(app, pilot)
+    assert count == 45
+    with app.app_context(), sessions()() as s:
+        assert sums == rollups.from_outcomes(s, pilot)
+
+
+def test_header_problems_are_reported_before_anything_is_written(app, database_url, pilot, tmp_path):
+    path = tmp_path / "audits.csv"
+    path.write_text("audit_id,moderator,audited_at,correct\na1,m01,2026-02-03T00:00:00Z,true\n")
+    result = run(database_url, pilot, path)
+    assert result.exit_code == 1
+    assert "The header was rejected" in result.stderr
+    assert "unknown column 'moderator'" in result.stderr
+    assert "required column 'moderator_id' is missing" in result.stderr
+    assert stored(app, pilot)[0] == 0
+
+
+def test_file_that_is_not_utf8_names_the_batch(app, database_url, pilot, tmp_path):
+    path = tmp_path / "audits.csv"
+    path.write_bytes(b"audit_id,moderator_id,audited_at,correct\na1,m01,2026-02-03T00:00:00Z,true\n\xff\xfe\n")
+    result = run(database_url, pilot, path, "--no-progress")
+    assert result.exit_code == 1
+    assert "rejected" in result.stderr
+    assert stored(app, pilot)[0] == 0
+
+
+def test_concluded_pilot_is_refused(database_url, session, tmp_path):
+    pilot = make_pilot(session, status="concluded")
+    path = tmp_path / "audits.csv"
+    write_audits_csv(rows(3), path)
+    result = run(database_url, pilot, path)
+    assert result.exit_code != 0
+    assert "concluded" in str(result.exception)

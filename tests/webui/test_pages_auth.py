@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.webui.page_support import PASSWORD, csrf_token, make_user, set_active, sign_in
+from tests.webui.page_support import PASSWORD, csrf_token, make_pilot, make_user, set_active, sign_in
 from webui.pages.auth import safe_next
 
 
@@ -117,3 +117,22 @@ def test_api_404_stays_json(client):
     response = client.get("/api/v1/no-such-thing")
     assert response.status_code in (401, 404)
     assert response.is_json
+
+
+def test_viewer_session_cannot_force_a_moderator_level_export(app, client):
+    pilot = make_pilot(app)
+    make_user(app, "viewer", "vic")
+    sign_in(client, "vic")
+    response = client.get(f"/api/v1/pilots/{pilot.id}/roster?format=csv")
+    assert response.status_code == 403
+    assert response.json["error"]["code"] == "forbidden"
+
+
+def test_analyst_session_downloads_the_roster_csv(app, client):
+    pilot = make_pilot(app)
+    make_user(app, "analyst", "ana")
+    sign_in(client, "ana")
+    response = client.get(f"/api/v1/pilots/{pilot.id}/roster?format=csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    response.close()

@@ -7,9 +7,11 @@ teams having a moderator assigned in another running pilot of the layer is a con
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from pilots.errors import Conflict
@@ -59,6 +61,18 @@ def find_conflicts(
     return sorted(found.values(), key=lambda c: (c["moderator_id"], c["pilot_id"], c["team"] or ""))
 
 
+def lock_layer(session: Session, layer: str | None) -> None:
+    """Serialize enrolments into `layer` for the rest of the transaction.
+
+    On PostgreSQL this is a transaction-scoped advisory lock keyed by a stable 63-bit digest of the layer name; on
+    SQLite writers already hold the database's single write lock (`BEGIN IMMEDIATE`), so nothing more is needed.
+    """
+    if layer is None or session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(f"pilotlab-layer:{layer}".encode()).digest()[:8], "big") >> 1
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def _conflict(moderator_id: str, team: str | None, pilot_id: int, name: str, layer: str) -> dict[str, Any]:
     return {"moderator_id": moderator_id, "team": team, "pilot_id": pilot_id, "pilot_name": name, "layer": layer}
 
@@ -66,7 +80,12 @@ def _conflict(moderator_id: str, team: str | None, pilot_id: int, name: str, lay
 def ensure_no_conflicts(
     session: Session, pilot: Pilot, moderator_ids: Sequence[str], teams: Sequence[str] = ()
 ) -> None:
-    """Raise Conflict (409) listing every clash; do nothing when there is none."""
+    """Raise Conflict (409) listing every clash; do nothing when there is none.
+
+    Holds the layer's lock until the caller's transaction ends, so two pilots of one layer launched at the same
+    moment cannot both pass the check before either has written its assignments.
+    """
+    lock_layer(session, pilot.layer)
     conflicts = find_conflicts(session, pilot, moderator_ids, teams)
     if conflicts:
         pilots = sorted({c["pilot_name"] for c in conflicts})

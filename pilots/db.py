@@ -68,6 +68,25 @@ def begin_write(session: Session) -> None:
 
 
 @contextmanager
+def write_transaction(session: Session) -> Iterator[Session]:
+    """One write unit of work on an existing (request) session: commits on success, rolls back on any error.
+
+    A request session has usually read already (the token lookup), which opened a deferred transaction; that read is
+    committed first so the write transaction starts with the write lock (`BEGIN IMMEDIATE` on SQLite) and waits its
+    turn instead of failing with "database is locked" when another worker writes in between.
+    """
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.commit()
+    begin_write(session)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+@contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session for one write unit of work: commits on success, rolls back on any error."""
     with factory() as session:

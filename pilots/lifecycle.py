@@ -14,28 +14,14 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from pilots import events
-from pilots.db import begin_write
-from pilots.errors import Conflict, NotFound, ValidationFailed, problem
+from pilots.db import write_transaction
+from pilots.errors import Conflict, ValidationFailed, problem
+from pilots.lookup import get_pilot
 from pilots.models import Assignment, Event, Pilot, RosterEntry
 from pilots.models._time import utcnow
 from pilots.plan import canonical_plan, plan_hash
 from pilots.randomization import randomize
 from pilots.schemas import PilotCreate, PilotPublic, PilotUpdate, problems_from
-
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; larger ones cannot exist
-
-
-def get_pilot(session: Session, pilot_id: int, *, lock: bool = False) -> Pilot:
-    """The pilot with this id (404 otherwise). `lock` re-reads it with a row lock (FOR UPDATE on PostgreSQL)."""
-    if not 0 < pilot_id <= MAX_ID:
-        raise NotFound(f"There is no pilot {pilot_id}.")
-    statement = select(Pilot).where(Pilot.id == pilot_id)
-    if lock:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    pilot = session.exec(statement).first()
-    if pilot is None:
-        raise NotFound(f"There is no pilot {pilot_id}.")
-    return pilot
 
 
 def list_pilots(
@@ -84,7 +70,7 @@ def pilot_events(session: Session, pilot_id: int) -> list[Event]:
 
 def create_pilot(session: Session, data: PilotCreate, actor: str) -> Pilot:
     """Register a draft pilot; `owner` defaults to the actor."""
-    with _write(session):
+    with write_transaction(session):
         pilot = Pilot(**_columns(data), owner=data.owner or actor, status="draft")
         session.add(pilot)
         session.flush()
@@ -94,7 +80,7 @@ def create_pilot(session: Session, data: PilotCreate, actor: str) -> Pilot:
 
 def update_pilot(session: Session, pilot_id: int, patch: PilotUpdate, actor: str) -> Pilot:
     """Apply a merge patch to a draft pilot (409 once launched). The merged plan is re-validated as a whole."""
-    with _write(session):
+    with write_transaction(session):
         pilot = get_pilot(session, pilot_id, lock=True)
         _require_draft(pilot)
         data = _merged(pilot, patch)
@@ -125,7 +111,7 @@ def launch_pilot(session: Session, pilot_id: int, actor: str) -> Pilot:
     409 unless the pilot is a draft, or when its moderators are in a running pilot of the same layer; 422 when the
     roster is empty or lacks a stratum attribute. Nothing is written unless everything succeeds.
     """
-    with _write(session):
+    with write_transaction(session):
         pilot = get_pilot(session, pilot_id, lock=True)
         if pilot.status != "draft":
             raise Conflict(
@@ -153,7 +139,7 @@ def launch_pilot(session: Session, pilot_id: int, actor: str) -> Pilot:
 
 def conclude_pilot(session: Session, pilot_id: int, actor: str, note: str | None = None) -> Pilot:
     """End a running pilot (409 for a draft or an already concluded one). Its data and plan stay as they are."""
-    with _write(session):
+    with write_transaction(session):
         pilot = get_pilot(session, pilot_id, lock=True)
         if pilot.status != "running":
             raise Conflict(
@@ -163,29 +149,6 @@ def conclude_pilot(session: Session, pilot_id: int, actor: str, note: str | None
         pilot.status, pilot.concluded_at, pilot.updated_at = "concluded", now, now
         events.record(session, actor, "pilot.concluded", pilot.id, note=note, plan_hash=pilot.plan_hash)
     return pilot
-
-
-class _write:
-    """The unit of work of one lifecycle change: write lock first, commit on success, roll back on any error.
-
-    A request session has usually read already (the token lookup), which opens a deferred transaction; that read is
-    committed first so the write transaction starts with the write lock (SQLite `BEGIN IMMEDIATE`).
-    """
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def __enter__(self) -> Session:
-        if self.session.in_transaction() and not (self.session.new or self.session.dirty or self.session.deleted):
-            self.session.commit()
-        begin_write(self.session)
-        return self.session
-
-    def __exit__(self, exc_type, exc, traceback) -> None:
-        if exc_type is None:
-            self.session.commit()
-        else:
-            self.session.rollback()
 
 
 def _require_draft(pilot: Pilot) -> None:

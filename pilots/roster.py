@@ -18,15 +18,15 @@ from sqlalchemy import delete, insert
 from sqlmodel import Session, select
 
 from pilots import events
-from pilots.db import begin_write
-from pilots.errors import Conflict, NotFound
+from pilots.db import write_transaction
+from pilots.errors import Conflict
 from pilots.exports import ExportTable
-from pilots.models import Assignment, Pilot, RosterEntry
+from pilots.lookup import get_pilot
+from pilots.models import Assignment, RosterEntry
 from pilots.models._time import utcnow
 from pilots.randomization import assign_late_joiners
 from pilots.roster_input import CORE_COLUMNS, RosterRow
 
-MAX_PILOT_ID = 2**31 - 1
 _PAGE = 1000
 _INSERT_BATCH = 1000
 
@@ -39,22 +39,9 @@ class LateJoinResult:
     unchanged: list[Assignment]
 
 
-def get_pilot(session: Session, pilot_id: int, *, lock: bool = False) -> Pilot:
-    """The pilot (404 otherwise); `lock` re-reads it FOR UPDATE so status checks and writes are serialized."""
-    if not 0 < pilot_id <= MAX_PILOT_ID:
-        raise NotFound(f"There is no pilot {pilot_id}.")
-    statement = select(Pilot).where(Pilot.id == pilot_id)
-    if lock:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    pilot = session.exec(statement).first()
-    if pilot is None:
-        raise NotFound(f"There is no pilot {pilot_id}.")
-    return pilot
-
-
 def replace_roster(session: Session, pilot_id: int, rows: Sequence[RosterRow], actor: str) -> int:
     """Replace a draft pilot's whole roster with `rows` (already validated); returns the number stored."""
-    with _write(session):
+    with write_transaction(session):
         pilot = get_pilot(session, pilot_id, lock=True)
         if pilot.status != "draft":
             raise Conflict(
@@ -73,7 +60,7 @@ def replace_roster(session: Session, pilot_id: int, rows: Sequence[RosterRow], a
 
 def add_late_joiners(session: Session, pilot_id: int, rows: Sequence[RosterRow], actor: str) -> LateJoinResult:
     """Add moderators to a running pilot and assign them by continuing their strata's sequences."""
-    with _write(session):
+    with write_transaction(session):
         pilot = get_pilot(session, pilot_id, lock=True)
         if pilot.status != "running":
             hint = (
@@ -152,26 +139,6 @@ def _assignments(session: Session, pilot_id: int, moderator_ids: Sequence[str]) 
         query = select(Assignment).where(Assignment.pilot_id == pilot_id, Assignment.moderator_id.in_(chunk))
         found += session.exec(query)
     return sorted(found, key=lambda a: a.moderator_id)
-
-
-class _write:
-    """One unit of work: commit an open read-only transaction (the token lookup), take the write lock, commit on
-    success, roll back on any error."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def __enter__(self) -> Session:
-        if self.session.in_transaction() and not (self.session.new or self.session.dirty or self.session.deleted):
-            self.session.commit()
-        begin_write(self.session)
-        return self.session
-
-    def __exit__(self, exc_type, exc, traceback) -> None:
-        if exc_type is None:
-            self.session.commit()
-        else:
-            self.session.rollback()
 
 
 def attribute_names(session: Session, pilot_id: int) -> list[str]:

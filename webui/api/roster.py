@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pilots import roster
 from pilots.balance import balance_report, balance_table
+from pilots.lookup import get_pilot
 from pilots.models import Assignment
 from pilots.roster_input import parse_upload
 from webui.api import bp
@@ -149,7 +150,7 @@ def _upload():
 def replace_roster(pilot_id: int):
     """Replace a draft pilot's whole roster (JSON or CSV). Once the pilot runs this is a 409: add late joiners
     with POST instead."""
-    roster.get_pilot(get_session(), pilot_id)
+    get_pilot(get_session(), pilot_id)
     count = roster.replace_roster(get_session(), pilot_id, _upload(), actor())
     return jsonify({"pilot_id": pilot_id, "moderators": count})
 
@@ -171,7 +172,7 @@ def add_late_joiners(pilot_id: int):
     pilots) gets the team's arm. Re-sending a moderator with identical values is a no-op; with any value changed
     it is a 409 listing the fields. A moderator in another running pilot of the same layer is a 409.
     """
-    roster.get_pilot(get_session(), pilot_id)
+    get_pilot(get_session(), pilot_id)
     result = roster.add_late_joiners(get_session(), pilot_id, _upload(), actor())
     assigned = result.added + result.unchanged
     team_of = roster.teams_of(get_session(), pilot_id, [a.moderator_id for a in assigned])
@@ -212,7 +213,7 @@ def get_roster(pilot_id: int):
     """The roster by moderator id, streamed, in the upload's own format (JSON, or CSV with `?format=csv` or
     `Accept: text/csv`), so it can be edited and re-sent."""
     query_args(RosterFormat)
-    roster.get_pilot(get_session(), pilot_id)
+    get_pilot(get_session(), pilot_id)
     return export_response(roster.roster_table(get_session(), pilot_id), f"pilot-{pilot_id}-roster")
 
 
@@ -229,7 +230,7 @@ def get_roster(pilot_id: int):
 def get_assignments(pilot_id: int):
     """Every moderator's arm and stratum by moderator id, streamed (empty before launch)."""
     query_args(RosterFormat)
-    roster.get_pilot(get_session(), pilot_id)
+    get_pilot(get_session(), pilot_id)
     return export_response(roster.assignment_table(get_session(), pilot_id), f"pilot-{pilot_id}-assignments")
 
 
@@ -247,7 +248,7 @@ def get_balance(pilot_id: int):
     """Balance of the randomization (409 before launch): counts per stratum x arm and standardized mean
     differences; as CSV the counts table."""
     query_args(RosterFormat)
-    report = balance_report(get_session(), roster.get_pilot(get_session(), pilot_id))
+    report = balance_report(get_session(), get_pilot(get_session(), pilot_id))
     if wants_csv():
         return export_response(balance_table(report), f"pilot-{pilot_id}-balance")
     return jsonify(report.to_dict())

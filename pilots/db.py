@@ -88,12 +88,6 @@ def write_transaction(session: Session) -> Iterator[Session]:
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for one write unit of work: commits on success, rolls back on any error."""
-    with factory() as session:
-        begin_write(session)
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    """A fresh session for one write unit of work: commits on success, rolls back on any error."""
+    with factory() as session, write_transaction(session):
+        yield session

@@ -36,6 +36,7 @@ from pilots._simulate_settings import (
     calibrate_logit_normal,
     simulate_roster,
 )
+from pilots.ingestion.fields import FIELDS
 
 __all__ = [
     "AUDIT_FIELDS",
@@ -52,17 +53,8 @@ __all__ = [
     "write_audits_csv",
 ]
 
-AUDIT_FIELDS: tuple[str, ...] = (
-    "audit_id",
-    "moderator_id",
-    "audited_at",
-    "correct",
-    "critical",
-    "handle_time_s",
-    "policy",
-    "queue",
-    "auditor_id",
-)
+# The simulator writes exactly the columns ingestion reads, in the same order.
+AUDIT_FIELDS: tuple[str, ...] = FIELDS
 
 
 def simple_assignment(

@@ -13,6 +13,15 @@ from tests.webui.browser.server import running_server
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp")
 
+# Elements whose right edge sticks out past the viewport (tag, class, right edge), innermost first.
+WIDER_THAN_VIEWPORT = """
+[...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-scroll, svg'))
+  .map(e => [e.tagName, e.className && e.className.baseVal === undefined ? e.className : '',
+             Math.round(e.getBoundingClientRect().right)])
+  .reverse().slice(0, 8)
+"""
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"),
@@ -55,6 +64,7 @@ def test_sign_in_and_read_the_results(server, page):
 
     page.goto(server.url + "/")
     assert page.url.startswith(server.url + "/login")
+    page.screenshot(path=str(SHOTS / "pilotlab-login.png"))
     page.get_by_label("User name").fill(server.user)
     page.get_by_label("Password").fill(server.password)
     page.get_by_role("button", name="Sign in").click()
@@ -82,6 +92,12 @@ def test_sign_in_and_read_the_results(server, page):
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 10")
     assert "what we knew on 2025-03-10" in page.locator(".as-of").inner_text()
     page.screenshot(path=str(SHOTS / "pilotlab-results-as-of.png"), full_page=False)
+
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing may push the page sideways
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SHOTS / "pilotlab-results-phone.png"), full_page=True)
+    wide = page.evaluate(WIDER_THAN_VIEWPORT)
+    assert wide == [], wide
 
     download = page.request.get(f"{server.url}/api/v1/pilots/{server.pilot_id}/roster?format=csv")
     assert download.status == 403  # the session works for the API, but viewers may not export moderator rows

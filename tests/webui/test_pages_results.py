@@ -161,3 +161,15 @@ def test_domain_error_from_the_service_is_shown(app, signed_in):
     pilot = make_pilot(app)
     page = signed_in.get(f"/pilots/{pilot.id}/results").get_data(as_text=True)
     assert "No QA audits have arrived for this pilot yet." in page
+
+
+def test_a_crash_in_the_results_service_is_a_friendly_500(app, signed_in):
+    def source(session, pilot_id, as_of=None):
+        raise RuntimeError("division by zero deep inside")
+
+    app.config["RESULTS_SOURCE"] = source
+    pilot = make_pilot(app)
+    response = signed_in.get(f"/pilots/{pilot.id}/results")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Something went wrong on our side" in page and "division by zero" not in page

@@ -83,10 +83,9 @@ def interval_level(design: dict[str, Any] | None) -> str:
 
 
 def _amount(value: float, scale: Scale, decimals: int) -> str:
-    unit = scale.change_unit
-    if unit == "points" and round(abs(value), decimals) == 1:
-        unit = "point"
-    return f"{number(abs(value), decimals)} {unit}".strip()
+    text = number(abs(value), decimals)
+    unit = "point" if scale.change_unit == "points" and text == "1" else scale.change_unit
+    return f"{text} {unit}".strip()
 
 
 def metric_sentence(

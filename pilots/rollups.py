@@ -42,7 +42,7 @@ UNIT_COLUMNS: tuple[str, ...] = (
     "last_day",
 )
 
-Key = tuple[str, date]
+Key = tuple[str, date | str]
 
 
 def aggregate(rows: Iterable[tuple[Any, ...]]) -> dict[Key, list[float]]:
@@ -80,15 +80,19 @@ def add(connection: Connection, pilot_id: int, sums: dict[Key, list[float]]) -> 
     """Add `sums` to the pilot's rollups inside the caller's transaction (one executemany through the DBAPI)."""
     if not sums:
         return
-    sqlite = connection.dialect.name == "sqlite"
-    marker = "?" if sqlite else "%s"
+    marker = "?" if connection.dialect.name == "sqlite" else "%s"
     statement = _UPSERT.format(p=", ".join([marker] * 10))
-    params = [(pilot_id, moderator, day.isoformat() if sqlite else day, *acc) for (moderator, day), acc in sums.items()]
+    params = [(pilot_id, moderator, _day_text(day), *acc) for (moderator, day), acc in sums.items()]
     cursor = connection.connection.cursor()
     try:
         cursor.executemany(statement, params)
     finally:
         cursor.close()
+
+
+def _day_text(day: date | str) -> str:
+    # Ingestion keys days as `YYYY-MM-DD` text, which both databases read as a date.
+    return day if isinstance(day, str) else day.isoformat()
 
 
 def stored(session: Session, pilot_id: int) -> dict[Key, list[float]]:

@@ -41,7 +41,15 @@ def outcomes() -> None:
 @click.pass_obj
 def import_outcomes(ctx, pilot_id: int, file: Path, batch_size: int, actor: str, progress: bool) -> None:
     """Import the CSV FILE of QA outcomes into pilot PILOT (header row with the ingestion field names)."""
-    context = ingestion.load(ctx.sessions, pilot_id)
+    try:
+        _import(ctx.sessions, pilot_id, file, batch_size, actor, progress)
+    finally:
+        # Close pooled connections now rather than at interpreter exit (PostgreSQL warns about open ones).
+        ctx.sessions.kw["bind"].dispose()
+
+
+def _import(factory, pilot_id: int, file: Path, batch_size: int, actor: str, progress: bool) -> None:
+    context = ingestion.load(factory, pilot_id)
     totals = _Totals()
     with (
         file.open(encoding="utf-8-sig", newline="") as handle,
@@ -65,7 +73,7 @@ def import_outcomes(ctx, pilot_id: int, file: Path, batch_size: int, actor: str,
         try:
             for first_row, batch_rows in ingestion.batches(reader, batch_size):
                 batch = ingestion.parse_csv_rows(batch_rows, layout, context.window, first_row)
-                result = ingestion.store(ctx.sessions, context, batch, actor=actor, source=f"cli:{file.name}")
+                result = ingestion.store(factory, context, batch, actor=actor, source=f"cli:{file.name}")
                 totals.add(len(batch_rows), result)
                 now = handle.buffer.tell()
                 bar.update(now - position)

@@ -12,6 +12,10 @@ Typing rules, decided once and documented in the API description:
 * CSV: every cell is text; booleans are `true`/`false`/`1`/`0` (also `True`/`TRUE`/`False`/`FALSE`); an empty cell
   is absent.
 * `audited_at` is ISO 8601 with a time zone (`Z` or an offset); it is stored in UTC and its UTC date is the `day`.
+
+Validated timestamps are carried as canonical UTC text, `YYYY-MM-DD HH:MM:SS.ffffff` (SQLAlchemy's SQLite storage
+format), and days as `YYYY-MM-DD`: fixed-width text compares in time order, goes to SQLite as is and to PostgreSQL
+through COPY, and saves formatting a datetime per row on the hot path.
 * `handle_time_s` is finite, 0 to `MAX_HANDLE_TIME_S`; text fields are 1 to 100 characters without NUL characters.
 """
 
@@ -54,12 +58,13 @@ TEXT_FIELDS = ("audit_id", "moderator_id", "policy", "queue", "auditor_id")
 
 
 class Outcome(NamedTuple):
-    """One validated audit, normalized: `audited_at` aware UTC, `day` its UTC date, empty optionals as None."""
+    """One validated audit, normalized: `audited_at` canonical UTC text, `day` its UTC date as `YYYY-MM-DD`,
+    empty optionals as None."""
 
     audit_id: str
     moderator_id: str
-    audited_at: datetime
-    day: date
+    audited_at: str
+    day: str
     correct: bool
     critical: bool | None
     handle_time_s: float | None
@@ -76,9 +81,9 @@ class Window(NamedTuple):
     """What a batch is checked against: the pilot's assigned moderators and the accepted time range."""
 
     roster: frozenset[str]
-    earliest: datetime  # first accepted instant (pre-period start, or start date, at 00:00 UTC)
-    end: datetime  # first instant after the end date (exclusive)
-    latest: datetime  # now plus the clock-skew allowance
+    earliest: str  # first accepted instant (pre-period start, or start date, at 00:00 UTC), canonical text
+    end: str  # first instant after the end date (exclusive)
+    latest: str  # now plus the clock-skew allowance
     earliest_day: date
     end_day: date
 
@@ -88,7 +93,12 @@ def make_window(roster: frozenset[str], first_day: date, end_day: date, now: dat
     now = now or datetime.now(UTC)
     earliest = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
     end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=UTC) + timedelta(days=1)
-    return Window(roster, earliest, end, now + CLOCK_SKEW, first_day, end_day)
+    return Window(roster, canonical(earliest), canonical(end), canonical(now + CLOCK_SKEW), first_day, end_day)
+
+
+def canonical(instant: datetime) -> str:
+    """An aware datetime as canonical UTC text `YYYY-MM-DD HH:MM:SS.ffffff`."""
+    return instant.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
 def text_problem(value: Any, required: bool, json: bool) -> str | None:
@@ -118,7 +128,7 @@ def timestamp_problem(value: Any, window: Window | None) -> str | None:
         return f"must include a time zone (e.g. 'Z' or '+00:00'), got {_shown(value)}"
     if window is None:
         return None
-    instant = parsed.astimezone(UTC)
+    instant = canonical(parsed)
     if instant < window.earliest:
         return f"is before the pilot's data window, which starts on {window.earliest_day.isoformat()} (UTC)"
     if instant >= window.end:

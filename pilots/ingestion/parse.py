@@ -71,12 +71,8 @@ def parse_json_records(records: Sequence[Any], window: Window, first_row: int = 
             a, m, c = rec["audit_id"], rec["moderator_id"], rec["correct"]
             if type(a) is not str or not a or len(a) > _MAX_TEXT or "\x00" in a or m not in roster:
                 raise _Bad
-            dt = _fromiso(rec["audited_at"])
-            if dt.tzinfo is not UTC:
-                if dt.tzinfo is None:
-                    raise _Bad
-                dt = dt.astimezone(UTC)
-            if dt < earliest or dt >= end or dt > latest or (c is not True and c is not False):
+            t = _utc_text(rec["audited_at"])
+            if t < earliest or t >= end or t > latest or (c is not True and c is not False):
                 raise _Bad
             k = rec.get("critical")
             if k is not None and k is not True and k is not False:
@@ -95,7 +91,7 @@ def parse_json_records(records: Sequence[Any], window: Window, first_row: int = 
         except (_Bad, KeyError, TypeError, ValueError, AttributeError, OverflowError):
             _diagnose(rec, window, n, problems, json=True)
             continue
-        _keep(batch, seen, problems, _new_outcome(Outcome, (a, m, dt, dt.date(), c, k, h, p, q, au)), n)
+        _keep(batch, seen, problems, _new_outcome(Outcome, (a, m, t, t[:10], c, k, h, p, q, au)), n)
     problems.raise_if_any("The batch")
     return batch
 
@@ -112,12 +108,8 @@ def parse_csv_rows(rows: Iterable[list[str]], layout: CsvLayout, window: Window,
             a, m, t, c, k, h, p, q, au = getter([*raw, ""] if pad else raw)
             if not a or len(a) > _MAX_TEXT or "\x00" in a or m not in roster:
                 raise _Bad
-            dt = _fromiso(t)
-            if dt.tzinfo is not UTC:
-                if dt.tzinfo is None:
-                    raise _Bad
-                dt = dt.astimezone(UTC)
-            if dt < earliest or dt >= end or dt > latest:
+            t = _utc_text(t)
+            if t < earliest or t >= end or t > latest:
                 raise _Bad
             c = _BOOLS[c]
             k = _BOOLS[k] if k else None
@@ -134,9 +126,28 @@ def parse_csv_rows(rows: Iterable[list[str]], layout: CsvLayout, window: Window,
         except (_Bad, KeyError, TypeError, ValueError, OverflowError):
             _diagnose_csv(raw, layout, window, n, problems)
             continue
-        _keep(batch, seen, problems, _new_outcome(Outcome, (a, m, dt, dt.date(), c, k, h, p, q, au)), n)
+        _keep(batch, seen, problems, _new_outcome(Outcome, (a, m, t, t[:10], c, k, h, p, q, au)), n)
     problems.raise_if_any("The batch")
     return batch
+
+
+def _utc_text(value: str) -> str:
+    """Canonical UTC text of an ISO 8601 timestamp with a zone; raises (ValueError, TypeError, _Bad) otherwise.
+
+    The common shapes (`...T08:15:12Z`, `...T08:15:12+00:00`) are rewritten by slicing once `fromisoformat` has
+    confirmed they are real instants; anything else goes through a datetime.
+    """
+    parsed = _fromiso(value)
+    size = len(value)
+    if (
+        ((size == 20 and value[19] == "Z") or (size == 25 and value[19:] == "+00:00"))
+        and value[4] == value[7] == "-"
+        and value[13] == value[16] == ":"
+    ):
+        return value[:10] + " " + value[11:19] + ".000000"
+    if parsed.tzinfo is None:
+        raise _Bad
+    return parsed.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
 def _keep(batch: ParsedBatch, seen: dict[str, int], problems: _Problems, outcome: Outcome, n: int) -> None:

@@ -25,23 +25,27 @@ from sqlalchemy import Connection
 
 from pilots.errors import Conflict, problem
 from pilots.ingestion.context import ensure_accepting
-from pilots.ingestion.fields import FIELDS, Outcome
+from pilots.ingestion.fields import FIELDS, Outcome, canonical
 
 _COLUMNS = (
     "pilot_id, audit_id, moderator_id, audited_at, day, correct, critical, handle_time_s, policy, queue, auditor_id"
 )
 _CONTENT = "audit_id, moderator_id, audited_at, day, correct, critical, handle_time_s, policy, queue, auditor_id"
+# The pilot id and ingestion time are the same for every row: they are written into the statement (an int and a
+# timestamp we formatted) so the batch's tuples go to executemany as they are.
 _SQLITE_INSERT = (
-    f"INSERT INTO outcome ({_COLUMNS}, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (pilot_id, audit_id) DO NOTHING"
+    f"INSERT INTO outcome ({_COLUMNS}, ingested_at) VALUES ({{pilot_id:d}}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "'{stamp}') ON CONFLICT (pilot_id, audit_id) DO NOTHING"
 )
+_UTC = "audited_at AT TIME ZONE 'UTC'"  # the staged text is UTC without an offset
 _STAGE = (
-    "CREATE TEMPORARY TABLE outcome_stage (audit_id text, moderator_id text, audited_at timestamptz, day date, "
+    "CREATE TEMPORARY TABLE outcome_stage (audit_id text, moderator_id text, audited_at timestamp, day date, "
     "correct boolean, critical boolean, handle_time_s double precision, policy text, queue text, auditor_id text) "
     "ON COMMIT DROP"
 )
 _PG_INSERT = (
-    f"INSERT INTO outcome ({_COLUMNS}, ingested_at) SELECT %s, {_CONTENT}, %s FROM outcome_stage "
+    f"INSERT INTO outcome ({_COLUMNS}, ingested_at) SELECT %s, {_CONTENT.replace('audited_at', _UTC)}, %s "
+    "FROM outcome_stage "
     "ON CONFLICT (pilot_id, audit_id) DO NOTHING RETURNING audit_id"
 )
 _SQLITE_CHUNK = 500
@@ -94,23 +98,11 @@ def insert(
     return [row for i, row in enumerate(rows) if i not in skipped_set], len(skipped)
 
 
-def _sqlite_time(value: datetime) -> str:
-    # SQLAlchemy's SQLite DateTime storage format (UTC, no offset), so ORM reads and filters see the same values.
-    return value.isoformat(" ", "microseconds")[:26]
-
-
 def _insert_sqlite(connection: Connection, pilot_id: int, rows: Sequence[Outcome], ingested_at: datetime) -> list[int]:
     cursor = connection.connection.cursor()
     try:
         before = cursor.execute("SELECT coalesce(max(id), 0) FROM outcome").fetchone()[0]
-        stamp = _sqlite_time(ingested_at)
-        cursor.executemany(
-            _SQLITE_INSERT,
-            [
-                (pilot_id, a, m, t.isoformat(" ", "microseconds")[:26], d.isoformat(), c, k, h, p, q, au, stamp)
-                for a, m, t, d, c, k, h, p, q, au in rows
-            ],
-        )
+        cursor.executemany(_SQLITE_INSERT.format(pilot_id=pilot_id, stamp=canonical(ingested_at)), rows)
         if cursor.rowcount == len(rows):
             return []
         # We hold the write lock, so the rows with ids above the previous maximum are exactly this batch's.
@@ -169,9 +161,9 @@ def _differences(dialect: str, ours: Outcome, stored: tuple[Any, ...] | None) ->
     if stored is None:
         # Skipped by ON CONFLICT but not found: cannot happen while the pilot is locked; refuse to count it.
         return ["content (the stored row could not be read)"]
-    mine = list(ours)
-    if dialect == "sqlite":
-        mine[2], mine[3] = _sqlite_time(ours[2]), ours[3].isoformat()
+    mine, stored = list(ours), list(stored)
+    if dialect != "sqlite":
+        stored[2], stored[3] = canonical(stored[2]), stored[3].isoformat()
     names = []
     for name, a, b in zip((*FIELDS[1:3], "day", *FIELDS[3:]), mine[1:], stored[1:], strict=True):
         if name == "day":

@@ -37,10 +37,25 @@ def csv_problems(text: str):
 
 def test_json_row_is_normalized():
     (row,) = parse_json_records([audit("a1", audited_at="2026-02-10T01:00:00+05:00", policy="")], WINDOW).rows
-    assert row.audited_at == datetime(2026, 2, 9, 20, 0, tzinfo=UTC)
-    assert row.day == date(2026, 2, 9)
+    assert row.audited_at == "2026-02-09 20:00:00.000000"
+    assert row.day == "2026-02-09"
     assert row.policy is None
     assert row.handle_time_s == 42.5
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [
+        ("2026-02-10T08:15:12Z", "2026-02-10 08:15:12.000000"),
+        ("2026-02-10T08:15:12+00:00", "2026-02-10 08:15:12.000000"),
+        ("2026-02-10 08:15:12.5-01:30", "2026-02-10 09:45:12.500000"),
+        ("20260210T081512.123Z", "2026-02-10 08:15:12.123000"),
+        ("20260210T081512.123+00:00", "2026-02-10 08:15:12.123000"),
+    ],
+)
+def test_timestamps_become_canonical_utc_text(given, canonical):
+    (row,) = parse_json_records([audit("a1", audited_at=given)], WINDOW).rows
+    assert (row.audited_at, row.day) == (canonical, canonical[:10])
 
 
 def test_optional_fields_may_be_absent_or_null():

@@ -1,0 +1,171 @@
+"""Bulk ingestion through `POST /api/v1/pilots/{id}/outcomes` against the raw-insert ceiling of the same database.
+
+For every batch of simulated audits (10,000 by default), in the same run and alternating so both see the same
+machine load:
+
+* ours: the JSON body is posted through Flask's test client (in process: no network, but the whole request path:
+  auth, body decoding, validation, ON CONFLICT insert, rollups, data_version, event, commit);
+* ceiling (SQLite): `sqlite3.executemany` of the same rows, already converted to column values, into the `outcome`
+  table of a second migrated database (same shape, indexes, foreign key and pragmas), one commit per batch;
+* ceiling (PostgreSQL, with --postgres-url): `COPY` of the same rows into a table created `LIKE outcome INCLUDING
+  ALL` (plus the foreign key), one commit per batch.
+
+Only the insert calls are timed (simulating audits and serializing JSON are not). Prints rows/s and the ratio.
+
+    .venv/bin/python bench/bench_ingest.py --rows 1000000 [--postgres-url postgresql+psycopg://.../bench_ingest]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sqlite3
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+from _ingest_data import audits, seed_pilot, settings_for
+from sqlalchemy import text
+
+from pilots.db import make_engine
+from pilots.migrate import upgrade
+from webui import create_app
+
+COLUMNS = (
+    "pilot_id, audit_id, moderator_id, audited_at, day, correct, critical, handle_time_s, policy, queue, auditor_id"
+)
+
+
+def raw_values(pilot_id: int, record: dict, sqlite: bool) -> tuple:
+    """The stored column values of one audit (what the ceiling inserts)."""
+    at = datetime.fromisoformat(record["audited_at"]).astimezone(UTC)
+    stamp = datetime.now(UTC)
+    return (
+        pilot_id,
+        record["audit_id"],
+        record["moderator_id"],
+        at.isoformat(" ", "microseconds")[:26] if sqlite else at,
+        at.date().isoformat() if sqlite else at.date(),
+        record["correct"],
+        record["critical"],
+        record["handle_time_s"],
+        record["policy"],
+        record["queue"],
+        record["auditor_id"],
+        stamp.isoformat(" ", "microseconds")[:26] if sqlite else stamp,
+    )
+
+
+class SqliteCeiling:
+    def __init__(self, folder: Path, settings) -> None:
+        url = f"sqlite:///{folder / 'ceiling.sqlite3'}"
+        upgrade(url)
+        self.pilot_id, _ = seed_pilot(url, settings)
+        self.connection = sqlite3.connect(folder / "ceiling.sqlite3", isolation_level=None)
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+            self.connection.execute(f"PRAGMA {pragma}")
+        self.statement = f"INSERT INTO outcome ({COLUMNS}, ingested_at) VALUES ({', '.join('?' * 12)})"
+
+    def insert(self, batch: list[dict]) -> float:
+        values = [raw_values(self.pilot_id, r, sqlite=True) for r in batch]
+        started = time.perf_counter()
+        self.connection.execute("BEGIN IMMEDIATE")
+        self.connection.executemany(self.statement, values)
+        self.connection.execute("COMMIT")
+        return time.perf_counter() - started
+
+
+class PostgresCeiling:
+    def __init__(self, url: str, pilot_id: int) -> None:
+        self.pilot_id = pilot_id
+        self.connection = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+        with self.connection.transaction():
+            self.connection.execute("DROP TABLE IF EXISTS outcome_ceiling")
+            self.connection.execute("CREATE TABLE outcome_ceiling (LIKE outcome INCLUDING ALL)")
+            self.connection.execute("ALTER TABLE outcome_ceiling ADD FOREIGN KEY (pilot_id) REFERENCES pilot (id)")
+
+    def insert(self, batch: list[dict]) -> float:
+        values = [raw_values(self.pilot_id, r, sqlite=False) for r in batch]
+        started = time.perf_counter()
+        with (
+            self.connection.transaction(),
+            self.connection.cursor() as cursor,
+            cursor.copy(f"COPY outcome_ceiling ({COLUMNS}, ingested_at) FROM STDIN") as copy,
+        ):
+            for row in values:
+                copy.write_row(row)
+        return time.perf_counter() - started
+
+    def close(self) -> None:
+        with self.connection.transaction():
+            self.connection.execute("DROP TABLE outcome_ceiling")
+        self.connection.close()
+
+
+def reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def run(database_url: str, rows: int, batch_size: int, ceiling_for) -> tuple[float, float]:
+    """Ingest `rows` audits through the API; returns (ours rows/s, ceiling rows/s)."""
+    settings = settings_for(rows)
+    upgrade(database_url)
+    pilot_id, token = seed_pilot(database_url, settings)
+    ceiling = ceiling_for(settings, pilot_id)
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench"})
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    ours = theirs = 0.0
+    done = 0
+    stream = audits(settings, rows)
+    while batch := list(itertools.islice(stream, batch_size)):
+        body = json.dumps({"outcomes": batch}).encode()
+        started = time.perf_counter()
+        response = client.post(
+            f"/api/v1/pilots/{pilot_id}/outcomes", data=body, headers=headers, content_type="application/json"
+        )
+        ours += time.perf_counter() - started
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        assert response.get_json()["accepted"] == len(batch), response.get_json()
+        theirs += ceiling.insert(batch)
+        done += len(batch)
+    if hasattr(ceiling, "close"):
+        ceiling.close()
+    if done < rows:
+        print(f"  (the simulated operation yielded {done:,} audits)")
+    return done / ours, done / theirs
+
+
+def report(name: str, ours: float, ceiling: float, what: str) -> None:
+    print(f"{name}: ours {ours:,.0f} rows/s, ceiling ({what}) {ceiling:,.0f} rows/s, ratio {ours / ceiling:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--postgres-url", help="a scratch PostgreSQL database (its public schema is dropped)")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args()
+    print(f"{args.rows:,} rows in batches of {args.batch_size:,}, through the Flask test client (in process)")
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+            ours, ceiling = run(url, args.rows, args.batch_size, lambda s, _pid: SqliteCeiling(Path(folder), s))
+            report("SQLite", ours, ceiling, "sqlite3.executemany")
+    if args.postgres_url:
+        reset_postgres(args.postgres_url)
+        url = args.postgres_url
+        ours, ceiling = run(url, args.rows, args.batch_size, lambda _s, pid: PostgresCeiling(url, pid))
+        report("PostgreSQL", ours, ceiling, "COPY")
+
+
+if __name__ == "__main__":
+    main()

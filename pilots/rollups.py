@@ -77,22 +77,20 @@ _UPSERT = (
 
 
 def add(connection: Connection, pilot_id: int, sums: dict[Key, list[float]]) -> None:
-    """Add `sums` to the pilot's rollups inside the caller's transaction (one executemany through the DBAPI)."""
+    """Add `sums` to the pilot's rollups inside the caller's transaction (one executemany through the DBAPI).
+
+    Days are `YYYY-MM-DD` text (as ingestion keys them), which both databases read as dates.
+    """
     if not sums:
         return
     marker = "?" if connection.dialect.name == "sqlite" else "%s"
     statement = _UPSERT.format(p=", ".join([marker] * 10))
-    params = [(pilot_id, moderator, _day_text(day), *acc) for (moderator, day), acc in sums.items()]
+    params = [(pilot_id, moderator, day, *acc) for (moderator, day), acc in sums.items()]
     cursor = connection.connection.cursor()
     try:
         cursor.executemany(statement, params)
     finally:
         cursor.close()
-
-
-def _day_text(day: date | str) -> str:
-    # Ingestion keys days as `YYYY-MM-DD` text, which both databases read as a date.
-    return day if isinstance(day, str) else day.isoformat()
 
 
 def stored(session: Session, pilot_id: int) -> dict[Key, list[float]]:

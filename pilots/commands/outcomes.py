@@ -72,7 +72,8 @@ def _import(factory, pilot_id: int, file: Path, batch_size: int, actor: str, pro
         batch_rows: list[list[str]] = []
         try:
             for first_row, batch_rows in ingestion.batches(reader, batch_size):
-                batch = ingestion.parse_csv_rows(batch_rows, layout, context.window, first_row)
+                with ingestion.collector_paused():
+                    batch = ingestion.parse_csv_rows(batch_rows, layout, context.window, first_row)
                 result = ingestion.store(factory, context, batch, actor=actor, source=f"cli:{file.name}")
                 totals.add(len(batch_rows), result)
                 now = handle.buffer.tell()

@@ -25,7 +25,7 @@ from pilots.ingestion.bodies import MAX_ROWS_PER_REQUEST, MalformedBody, csv_row
 from pilots.ingestion.context import PilotContext, load_context
 from pilots.ingestion.csv_input import CsvLayout, batches, layout_for
 from pilots.ingestion.fields import FIELDS, Outcome
-from pilots.ingestion.parse import ParsedBatch, parse_csv_rows, parse_json_records
+from pilots.ingestion.parse import ParsedBatch, collector_paused, parse_csv_rows, parse_json_records
 from pilots.models import Pilot
 from pilots.models._time import utcnow
 
@@ -39,6 +39,7 @@ __all__ = [
     "ParsedBatch",
     "PilotContext",
     "batches",
+    "collector_paused",
     "csv_rows",
     "ingest_csv_body",
     "ingest_json_body",
@@ -76,7 +77,8 @@ def store(
         connection = session.connection()
         _store.lock_pilot(connection, pilot_id)
         inserted, stored_duplicates = _store.insert(connection, pilot_id, batch.rows, batch.row_numbers, utcnow())
-        rollups.add(connection, pilot_id, rollups.aggregate(inserted))
+        # The parser's sums cover every unique audit; recompute only when some were already stored.
+        rollups.add(connection, pilot_id, batch.sums if not stored_duplicates else rollups.aggregate(inserted))
         if inserted:
             session.execute(update(Pilot).where(Pilot.id == pilot_id).values(data_version=Pilot.data_version + 1))
         result = IngestResult(accepted=len(inserted), duplicates=batch.duplicates + stored_duplicates)
@@ -96,7 +98,8 @@ def store(
 def ingest_json_body(factory: sessionmaker[Session], pilot_id: int, data: bytes, *, actor: str) -> IngestResult:
     """A JSON request body `{"outcomes": [...]}`, end to end."""
     context = load(factory, pilot_id)
-    batch = parse_json_records(json_records(data), context.window)
+    with collector_paused():
+        batch = parse_json_records(json_records(data), context.window)
     return store(factory, context, batch, actor=actor, source="api-json")
 
 
@@ -104,5 +107,6 @@ def ingest_csv_body(factory: sessionmaker[Session], pilot_id: int, data: bytes, 
     """A CSV request body (header + rows), end to end."""
     context = load(factory, pilot_id)
     layout, rows = csv_rows(data)
-    batch = parse_csv_rows(rows, layout, context.window)
+    with collector_paused():
+        batch = parse_csv_rows(rows, layout, context.window)
     return store(factory, context, batch, actor=actor, source="api-csv")

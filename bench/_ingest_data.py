@@ -20,8 +20,8 @@ SEED = 20261125
 
 def settings_for(rows: int) -> SimulationSettings:
     """Enough moderators and weeks that the simulator yields at least `rows` audits, all in the past."""
-    moderators = max(50, min(3000, rows // 400))
-    weeks = max(4, min(30, int(rows / (moderators * 11)) + 2))
+    moderators = max(50, min(8000, rows // 330))
+    weeks = max(4, min(36, rows // (moderators * 11) + 2))
     return SimulationSettings(n_moderators=moderators, pre_weeks=4, weeks=weeks)
 
 

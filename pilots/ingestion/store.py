@@ -12,7 +12,9 @@ Guarantees under concurrent writers (several gunicorn workers, the CLI):
 
 SQLite inserts with one `executemany` of a prepared statement; which rows were skipped is found only when the row
 count says some were (rows this transaction inserted have ids above the previous maximum, because it holds the write
-lock). PostgreSQL `COPY`s the batch into a temporary table and inserts from it with `RETURNING audit_id`.
+lock). PostgreSQL `COPY`s the batch straight into the table inside a savepoint; only if an audit id is already
+stored does it roll back to the savepoint, `COPY` into a temporary table and insert from it with `ON CONFLICT DO
+NOTHING RETURNING audit_id`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection
 
 from pilots.errors import Conflict, problem
@@ -118,6 +121,22 @@ def _insert_postgresql(
 ) -> list[int]:
     cursor = connection.connection.cursor()
     try:
+        # Our timestamps are UTC text without an offset; read them as UTC whatever the server's zone.
+        cursor.execute("SET LOCAL TIME ZONE 'UTC'")
+        # Optimistic path, the bulk-load case: COPY straight into the table. Another batch cannot insert these ids
+        # meanwhile (we hold the pilot lock), so the only failure is an audit already stored: then undo to the
+        # savepoint and take the path that sorts out which ones.
+        cursor.execute("SAVEPOINT pilotlab_copy")
+        try:
+            with cursor.copy(f"COPY outcome ({_COLUMNS}, ingested_at) FROM STDIN") as copy:
+                write = copy.write_row
+                for row in rows:
+                    write((pilot_id, *row, ingested_at))
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT pilotlab_copy")
+        else:
+            cursor.execute("RELEASE SAVEPOINT pilotlab_copy")
+            return []
         cursor.execute(_STAGE)
         with cursor.copy(f"COPY outcome_stage ({_CONTENT}) FROM STDIN") as copy:
             write = copy.write_row

@@ -4,6 +4,7 @@ from pilots.models.accounts import ApiToken, User
 from pilots.models.events import Event
 from pilots.models.outcomes import Outcome, UnitDay
 from pilots.models.pilot import Pilot
+from pilots.models.results_cache import ResultsCache
 from pilots.models.roster import Assignment, RosterEntry
 
-__all__ = ["ApiToken", "Assignment", "Event", "Outcome", "Pilot", "RosterEntry", "UnitDay", "User"]
+__all__ = ["ApiToken", "Assignment", "Event", "Outcome", "Pilot", "ResultsCache", "RosterEntry", "UnitDay", "User"]

@@ -1,0 +1,218 @@
+"""Pilot planning: turn a pilot (or request parameters) into `analysis.planning` inputs and a plain result.
+
+Two sources feed the two-level variance model (METHODS.md section 7):
+
+* a pilot's pre-period rollups (`UnitDay` rows before `start_date`): per-unit sums give the between- and within-unit
+  variance (`analysis.variance_components`), the audit rate per unit per day, its spread across units and the
+  baseline rate;
+* explicit request parameters (`POST /api/v1/plan`): baseline, ICC or variance components, audits per week.
+
+`VarianceModel` is also what the results engine uses to plan the information curve of a running pilot
+(`pilots.results.looks`), so planning and monitoring share one model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+import numpy as np
+
+from analysis.planning import PlanResult, SequentialDesign, difference_variance, plan_pilot
+from analysis.variance_components import VarianceComponents, estimate_variance_components
+from pilots.catalog import METRICS, MetricDefinition
+from pilots.errors import ValidationFailed, problem
+
+Source = Literal["pre_period", "first_look", "parameters"]
+SPENDING = {"obrien_fleming": "obf", "pocock": "pocock", "obf": "obf"}
+MIN_UNITS_FOR_MODEL = 4
+
+
+@dataclass(frozen=True)
+class VarianceModel:
+    """Everything the planned variance curve of one metric needs.
+
+    `audits_per_unit_per_day` counts calendar days (weekends included), so `days * rate` is the expected audits per
+    unit after `days`; `audit_rate_cv` is the spread of units' true audit rates beyond Poisson noise;
+    `pre_audits_per_unit` is the mean pre-period audits (0 without CUPED).
+    """
+
+    components: VarianceComponents
+    baseline: float
+    audits_per_unit_per_day: float
+    audit_rate_cv: float
+    pre_audits_per_unit: float
+    units: int
+    source: Source
+
+    def difference_variance(self, days: float, units_treatment: int, units_control: int) -> float:
+        """Planned Var(treatment - control) after `days` days (nan when the model cannot say)."""
+        m = self.audits_per_unit_per_day * days
+        if m <= 0 or units_treatment < 1 or units_control < 1:
+            return math.nan
+        return difference_variance(
+            self.components,
+            m,
+            units_treatment,
+            units_control,
+            audit_rate_cv=self.audit_rate_cv,
+            pre_period_audits_per_unit=self.pre_audits_per_unit,
+        )
+
+
+def variance_model(
+    y: np.ndarray,
+    x: np.ndarray,
+    y2: np.ndarray | None,
+    days: int,
+    source: Source,
+    *,
+    pre_audits_per_unit: float = 0.0,
+) -> VarianceModel | None:
+    """Fit the model to per-unit sums over `days` calendar days (None when there is too little data).
+
+    `y2` is the per-unit sum of squared outcomes (None for 0/1 outcomes). The audit-rate spread removes the Poisson
+    part: ``cv^2 = (var(x) - mean(x)) / mean(x)^2``, clipped at 0.
+    """
+    y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+    active = x > 0
+    if days < 1 or active.sum() < MIN_UNITS_FOR_MODEL:
+        return None
+    estimate = estimate_variance_components(y[active], x[active], None if y2 is None else np.asarray(y2)[active])
+    if estimate.reason is not None or estimate.components.within + estimate.components.between <= 0:
+        return None
+    mean_x = float(x.mean())
+    cv2 = max(0.0, (float(x.var(ddof=1)) - mean_x) / mean_x**2) if x.size > 1 else 0.0
+    return VarianceModel(
+        components=estimate.components,
+        baseline=estimate.mean,
+        audits_per_unit_per_day=mean_x / days,
+        audit_rate_cv=math.sqrt(cv2),
+        pre_audits_per_unit=pre_audits_per_unit,
+        units=int(active.sum()),
+        source=source,
+    )
+
+
+def metric_columns(definition: MetricDefinition) -> tuple[str, str, str | None]:
+    """The rollup columns (numerator, denominator, squares) of a catalog metric."""
+    return definition.numerator, definition.denominator, definition.sum_squares
+
+
+def plan_document(result: PlanResult, *, metric: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A PlanResult as plain JSON (no NaN): the per-week table, MDE by week, saturation and the summary."""
+    weeks = [
+        {
+            "week": row.week,
+            "audits_per_unit": row.audits_per_unit,
+            "variance_difference": _finite(row.variance_difference),
+            "inflation_factor": _finite(row.inflation_factor),
+            "mde": _finite(row.mde),
+            "mde_relative": _finite(row.mde_relative),
+            "power": _finite(row.power),
+        }
+        for row in result.weeks
+    ]
+    document = {
+        "metric": metric,
+        "units_per_arm": list(result.units_per_arm),
+        "audits_per_unit_per_week": result.audits_per_unit_per_week,
+        "baseline": result.baseline,
+        "variance_components": {
+            "between": result.components.between,
+            "within": result.components.within,
+            "icc": result.components.icc,
+        },
+        "alpha": result.alpha,
+        "alpha_per_comparison": result.alpha_per_comparison,
+        "power": result.power,
+        "design": {
+            "method": result.design.method,
+            "looks_per_week": result.design.looks_per_week,
+            "spending": result.design.spending,
+        },
+        "target_effect": result.target_effect,
+        "weeks": weeks,
+        "detectable_effect_by_week": [{"week": w["week"], "mde": w["mde"]} for w in weeks],
+        "inflation_factor": weeks[-1]["inflation_factor"],
+        "saturation_week": result.saturation_week,
+        "detectable_week": result.detectable_week,
+        "summary": result.summary,
+    }
+    document.update(extra or {})
+    return document
+
+
+def run_plan(
+    *,
+    metric: str,
+    units_per_arm: list[int] | None,
+    total_units: int | None,
+    weights: list[float] | None,
+    audits_per_week: float,
+    baseline: float,
+    components: VarianceComponents | None,
+    icc: float | None,
+    weeks: int,
+    alpha: float,
+    power: float,
+    method: str,
+    looks_per_week: int,
+    spending: str,
+    target_effect: float | None,
+    audit_rate_cv: float = 0.0,
+    pre_audits_per_unit: float = 0.0,
+) -> PlanResult:
+    """Call `analysis.planning.plan_pilot`, turning its ValueErrors into a 422 (they name the parameter)."""
+    definition = METRICS[metric]
+    design = SequentialDesign(
+        method="fixed" if method == "fixed" else method,  # type: ignore[arg-type]
+        looks_per_week=looks_per_week,
+        spending=SPENDING[spending],  # type: ignore[arg-type]
+    )
+    try:
+        return plan_pilot(
+            audits_per_unit_per_week=audits_per_week,
+            baseline=baseline,
+            units_per_arm=units_per_arm,
+            total_units=total_units,
+            weights=weights,
+            variance=components,
+            icc=icc,
+            weeks=weeks,
+            alpha=alpha,
+            power=power,
+            design=design,
+            target_effect=target_effect,
+            audit_rate_cv=audit_rate_cv,
+            pre_period_audits_per_unit=pre_audits_per_unit,
+            metric=definition.label.lower(),
+            percent_points=definition.proportion,
+        )
+    except ValueError as error:
+        raise ValidationFailed("The plan cannot be computed from these parameters.", [_problem(error)]) from error
+
+
+def _problem(error: ValueError) -> dict[str, Any]:
+    text = str(error)
+    for name in ("units_per_arm", "total_units", "weights", "icc", "baseline", "alpha", "power", "weeks"):
+        if name in text:
+            return problem(name, text)
+    if "audits_per_unit_per_week" in text:
+        return problem("audits_per_week", text)
+    if "variance" in text:
+        return problem("variance_components", text)
+    return problem("body", text)
+
+
+def weeks_between(start: date, end: date) -> int:
+    """Whole weeks covering `start` through `end` (at least 1)."""
+    return max(1, math.ceil(((end - start).days + 1) / 7))
+
+
+def _finite(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)

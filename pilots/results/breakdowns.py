@@ -1,0 +1,121 @@
+"""Descriptive breakdowns: effects per segment (site, language, tenure band) and by week since launch.
+
+Both use fixed-horizon intervals at the pilot's alpha and are labelled descriptive: they are for seeing where and
+when an effect lives, not for decisions (the verdict comes only from the registered sequential test).
+
+* Segments come from the roster (a team's modal site and language and its mean tenure). Each level compares arms on
+  cumulative sums through data_through (`analysis.segments.segment_effects`), with Cochran's Q for heterogeneity and
+  the cherry-picking warning.
+* Weeks since launch use each week's own audits (days 7(w-1) .. 7w-1), so a training effect that ramps up or a tool
+  effect that fades shows as a trend rather than being averaged away.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from analysis.ratio import RatioStats, compare
+from analysis.segments import CHERRY_PICKING_WARNING, segment_effects
+from pilots.catalog import MetricDefinition
+from pilots.results.loader import Panel
+from pilots.results.metric import finite, interval
+from pilots.strata import band
+
+SEGMENTS = ("site", "language", "tenure_band")
+DESCRIPTIVE = "descriptive: fixed-horizon interval, not for decisions"
+
+
+def segment_labels(panel: Panel, name: str) -> np.ndarray:
+    if name == "tenure_band":
+        tenure = panel.units.attributes["tenure_months"]
+        return np.array([band("tenure_months", v) if math.isfinite(v) else "" for v in tenure], dtype=object)
+    return panel.units.attributes[name]
+
+
+def segments(
+    panel: Panel, definition: MetricDefinition, control: str, treatments: tuple[str, ...], now: int, alpha: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per-segment effects and one heterogeneity test per segment attribute and arm."""
+    y = panel.cumulative(definition.numerator, now)
+    x = panel.cumulative(definition.denominator, now)
+    arms = panel.units.arms
+    rows, tests = [], []
+    for name in SEGMENTS:
+        labels = segment_labels(panel, name)
+        levels = sorted({str(v) for v in labels if v})
+        if len(levels) < 2:
+            continue
+        for arm in treatments:
+            stats_by_level = {}
+            for level in levels:
+                in_level = labels == level
+                c, t = in_level & (arms == control), in_level & (arms == arm)
+                stats_by_level[level] = (RatioStats.from_units(y[c], x[c]), RatioStats.from_units(y[t], x[t]))
+            analysis = segment_effects(stats_by_level, name, alpha)
+            for effect in analysis.effects:
+                control_stats, treatment_stats = stats_by_level[effect.level]
+                d = effect.difference
+                rows.append(
+                    {
+                        "segment": name,
+                        "level": effect.level,
+                        "arm": arm,
+                        "difference": finite(d.difference),
+                        "ci": interval(d.ci.low, d.ci.high),
+                        "p_value": finite(d.p_value),
+                        "units": control_stats.n + treatment_stats.n,
+                        "reason": d.reason,
+                    }
+                )
+            het = analysis.heterogeneity
+            tests.append(
+                {
+                    "segment": name,
+                    "arm": arm,
+                    "q": finite(het.q),
+                    "df": het.df,
+                    "p_value": finite(het.p_value),
+                    "i_squared": finite(het.i_squared),
+                    "reason": het.reason,
+                }
+            )
+    return rows, tests
+
+
+def by_week(
+    panel: Panel, definition: MetricDefinition, control: str, treatments: tuple[str, ...], now: int, alpha: float
+) -> list[dict[str, Any]]:
+    """The effect within each week since launch (the current week may be partial)."""
+    arms = panel.units.arms
+    out = []
+    for week in range(1, now // 7 + 2):
+        first, last = 7 * (week - 1), min(7 * week - 1, now)
+        if first > now:
+            break
+        y = panel.window(definition.numerator, first, last)
+        x = panel.window(definition.denominator, first, last)
+        c_stats = RatioStats.from_units(y[arms == control], x[arms == control])
+        for arm in treatments:
+            d = compare(c_stats, RatioStats.from_units(y[arms == arm], x[arms == arm]), alpha)
+            out.append(
+                {
+                    "week": week,
+                    "arm": arm,
+                    "start": (panel.start_date + timedelta(days=first)).isoformat(),
+                    "end": (panel.start_date + timedelta(days=last)).isoformat(),
+                    "complete": last - first == 6,
+                    "difference": finite(d.difference),
+                    "ci": interval(d.ci.low, d.ci.high),
+                    "p_value": finite(d.p_value),
+                    "reason": d.reason,
+                    "label": DESCRIPTIVE,
+                }
+            )
+    return out
+
+
+WARNING = CHERRY_PICKING_WARNING

@@ -1,0 +1,163 @@
+"""Data-quality checks of a running pilot, from its rollups and roster (METHODS.md section 3).
+
+* Sample ratio: units with at least one audit in the analysis window (start_date through data_through) per arm,
+  against the planned weights (chi-square, flagged at p < 0.001).
+* Audit-rate balance: audits per unit per week over the window, among units with audits.
+* Attrition: units with no audits in the last 7 days, by arm (checked once the pilot has two weeks of data).
+* Covariate balance at launch: SMDs of site, language, tenure and pre-period accuracy. Chance imbalance under a valid
+  randomization is not a data-quality failure (and CUPED adjusts for the pre-period), so an |SMD| above 0.1 is shown
+  as a warning; the check fails only when an imbalance is also beyond chance (z = SMD / sqrt(1/n_c + 1/n_t),
+  Bonferroni over the rows, p < 0.001, the SRM bar), which signals a broken assignment rather than bad luck.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from analysis.checks import (
+    SMD_THRESHOLD,
+    SRM_THRESHOLD,
+    CheckResult,
+    attrition,
+    audit_rate_balance,
+    covariate_balance,
+    sample_ratio_mismatch,
+)
+from pilots.results.loader import Panel
+from pilots.strata import band
+
+RECENT_DAYS = 7
+ATTRITION_FROM_DAY = 14
+
+
+def check_json(check: CheckResult, **extra: Any) -> dict[str, Any]:
+    def clean(value: float) -> float | None:
+        return float(value) if math.isfinite(value) else None
+
+    return {
+        "name": check.name,
+        "ok": bool(check.ok),
+        "message": check.message,
+        "statistic": clean(check.statistic),
+        "p_value": clean(check.p_value),
+        "reason": check.reason,
+        **extra,
+    }
+
+
+def _active(panel: Panel, now: int | None) -> np.ndarray:
+    if now is None:
+        return np.zeros(panel.units.size, dtype=bool)
+    return panel.cumulative("audits", now) > 0
+
+
+def srm(panel: Panel, weights: dict[str, int], now: int | None) -> CheckResult:
+    active = _active(panel, now)
+    counts = {arm: int((active & (panel.units.arms == arm)).sum()) for arm in weights}
+    return sample_ratio_mismatch(counts, weights)
+
+
+def srm_json(check: CheckResult, panel: Panel, weights: dict[str, int], now: int | None) -> dict[str, Any]:
+    active = _active(panel, now)
+    counts = {arm: int((active & (panel.units.arms == arm)).sum()) for arm in weights}
+    assigned = {arm: int((panel.units.arms == arm).sum()) for arm in weights}
+    return {
+        "p_value": float(check.p_value) if math.isfinite(check.p_value) else None,
+        "ok": bool(check.ok),
+        "counts": counts,
+        "assigned": assigned,
+        "weights": weights,
+        "threshold": SRM_THRESHOLD,
+        "message": check.message,
+    }
+
+
+def audit_rate(panel: Panel, arms: tuple[str, ...], now: int | None) -> CheckResult:
+    active = _active(panel, now)
+    weeks = ((now or 0) + 1) / 7
+    audits = panel.cumulative("audits", now) if now is not None else np.zeros(panel.units.size)
+    rates = {arm: audits[active & (panel.units.arms == arm)] / weeks for arm in arms}
+    return audit_rate_balance(rates)
+
+
+def recent_attrition(panel: Panel, arms: tuple[str, ...], now: int | None) -> CheckResult:
+    if now is None or now + 1 < ATTRITION_FROM_DAY:
+        return CheckResult(
+            "attrition", True, math.nan, math.nan, "Attrition is checked once the pilot has two weeks of data."
+        )
+    ever = panel.cumulative("audits", now - RECENT_DAYS) > 0
+    recent = panel.window("audits", now - RECENT_DAYS + 1, now) > 0
+    units = {arm: int((ever & (panel.units.arms == arm)).sum()) for arm in arms}
+    inactive = {arm: int((ever & ~recent & (panel.units.arms == arm)).sum()) for arm in arms}
+    return attrition(units, inactive)
+
+
+def balance(panel: Panel, control: str) -> tuple[CheckResult, list[dict[str, Any]]]:
+    """Covariate balance with the chance-aware failure rule of the module docstring; also the SMD rows."""
+    units = panel.units
+    attributes: dict[str, np.ndarray] = {}
+    for name in ("site", "language"):
+        values = units.attributes[name]
+        if len({v for v in values if v}) > 1:
+            attributes[name] = values.astype(str)
+    tenure = units.attributes["tenure_months"]
+    has_tenure = np.isfinite(tenure)
+    rows = []
+    if attributes:
+        rows += list(covariate_balance(units.arms.astype(str), attributes, control).rows)
+    if has_tenure.sum() > 2:
+        bands = np.array([band("tenure_months", v) if math.isfinite(v) else "unknown" for v in tenure])
+        rows += list(covariate_balance(units.arms.astype(str), {"tenure_band": bands}, control).rows)
+    pre_x = panel.pre_column("audits")
+    has_pre = pre_x > 0
+    if has_pre.sum() > 2 and len(set(units.arms[has_pre])) > 1 and control in set(units.arms[has_pre]):
+        pre_accuracy = panel.pre_column("correct")[has_pre] / pre_x[has_pre]
+        rows += list(
+            covariate_balance(units.arms[has_pre].astype(str), {"pre_period_accuracy": pre_accuracy}, control).rows
+        )
+    counts = {arm: int((units.arms == arm).sum()) for arm in set(units.arms)}
+    table, beyond = [], []
+    for row in rows:
+        n_c, n_t = counts.get(control, 0), counts.get(row.arm, 0)
+        flagged = not abs(row.smd) < SMD_THRESHOLD if math.isfinite(row.smd) else False
+        p = math.nan
+        if math.isfinite(row.smd) and n_c > 0 and n_t > 0:
+            p = float(2 * stats.norm.sf(abs(row.smd) / math.sqrt(1 / n_c + 1 / n_t)))
+        table.append(
+            {
+                "attribute": row.attribute,
+                "level": row.level,
+                "arm": row.arm,
+                "smd": row.smd if math.isfinite(row.smd) else None,
+                "flagged": flagged,
+                "p_value": p if math.isfinite(p) else None,
+            }
+        )
+        if flagged and math.isfinite(p) and p * max(1, len(rows)) < SRM_THRESHOLD:
+            beyond.append(row)
+    worst = max((abs(r.smd) for r in rows if math.isfinite(r.smd)), default=0.0)
+    warned = [t for t in table if t["flagged"]]
+    if beyond:
+        names = ", ".join(f"{r.attribute}{'=' + r.level if r.level else ''} ({r.arm}: {r.smd:+.2f})" for r in beyond)
+        message = (
+            f"Arms differ at launch on {names}, far more than chance allows; the assignment may be broken. "
+            "Check how the roster was randomized."
+        )
+        return CheckResult("covariate_balance", False, worst, math.nan, message), table
+    if warned:
+        names = ", ".join(
+            f"{t['attribute']}{'=' + t['level'] if t['level'] else ''} ({t['arm']}: {t['smd']:+.2f})" for t in warned
+        )
+        message = (
+            f"Arms are somewhat imbalanced at launch on {names} (|SMD| of {SMD_THRESHOLD} or more), within what "
+            "chance allows with this many units; the pre-period adjustment corrects for prior accuracy."
+        )
+    elif rows:
+        message = f"Arms are balanced at launch on every attribute (largest |SMD| {worst:.2f})."
+    else:
+        message = "No roster attributes or pre-period data to compare at launch."
+    return CheckResult("covariate_balance", True, worst, math.nan, message), table

@@ -1,0 +1,271 @@
+"""Build the results document of a pilot: checks, per-metric sequential results, breakdowns and the verdict.
+
+Time is defined by the data: `data_through` is the last day with audits on or before the cut (`as_of`, capped at
+`end_date`), so asking `as_of=D` gives exactly the answer a pilot that only ever received data up to D would give.
+The planned end is reached when `data_through` is the end date or the pilot was concluded by the cut.
+
+Every number goes through `pilots.results.metric.finite`, so the document never holds NaN or infinity: undefined
+values are null and carry a `reason` (a stable code) and a `message`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+from sqlmodel import Session
+
+from analysis.permutation import randomization_test
+from pilots._blocks import reassign
+from pilots.errors import Conflict, ValidationFailed, problem
+from pilots.lookup import get_pilot
+from pilots.models import Pilot
+from pilots.planning import SPENDING
+from pilots.results import breakdowns, checks, looks, multiplicity
+from pilots.results import verdict as verdicts
+from pilots.results.comparison_json import comparison_json
+from pilots.results.jsonsafe import plain
+from pilots.results.loader import Panel, load_panel
+from pilots.results.metric import Comparison, arm_summary, estimate, look_series
+from pilots.schemas import PilotPlan, plan_of
+
+ENGINE_VERSION = "1"
+FEW_UNITS = 30
+PERMUTATIONS = 999
+
+
+def build_document(session: Session, pilot_id: int, as_of: date | None = None) -> dict[str, Any]:
+    """The results document (see module docstring); 409 for a draft pilot, 422 for an `as_of` before the start."""
+    pilot = get_pilot(session, pilot_id)
+    if pilot.status == "draft":
+        raise Conflict(
+            f"Pilot {pilot.id} has not launched yet; results appear once it is running and QA audits arrive.",
+            {"status": pilot.status},
+        )
+    plan = plan_of(pilot)
+    if as_of is not None and as_of < plan.start_date:
+        raise ValidationFailed(
+            "as_of is before the pilot started.",
+            [problem("as_of", f"must be on or after the start date {plan.start_date.isoformat()}")],
+        )
+    cut = min(as_of or plan.end_date, plan.end_date)
+    panel = load_panel(session, pilot.id, plan.unit, plan.start_date, cut, plan.pre_period_start)
+    return plain(_document(pilot, plan, panel, as_of, session))
+
+
+def _end_reached(pilot: Pilot, now: int | None, total: int, as_of: date | None) -> bool:
+    if now is not None and now >= total - 1:
+        return True
+    if pilot.status == "concluded" and pilot.concluded_at is not None:
+        return as_of is None or as_of >= pilot.concluded_at.date()
+    return False
+
+
+def _document(pilot: Pilot, plan: PilotPlan, panel: Panel, as_of: date | None, session: Session) -> dict[str, Any]:
+    design = plan.design
+    total = looks.total_days(plan.start_date, plan.end_date)
+    now = panel.last_day_with_audits()
+    end_reached = _end_reached(pilot, now, total, as_of)
+    look_days = looks.planned_look_days(design.method, design.looks, total)
+    taken = tuple(d for d in look_days if now is not None and d <= now)
+    if design.method == "group_sequential" and end_reached and now is not None and (not taken or taken[-1] < now):
+        taken = (*taken, now)  # concluded early: the data so far are the final analysis
+    control, treatments = plan.control.name, tuple(arm.name for arm in plan.treatments)
+    spending = SPENDING[design.spending]
+    comparisons = _comparisons(panel, plan, look_days, taken, now, control, treatments)
+    multiplicity_doc = multiplicity.run_all(
+        comparisons, design.method, spending, design.alpha, len(treatments), final=end_reached
+    )
+    if plan.unit == "team" or panel.units.size < FEW_UNITS:
+        _randomization_tests(panel, plan, comparisons, now, control)
+    check_results, balance_rows = _checks(panel, plan, now, control)
+    primaries = [verdicts.primary_status(c, len(treatments)) for c in comparisons if c.role == "primary"]
+    guardrails = {}
+    specs = {spec.name: spec for spec in plan.metrics}
+    for c in comparisons:
+        if c.role == "guardrail":
+            spec = specs[c.metric]
+            guardrails[(c.metric, c.arm)] = verdicts.guardrail_result(c, spec.margin, spec.relative, len(treatments))
+    runtime = now + 1 if now is not None else 0
+    verdict = verdicts.verdict(
+        check_results, primaries, list(guardrails.values()), runtime, design.min_days, end_reached
+    )
+    reasons = list(verdict.reasons)
+    if now is None:
+        reasons.insert(0, "No QA audits have arrived since the pilot started, so there is nothing to compare yet.")
+    next_look = next((d for d in look_days if now is None or d > now), None)
+    if verdict.decision == "continue" and next_look is not None and design.method == "group_sequential":
+        index = look_days.index(next_look) + 1
+        when = (plan.start_date + timedelta(days=next_look)).isoformat()
+        reasons.append(f"Next planned review: {when} (review {index} of {len(look_days)}).")
+    data_through = (plan.start_date + timedelta(days=now)).isoformat() if now is not None else None
+    srm = next(c for c in check_results if c.name == "srm")
+    return {
+        "pilot_id": pilot.id,
+        "name": pilot.name,
+        "status": pilot.status,
+        "unit": plan.unit,
+        "engine_version": ENGINE_VERSION,
+        "data_version": pilot.data_version,
+        "as_of": as_of.isoformat() if as_of else None,
+        "data_through": data_through,
+        "runtime_days": runtime,
+        "min_days": design.min_days,
+        "end_reached": end_reached,
+        "design": {
+            "method": design.method,
+            "alpha": design.alpha,
+            "power": design.power,
+            "looks": design.looks,
+            "spending": design.spending,
+            "min_days": design.min_days,
+            "look_dates": [(plan.start_date + timedelta(days=d)).isoformat() for d in look_days]
+            if design.method == "group_sequential"
+            else None,
+            "looks_taken": len(taken),
+            "next_look": (plan.start_date + timedelta(days=next_look)).isoformat() if next_look is not None else None,
+        },
+        "decision": {
+            "recommendation": verdict.decision,
+            "reasons": reasons,
+            "provisional": bool(verdict.provisional or now is None),
+        },
+        "srm": checks.srm_json(srm, panel, plan.weights, now),
+        "checks": [checks.check_json(c) for c in check_results if c.name != "covariate_balance"]
+        + [checks.check_json(c, rows=balance_rows) for c in check_results if c.name == "covariate_balance"],
+        "multiplicity": multiplicity_doc,
+        "metrics": _metrics(panel, plan, comparisons, guardrails, now, control, treatments),
+        "notes": _notes(plan, panel),
+    }
+
+
+def _comparisons(
+    panel: Panel,
+    plan: PilotPlan,
+    look_days: tuple[int, ...],
+    taken: tuple[int, ...],
+    now: int | None,
+    control: str,
+    treatments: tuple[str, ...],
+) -> list[Comparison]:
+    design = plan.design
+    arms = panel.units.arms
+    c_mask = arms == control
+    plan_day = looks.first_look_day(design.method, look_days)
+    out = []
+    for spec in plan.metrics:
+        definition = plan.definition(spec.name)
+        model = looks.metric_model(
+            panel, definition.numerator, definition.denominator, definition.sum_squares, plan_day
+        )
+        for arm in treatments:
+            t_mask = arms == arm
+            info = looks.information_plan(model, look_days, int(t_mask.sum()), int(c_mask.sum()))
+            series = look_series(panel, definition, c_mask, t_mask, taken, design.alpha)
+            current = estimate(panel, definition, c_mask, t_mask, now, design.alpha) if now is not None else None
+            out.append(Comparison(spec.name, spec.role, arm, definition, current, series, info))
+    return out
+
+
+def _randomization_tests(
+    panel: Panel, plan: PilotPlan, comparisons: list[Comparison], now: int | None, control: str
+) -> None:
+    """The exact randomization test (few units or team randomization), replaying the stratified block procedure."""
+    units = panel.units
+    weights = plan.weights
+    for c in comparisons:
+        if c.role != "primary" or now is None:
+            continue
+        y = panel.cumulative(c.definition.numerator, now)
+        x = panel.cumulative(c.definition.denominator, now)
+        result = randomization_test(
+            y,
+            x,
+            units.arms.astype(str),
+            lambda rng: np.asarray(reassign(units.ids, units.strata, weights, rng)),
+            control=control,
+            treatment=c.arm,
+            n_resamples=PERMUTATIONS,
+            seed=plan.seed % (2**32),
+            statistic="t",
+        )
+        c.extra["randomization"] = {
+            "p_value": result.p_value if math.isfinite(result.p_value) else None,
+            "n_resamples": result.n_resamples,
+            "mc_se": result.mc_se if math.isfinite(result.mc_se) else None,
+            "reason": result.reason,
+            "note": (
+                "Randomization test: the Welch t statistic of the raw difference through data_through, against "
+                f"{PERMUTATIONS} re-runs of the pilot's own stratified block randomization. Exact whatever the "
+                "distribution, fixed-horizon (not sequential), reported because the pilot has few or team units."
+            ),
+        }
+
+
+def _checks(panel: Panel, plan: PilotPlan, now: int | None, control: str):
+    arms = plan.arm_names
+    results = [
+        checks.srm(panel, plan.weights, now),
+        checks.audit_rate(panel, arms, now),
+        checks.recent_attrition(panel, arms, now),
+    ]
+    rows: list[dict[str, Any]] = []
+    if control in set(panel.units.arms) and panel.units.size > 2:
+        balance, rows = checks.balance(panel, control)
+        results.append(balance)
+    return results, rows
+
+
+def _metrics(panel, plan, comparisons, guardrails, now, control, treatments) -> list[dict[str, Any]]:
+    out = []
+    for spec in plan.metrics:
+        definition = plan.definition(spec.name)
+        mine = [c for c in comparisons if c.metric == spec.name]
+        entry: dict[str, Any] = {
+            "name": spec.name,
+            "label": definition.label,
+            "role": spec.role,
+            "direction": definition.direction,
+            "unit_of_measure": definition.unit_of_measure,
+            "proportion": definition.proportion,
+            "margin": spec.margin,
+            "relative": spec.relative,
+            "arms": arm_summary(panel, definition, plan.arm_names, now),
+            "comparisons": [comparison_json(c, plan.start_date, guardrails.get((c.metric, c.arm))) for c in mine],
+        }
+        if now is not None:
+            segments, heterogeneity = breakdowns.segments(
+                panel, definition, control, treatments, now, plan.design.alpha
+            )
+            entry["segments"] = segments
+            entry["heterogeneity"] = heterogeneity
+            entry["segments_warning"] = breakdowns.WARNING
+            entry["by_week"] = breakdowns.by_week(panel, definition, control, treatments, now, plan.design.alpha)
+            entry["by_week_note"] = (
+                "Effect within each week since launch, fixed-horizon intervals: descriptive, to see ramp-up or fade."
+            )
+        else:
+            entry.update(segments=[], heterogeneity=[], segments_warning=breakdowns.WARNING, by_week=[])
+        out.append(entry)
+    return out
+
+
+def _notes(plan: PilotPlan, panel: Panel) -> list[str]:
+    notes = []
+    if plan.design.method == "group_sequential":
+        notes.append(
+            "Group-sequential design: two-sided alpha is split evenly between benefit and harm boundaries "
+            "(Lan-DeMets spending, t-corrected); intervals are repeated confidence intervals at the latest review."
+        )
+    else:
+        notes.append(
+            "Always-valid design: intervals are confidence sequences and p-values always-valid, so the results may "
+            "be checked every day without inflating false alarms."
+        )
+    if panel.has_pre_period:
+        notes.append("Estimates are adjusted for each unit's pre-period audits (CUPED); raw estimates are shown too.")
+    if plan.unit == "team":
+        notes.append("Teams were randomized, so every analysis treats a team (its moderators' audits summed) as one.")
+    return notes

@@ -1,0 +1,177 @@
+"""Run the pilot's sequential design on the estimates at its looks: crossing, design-valid interval, p-value, history.
+
+Input is a `LookSeries` (the difference, its variance and Welch df at each look taken so far, from
+`pilots.results.metric`) and the `InformationPlan` of `pilots.results.looks`. The same series can be re-run at another
+level, which is how Holm's step-down works across several primary metrics (`pilots.results.multiplicity`).
+
+* always_valid: `analysis.always_valid` with the mixture tuned and calibrated to the planned information schedule;
+  the interval is the confidence sequence (running intersection), the p-value the always-valid one.
+* group_sequential: `analysis.gs_monitor.monitor` with Lan-DeMets boundaries at the information fractions chosen by
+  `analysis.information.information_time`; the interval is the repeated confidence interval at the decision look
+  and the p-value the stagewise-ordering one (defined once the pilot stops or reaches its final review).
+
+Both use the t-corrected boundaries with each look's Welch-Satterthwaite degrees of freedom.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from analysis.always_valid import always_valid, design_mixture
+from analysis.gs_monitor import Look, monitor
+from analysis.information import information_time, monotone
+from pilots.results.looks import TOLERANCE, InformationPlan
+
+Crossing = Literal["up", "down", "none"]
+GS_P_PENDING = (
+    "The stagewise p-value exists once the pilot stops at a boundary or reaches its final review; until then the "
+    "repeated confidence interval is the design-valid summary."
+)
+
+
+@dataclass(frozen=True)
+class LookSeries:
+    """Estimates at the looks taken so far (only looks with a usable variance)."""
+
+    days: tuple[int, ...] = ()
+    estimates: tuple[float, ...] = ()
+    variances: tuple[float, ...] = ()
+    dfs: tuple[float, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.days)
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    day: int
+    difference: float
+    low: float
+    high: float
+    p_value: float | None
+
+
+@dataclass(frozen=True)
+class SequentialOutcome:
+    """The design's answer at the latest look. `look_day` is the decision look (the stop, or the latest)."""
+
+    crossing: Crossing
+    difference: float
+    low: float
+    high: float
+    se: float
+    p_value: float | None
+    p_value_reason: str | None
+    boundary: float
+    look_day: int
+    information_fraction: float
+    information_source: str
+    information_message: str
+    history: tuple[HistoryPoint, ...] = field(default=())
+
+
+def run(
+    method: str,
+    series: LookSeries,
+    plan: InformationPlan,
+    alpha: float,
+    spending: str,
+    *,
+    final: bool,
+) -> SequentialOutcome | None:
+    """The design applied to `series` at two-sided level `alpha` (None when no look has a usable estimate)."""
+    if len(series) == 0:
+        return None
+    if method == "always_valid":
+        return _always_valid(series, plan, alpha)
+    return _group_sequential(series, plan, alpha, spending, final)
+
+
+def _always_valid(series: LookSeries, plan: InformationPlan, alpha: float) -> SequentialOutcome:
+    d, v = np.asarray(series.estimates), np.asarray(series.variances)
+    fractions = monotone(plan.planned_fractions())
+    source, message, fraction = "planned", plan.message, math.nan
+    if plan.planned_variance is not None:
+        planned_now = np.array([plan.variance_at(day) for day in series.days], dtype=float)
+        info = information_time(plan.final_variance / planned_now, v, plan.final_variance, TOLERANCE)
+        final_variance = plan.final_variance
+        if info.source == "observed":
+            final_variance *= v[-1] / planned_now[-1]
+        source, message = info.source, f"{plan.message} {info.message}"
+        design = design_mixture(final_variance, alpha, fractions)
+        fraction = final_variance / v[-1]
+    else:
+        # No variance model: tune the mixture to the variance extrapolated from the first look, Ville's bound.
+        days_ratio = (series.days[0] + 1) / (plan.look_days[-1] + 1)
+        design = design_mixture(float(v[0] * days_ratio), alpha, None)
+        source, fraction = "calendar", (series.days[-1] + 1) / (plan.look_days[-1] + 1)
+    result = always_valid(d, v, design, np.asarray(series.dfs))
+    crossing: Crossing = result.direction if result.first_rejection is not None else "none"
+    history = tuple(
+        HistoryPoint(day, float(est), float(lo), float(hi), float(p))
+        for day, est, lo, hi, p in zip(series.days, d, result.cs_low, result.cs_high, result.p_values, strict=True)
+    )
+    return SequentialOutcome(
+        crossing=crossing,
+        difference=float(d[-1]),
+        low=float(result.cs_low[-1]),
+        high=float(result.cs_high[-1]),
+        se=float(math.sqrt(v[-1])),
+        p_value=float(result.p_values[-1]),
+        p_value_reason=None,
+        boundary=float(result.thresholds[-1]),
+        look_day=series.days[-1],
+        information_fraction=min(1.0, float(fraction)) if math.isfinite(fraction) else math.nan,
+        information_source=source,
+        information_message=message,
+        history=history,
+    )
+
+
+def _group_sequential(
+    series: LookSeries, plan: InformationPlan, alpha: float, spending: str, final: bool
+) -> SequentialOutcome:
+    v = np.asarray(series.variances)
+    if plan.planned_variance is not None:
+        planned_now = np.array([plan.variance_at(day) for day in series.days], dtype=float)
+        info = information_time(plan.final_variance / planned_now, v, plan.final_variance, TOLERANCE)
+        fractions, source, message = np.asarray(info.fractions), info.source, f"{plan.message} {info.message}"
+    else:
+        fractions = monotone((np.asarray(series.days, dtype=float) + 1) / (plan.look_days[-1] + 1))
+        source, message = "calendar", plan.message
+    looks = [
+        Look(float(e), float(math.sqrt(var)), float(t), float(df))
+        for e, var, t, df in zip(series.estimates, v, fractions, series.dfs, strict=True)
+    ]
+    result = monitor(looks, alpha, spending, final=final)
+    k = result.stopped_at if result.stopped_at is not None else len(looks) - 1
+    crossing: Crossing = result.status if result.status in ("up", "down") else "none"
+    history = tuple(
+        HistoryPoint(
+            day,
+            look.estimate,
+            look.estimate - crit * look.se,
+            look.estimate + crit * look.se,
+            result.p_value if j == k else None,
+        )
+        for j, (day, look, crit) in enumerate(zip(series.days, looks, result.critical_values, strict=True))
+    )
+    return SequentialOutcome(
+        crossing=crossing,
+        difference=looks[k].estimate,
+        low=result.rci.low,
+        high=result.rci.high,
+        se=looks[k].se,
+        p_value=result.p_value,
+        p_value_reason=None if result.p_value is not None else GS_P_PENDING,
+        boundary=float(result.critical_values[k]),
+        look_day=series.days[k],
+        information_fraction=min(1.0, float(fractions[k])),
+        information_source=source,
+        information_message=message,
+        history=history,
+    )

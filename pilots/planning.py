@@ -216,3 +216,109 @@ def _finite(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return float(value)
+
+
+def pilot_plan(session, pilot_id: int, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The plan calculator for a registered pilot: its roster, arms and design, with variance components from its
+    pre-period rollups (or from `overrides`: baseline, icc, audits_per_week). 422 naming `pre_period` when neither."""
+    from sqlalchemy import func, select
+
+    from analysis.group_sequential import inflation_factor
+    from pilots.lookup import get_pilot
+    from pilots.models import RosterEntry, UnitDay
+    from pilots.schemas import plan_of
+
+    pilot = get_pilot(session, pilot_id)
+    plan = plan_of(pilot)
+    metric = overrides.get("metric") or plan.primary[0].name
+    definition = METRICS[metric]
+    roster = dict(
+        session.execute(
+            select(RosterEntry.moderator_id, RosterEntry.team).where(RosterEntry.pilot_id == pilot_id)
+        ).all()
+    )
+    unit_of = {m: (team if plan.unit == "team" else m) for m, team in roster.items()}
+    units = sorted(set(unit_of.values()))
+    if len(units) < 2:
+        raise ValidationFailed(
+            "The pilot needs a roster before it can be planned.", [problem("roster", "has fewer than two units")]
+        )
+    weights = [arm.weight for arm in plan.arms]
+    model = None
+    if plan.pre_period_start is not None and plan.pre_period_start < plan.start_date:
+        num, den, sq = metric_columns(definition)
+        columns = [func.sum(getattr(UnitDay, c)) for c in (num, den, sq or num)]
+        rows = session.execute(
+            select(UnitDay.moderator_id, *columns)
+            .where(
+                UnitDay.pilot_id == pilot_id,
+                UnitDay.day >= plan.pre_period_start,
+                UnitDay.day < plan.start_date,
+            )
+            .group_by(UnitDay.moderator_id)
+        ).all()
+        sums: dict[str, list[float]] = {u: [0.0, 0.0, 0.0] for u in units}
+        for moderator, y, x, y2 in rows:
+            if moderator in unit_of:
+                acc = sums[unit_of[moderator]]
+                acc[0] += float(y or 0)
+                acc[1] += float(x or 0)
+                acc[2] += float(y2 or 0)
+        y, x, y2 = (np.array([sums[u][k] for u in units]) for k in range(3))
+        days = (plan.start_date - plan.pre_period_start).days
+        model = variance_model(y, x, y2 if sq else None, days, "pre_period", pre_audits_per_unit=float(x.mean()))
+    given = {k: overrides.get(k) for k in ("baseline", "icc", "audits_per_week")}
+    if model is None and None in given.values():
+        missing = [k for k, v in given.items() if v is None]
+        raise ValidationFailed(
+            f"Pilot {pilot_id} has no pre-period audits to estimate the variance from; pass "
+            f"{', '.join(missing)} as query parameters (e.g. ?baseline=0.93&icc=0.1&audits_per_week=12).",
+            [
+                problem("pre_period", "has no audits"),
+                *(problem(k, "is required without pre-period data") for k in missing),
+            ],
+        )
+    weeks = overrides.get("weeks") or weeks_between(plan.start_date, plan.end_date)
+    method = plan.design.method
+    looks_per_week = 7 if method == "always_valid" else 1
+    if model is not None:
+        components, baseline = model.components, overrides.get("baseline") or model.baseline
+        per_week, cv, pre = model.audits_per_unit_per_day * 7, model.audit_rate_cv, model.pre_audits_per_unit
+        source = "pre_period"
+    else:
+        components, baseline, per_week, cv, pre = None, given["baseline"], given["audits_per_week"], 0.0, 0.0
+        source = "parameters"
+    result = run_plan(
+        metric=metric,
+        units_per_arm=None,
+        total_units=len(units),
+        weights=weights,
+        audits_per_week=overrides.get("audits_per_week") or per_week,
+        baseline=baseline,
+        components=components,
+        icc=overrides.get("icc") if components is None else None,
+        weeks=weeks,
+        alpha=plan.design.alpha,
+        power=plan.design.power,
+        method=method,
+        looks_per_week=looks_per_week,
+        spending=plan.design.spending,
+        target_effect=overrides.get("target_effect"),
+        audit_rate_cv=cv,
+        pre_audits_per_unit=pre,
+    )
+    extra: dict[str, Any] = {"pilot_id": pilot_id, "variance_source": source, "units": len(units)}
+    if method == "group_sequential" and plan.design.looks > 1:
+        horizon = result.weeks[-1].audits_per_unit
+        look_m = [horizon * k / plan.design.looks for k in range(1, plan.design.looks + 1)]
+        arms = result.units_per_arm
+        v = [difference_variance(result.components, m, min(arms[1:]), arms[0], audit_rate_cv=cv) for m in look_m]
+        fractions = [v[-1] / value for value in v]
+        extra["design_inflation_factor"] = inflation_factor(
+            plan.design.alpha / (len(arms) - 1), plan.design.power, fractions, SPENDING[plan.design.spending]
+        )
+        extra["design_inflation_note"] = (
+            f"Inflation of the registered design ({plan.design.looks} equally spaced reviews); the weekly table "
+            "assumes one review a week."
+        )
+    return plan_document(result, metric=metric, extra=extra)

@@ -92,10 +92,11 @@ def write_unit_days(
     *,
     seed: int = 5,
     until: date | None = None,
+    through: date | None = None,
     keep=None,
 ) -> int:
     """Simulate per-moderator-day sums and add them as rollups (one batch, data_version + 1). `keep(moderator_id,
-    arm)` filters which moderators' data are written (to break the sample ratio)."""
+    arm)` filters which moderators' data are written (to break the sample ratio); `through` drops days after it (same draws as without)."""
     arms = assignment(session, pilot_id)
     days = simulate_unit_days(roster, arms, sim, np.random.default_rng(seed), until=until)
     sums: dict = {}
@@ -104,9 +105,10 @@ def write_unit_days(
             continue
         for j, offset in enumerate(days.day_offsets.tolist()):
             n = int(days.audits[i, j])
-            if n == 0:
+            day_date = sim.start_date + timedelta(days=offset)
+            if n == 0 or (through is not None and day_date > through):
                 continue
-            day = (sim.start_date + timedelta(days=offset)).isoformat()
+            day = day_date.isoformat()
             sums[(moderator, day)] = [
                 n,
                 int(days.correct[i, j]),

@@ -22,6 +22,8 @@ def init_app(app: Flask) -> None:
     from webui.api import pilots  # noqa: F401
     from webui.api import roster  # noqa: F401
     from webui.api import outcomes  # noqa: F401
+    from webui.api import plan  # noqa: F401
+    from webui.api import results  # noqa: F401
 
     app.register_blueprint(bp)
     register_error_handlers(app)

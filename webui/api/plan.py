@@ -1,0 +1,152 @@
+"""The planning calculator: MDE and power week by week, for parameters (`POST /plan`) or for a pilot (`GET`)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import jsonify
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from analysis.variance_components import VarianceComponents
+from pilots.catalog import METRIC_NAMES, METRICS
+from pilots.planning import pilot_plan, plan_document, run_plan
+from pilots.schemas.common import InputModel, rule_errors
+from webui.api import bp
+from webui.api.auth import require
+from webui.api.inputs import json_body, query_args
+from webui.api.openapi import responses, spec
+from webui.database import get_session
+
+TAGS = ["planning"]
+MetricName = Literal[METRIC_NAMES]  # type: ignore[valid-type]
+
+
+class VarianceComponentsIn(InputModel):
+    between: float = Field(ge=0, description="Between-unit variance of the true rates (sigma_b^2).")
+    within: float = Field(ge=0, description="Within-unit variance of one audit (sigma_w^2).")
+
+
+class PlanRequest(InputModel):
+    """Give `units` (total, split by `weights`) or `units_per_arm` (control first); and `icc` (proportions) or
+    `variance_components`."""
+
+    metric: MetricName = "accuracy"
+    units: int | None = Field(default=None, ge=2, le=1_000_000, description="Total units (moderators or teams).")
+    units_per_arm: list[int] | None = Field(default=None, min_length=2, max_length=10)
+    weights: list[float] | None = Field(default=None, min_length=2, max_length=10)
+    audits_per_week: float = Field(gt=0, le=10_000, description="Audits per unit per week.")
+    baseline: float = Field(description="Control rate or mean, e.g. 0.93 for accuracy.")
+    icc: float | None = Field(default=None, ge=0, le=1)
+    variance_components: VarianceComponentsIn | None = None
+    weeks: int = Field(default=8, ge=1, le=52)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    power: float = Field(default=0.8, gt=0, lt=1)
+    method: Literal["fixed", "group_sequential", "always_valid"] = "group_sequential"
+    looks_per_week: int = Field(default=1, ge=1, le=7)
+    spending: Literal["obrien_fleming", "pocock"] = "obrien_fleming"
+    target_effect: float | None = Field(default=None, description="Effect of interest on the metric's scale.")
+    audit_rate_cv: float = Field(default=0.0, ge=0, le=5)
+    pre_period_audits_per_unit: float = Field(default=0.0, ge=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _rules(self) -> PlanRequest:
+        errors = []
+        if (self.units is None) == (self.units_per_arm is None):
+            errors.append((("units",), "give exactly one of units or units_per_arm", self.units))
+        if self.units_per_arm is not None and min(self.units_per_arm) < 1:
+            errors.append((("units_per_arm",), "every arm needs at least one unit", self.units_per_arm))
+        if self.weights is not None and min(self.weights) <= 0:
+            errors.append((("weights",), "weights must be positive", self.weights))
+        if (self.icc is None) == (self.variance_components is None):
+            errors.append((("icc",), "give exactly one of icc or variance_components", self.icc))
+        if self.icc is not None and METRICS[self.metric].proportion and not 0 < self.baseline < 1:
+            errors.append((("baseline",), "must be a proportion in (0, 1) for this metric", self.baseline))
+        if self.target_effect is not None and self.target_effect == 0:
+            errors.append((("target_effect",), "must not be zero", self.target_effect))
+        if errors:
+            raise rule_errors("PlanRequest", errors)
+        return self
+
+
+class PilotPlanQuery(InputModel):
+    metric: MetricName | None = None
+    target_effect: float | None = None
+    weeks: int | None = Field(default=None, ge=1, le=52)
+    baseline: float | None = None
+    icc: float | None = Field(default=None, ge=0, le=1)
+    audits_per_week: float | None = Field(default=None, gt=0, le=10_000)
+
+
+class PlanWeekOut(BaseModel):
+    week: int
+    audits_per_unit: float
+    variance_difference: float | None
+    inflation_factor: float | None
+    mde: float | None
+    mde_relative: float | None
+    power: float | None
+
+
+class PlanOut(BaseModel):
+    """The per-week table, the detectable effect by week, where more data stops helping, the sequential design's
+    inflation factor and a summary sentence."""
+
+    model_config = ConfigDict(extra="allow")
+
+    metric: str
+    units_per_arm: list[int]
+    weeks: list[PlanWeekOut]
+    detectable_effect_by_week: list[dict[str, Any]]
+    inflation_factor: float | None
+    saturation_week: int | None
+    detectable_week: int | None
+    summary: str
+
+
+@bp.post("/plan")
+@spec.validate(
+    json=PlanRequest, resp=responses(200, PlanOut, 415, 422), tags=TAGS, skip_validation=True, operation_id="plan"
+)
+@require("read")
+def plan():
+    """MDE and power by week for a planned roster, including the sequential design's inflation factor."""
+    body = json_body(PlanRequest)
+    components = None
+    if body.variance_components is not None:
+        components = VarianceComponents(body.variance_components.between, body.variance_components.within)
+    result = run_plan(
+        metric=body.metric,
+        units_per_arm=body.units_per_arm,
+        total_units=body.units,
+        weights=body.weights,
+        audits_per_week=body.audits_per_week,
+        baseline=body.baseline,
+        components=components,
+        icc=body.icc,
+        weeks=body.weeks,
+        alpha=body.alpha,
+        power=body.power,
+        method=body.method,
+        looks_per_week=body.looks_per_week,
+        spending=body.spending,
+        target_effect=body.target_effect,
+        audit_rate_cv=body.audit_rate_cv,
+        pre_audits_per_unit=body.pre_period_audits_per_unit,
+    )
+    return jsonify(plan_document(result, metric=body.metric))
+
+
+@bp.get("/pilots/<int:pilot_id>/plan")
+@spec.validate(
+    query=PilotPlanQuery,
+    resp=responses(200, PlanOut, 404, 422),
+    tags=TAGS,
+    skip_validation=True,
+    path_parameter_descriptions={"pilot_id": "The pilot's id."},
+    operation_id="getPilotPlan",
+)
+@require("read")
+def pilot_plan_view(pilot_id: int):
+    """The calculator for a pilot: its roster, arms and design, variance from its pre-period rollups."""
+    query = query_args(PilotPlanQuery)
+    return jsonify(pilot_plan(get_session(), pilot_id, query.model_dump(exclude_none=True)))

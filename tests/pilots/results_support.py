@@ -96,7 +96,8 @@ def write_unit_days(
     keep=None,
 ) -> int:
     """Simulate per-moderator-day sums and add them as rollups (one batch, data_version + 1). `keep(moderator_id,
-    arm)` filters which moderators' data are written (to break the sample ratio); `through` drops days after it (same draws as without)."""
+    arm)` filters which moderators' data are written (to break the sample ratio);
+    `through` drops days after it (the draws are the same as without it)."""
     arms = assignment(session, pilot_id)
     days = simulate_unit_days(roster, arms, sim, np.random.default_rng(seed), until=until)
     sums: dict = {}

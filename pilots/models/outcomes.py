@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Integer, PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, PrimaryKeyConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from pilots.models._time import utcnow
@@ -32,6 +32,9 @@ class Outcome(SQLModel, table=True):
     ingested_at: datetime = Field(default_factory=utcnow)
 
 
+SUMS_COLUMNS = ("audits", "correct", "critical_audits", "critical", "handle_audits", "handle_sum", "handle_sum2")
+
+
 class UnitDay(SQLModel, table=True):
     """Per pilot x moderator x day: the counts and sums that every ratio metric needs.
 
@@ -41,7 +44,11 @@ class UnitDay(SQLModel, table=True):
     """
 
     __tablename__ = "unit_day"
-    __table_args__ = (PrimaryKeyConstraint("pilot_id", "moderator_id", "day"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("pilot_id", "moderator_id", "day"),
+        # Covering index for the results engine's date-range reads (migration 0002).
+        Index("ix_unit_day_results", "pilot_id", "day", "moderator_id", *SUMS_COLUMNS),
+    )
 
     pilot_id: int = Field(foreign_key="pilot.id")
     moderator_id: str = Field(max_length=100)

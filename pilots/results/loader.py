@@ -141,11 +141,18 @@ _QUERY = (
 )
 
 
-def _rows(session: Session, pilot_id: int, first: date, last: date) -> list[tuple]:
-    """Raw rollup tuples for days first..last, through the DBAPI cursor (see module docstring)."""
+_PRE_QUERY = (
+    "SELECT moderator_id, SUM(audits), SUM(correct), SUM(critical_audits), SUM(critical), SUM(handle_audits), "
+    "SUM(handle_sum), SUM(handle_sum2) FROM unit_day WHERE pilot_id = {m} AND day >= {m} AND day <= {m} "
+    "GROUP BY moderator_id"
+)
+
+
+def _rows(session: Session, pilot_id: int, first: date, last: date, query: str = _QUERY) -> list[tuple]:
+    """Rollup tuples for days first..last, through the DBAPI cursor (see module docstring)."""
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
-    statement = _QUERY.format(m="?" if sqlite else "%s")
+    statement = query.format(m="?" if sqlite else "%s")
     params = (pilot_id, first.isoformat(), last.isoformat()) if sqlite else (pilot_id, first, last)
     cursor = connection.connection.cursor()
     try:
@@ -175,10 +182,11 @@ def load_panel(
     pre_days = (start_date - pre_period_start).days if pre_period_start and pre_period_start < start_date else 0
     pre = np.zeros((len(SUMS), units.size))
     if pre_days:
-        grid = np.zeros((len(SUMS), units.size, pre_days))
-        rows = _rows(session, pilot_id, pre_period_start, start_date - timedelta(days=1))
-        _fill(grid, rows, units, pre_period_start)
-        pre = grid.sum(axis=2)
+        rows = _rows(session, pilot_id, pre_period_start, start_date - timedelta(days=1), _PRE_QUERY)
+        for moderator_id, *sums in rows:
+            unit_index = units.index_of_moderator.get(moderator_id)
+            if unit_index is not None:
+                pre[:, unit_index] += np.asarray(sums, dtype=float)
     return Panel(units=units, start_date=start_date, days=days, values=values, pre=pre, pre_days=pre_days)
 
 

@@ -5,7 +5,9 @@ Input is a `LookSeries` (the difference, its variance and Welch df at each look 
 level, which is how Holm's step-down works across several primary metrics (`pilots.results.multiplicity`).
 
 * always_valid: `analysis.always_valid` with the mixture tuned and calibrated to the planned information schedule;
-  the interval is the confidence sequence (running intersection), the p-value the always-valid one.
+  the interval is the confidence sequence (running intersection), the p-value the always-valid one. Each calibrated
+  p-value costs a numerical integration over the planned schedule, so it is computed for the latest look only; the
+  history carries the confidence sequence at every look and the p-value at the latest.
 * group_sequential: `analysis.gs_monitor.monitor` with Lan-DeMets boundaries at the information fractions chosen by
   `analysis.information.information_time`; the interval is the repeated confidence interval at the decision look
   and the p-value the stagewise-ordering one (defined once the pilot stops or reaches its final review).
@@ -17,11 +19,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
+from scipy import stats
 
-from analysis.always_valid import always_valid, design_mixture
+from analysis.always_valid import (
+    MixtureDesign,
+    always_valid,
+    design_mixture,
+    log_likelihood_ratio,
+    p_values_from_lr,
+)
 from analysis.gs_monitor import Look, monitor
 from analysis.information import information_time, monotone
 from pilots.results.looks import TOLERANCE, InformationPlan
@@ -31,6 +41,19 @@ GS_P_PENDING = (
     "The stagewise p-value exists once the pilot stops at a boundary or reaches its final review; until then the "
     "repeated confidence interval is the design-valid summary."
 )
+
+
+def mixture(final_variance: float, alpha: float, fractions: np.ndarray | None) -> MixtureDesign:
+    """`design_mixture`, memoized per process: the design is a pure function of the plan (fixed once the pilot's
+    variance model is), so each worker calibrates it once. Inputs are rounded (fractions to 1e-4, the variance to 6
+    significant digits) before the call, so the memo key determines the design exactly."""
+    key = None if fractions is None else tuple(np.round(np.asarray(fractions), 4).tolist())
+    return _mixture(float(f"{final_variance:.6g}"), float(alpha), key)
+
+
+@lru_cache(maxsize=256)
+def _mixture(final_variance: float, alpha: float, fractions: tuple[float, ...] | None) -> MixtureDesign:
+    return design_mixture(final_variance, alpha, None if fractions is None else np.asarray(fractions))
 
 
 @dataclass(frozen=True)
@@ -102,18 +125,24 @@ def _always_valid(series: LookSeries, plan: InformationPlan, alpha: float) -> Se
         if info.source == "observed":
             final_variance *= v[-1] / planned_now[-1]
         source, message = info.source, f"{plan.message} {info.message}"
-        design = design_mixture(final_variance, alpha, fractions)
+        design = mixture(final_variance, alpha, fractions)
         fraction = final_variance / v[-1]
     else:
         # No variance model: tune the mixture to the variance extrapolated from the first look, Ville's bound.
         days_ratio = (series.days[0] + 1) / (plan.look_days[-1] + 1)
-        design = design_mixture(float(v[0] * days_ratio), alpha, None)
+        design = mixture(float(v[0] * days_ratio), alpha, None)
         source, fraction = "calendar", (series.days[-1] + 1) / (plan.look_days[-1] + 1)
-    result = always_valid(d, v, design, np.asarray(series.dfs))
+    result = always_valid(d, v, design, np.asarray(series.dfs), with_p_values=False)
     crossing: Crossing = result.direction if result.first_rejection is not None else "none"
+    # The always-valid p-value is a running minimum over looks of a function of the running maximum of the
+    # likelihood ratio, so the latest one needs only that maximum: one numerical integration, not one per look.
+    z = np.asarray(result.statistics)
+    z_normal = np.sign(z) * stats.norm.isf(stats.t.sf(np.abs(z), np.asarray(series.dfs)))  # as always_valid does
+    log_lr = log_likelihood_ratio(z_normal, v, design.tau2)
+    p_now = float(p_values_from_lr(design, np.array([min(float(log_lr.max()), 700.0)]))[0])
     history = tuple(
-        HistoryPoint(day, float(est), float(lo), float(hi), float(p))
-        for day, est, lo, hi, p in zip(series.days, d, result.cs_low, result.cs_high, result.p_values, strict=True)
+        HistoryPoint(day, float(est), float(lo), float(hi), p_now if k == len(d) - 1 else None)
+        for k, (day, est, lo, hi) in enumerate(zip(series.days, d, result.cs_low, result.cs_high, strict=True))
     )
     return SequentialOutcome(
         crossing=crossing,
@@ -121,7 +150,7 @@ def _always_valid(series: LookSeries, plan: InformationPlan, alpha: float) -> Se
         low=float(result.cs_low[-1]),
         high=float(result.cs_high[-1]),
         se=float(math.sqrt(v[-1])),
-        p_value=float(result.p_values[-1]),
+        p_value=p_now,
         p_value_reason=None,
         boundary=float(result.thresholds[-1]),
         look_day=series.days[-1],

@@ -1,0 +1,242 @@
+"""Results speed and memory: `GET /api/v1/pilots/{id}/results` against loading the raw audits with pandas.
+
+Set-up (not timed): a migrated SQLite database with a running always-valid pilot of 5,000 moderators (accuracy
+primary, critical error rate and handle time guardrails), ~2,000,000 simulated audits over 2 pre-period weeks and 8
+pilot weeks, written through the ingestion write path (parse + store: outcomes and rollups). A second pilot with the
+same roster gets rollups with 10x every count, written directly (results read only `unit_day`, so its raw audits are
+never needed).
+
+Timed, in the same run:
+
+* ours: the results request through Flask's test client with the cache off (`RESULTS_CACHE = False`), median of
+  `--repeats`;
+* baseline: `pandas.read_sql` of the pilot's outcome rows, grouped by moderator (sum of correct, count), which is
+  the least any raw-audit implementation must do;
+* the 10x pilot's results request (cost should follow units x days, not audits);
+* peak memory of one request in a child process: ru_maxrss delta and the tracemalloc peak.
+
+    .venv/bin/python bench/bench_results.py [--moderators 5000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import statistics
+import tempfile
+import time
+import tracemalloc
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+
+from pilots import accounts, ingestion
+from pilots.db import make_engine, session_factory
+from pilots.migrate import upgrade
+from pilots.models import Assignment, Pilot, RosterEntry
+from pilots.simulate import SimulationSettings, simple_assignment, simulate_audits, simulate_roster
+from webui import create_app
+
+SEED = 20261125
+METRICS = [
+    {"name": "accuracy", "role": "primary"},
+    {"name": "critical_error_rate", "role": "guardrail", "margin": 0.005},
+    {"name": "handle_time", "role": "guardrail", "margin": 0.05, "relative": True},
+]
+
+
+def simulation(moderators: int) -> SimulationSettings:
+    # 2M audits over 10 weeks for 5,000 moderators: ~40 audits per moderator per week.
+    return replace(
+        SimulationSettings(n_moderators=moderators, pre_weeks=2, weeks=8),
+        audits_per_week_median=40.0,
+        audits_per_week_range=(15.0, 90.0),
+        accuracy_effect_points=0.5,
+    )
+
+
+def seed(database_url: str, sim: SimulationSettings, name: str) -> tuple[int, dict[str, str], object]:
+    rng = np.random.default_rng(SEED)
+    roster = simulate_roster(sim, rng)
+    assignment = simple_assignment(roster, sim.arms, rng)
+    engine = make_engine(database_url)
+    with session_factory(engine)() as session:
+        pilot = Pilot(
+            name=name,
+            kind="tool",
+            owner="bench",
+            arms=[{"name": arm, "weight": 1} for arm in sim.arms],
+            seed=SEED,
+            metrics=METRICS,
+            design={"method": "always_valid", "alpha": 0.05, "power": 0.8, "looks": 5, "min_days": 14},
+            start_date=sim.start_date,
+            end_date=sim.start_date + timedelta(weeks=sim.weeks) - timedelta(days=1),
+            pre_period_start=sim.start_date - timedelta(weeks=sim.pre_weeks),
+            status="running",
+        )
+        session.add(pilot)
+        session.flush()
+        for k, row in enumerate(roster):
+            moderator = row["moderator_id"]
+            session.add(
+                RosterEntry(
+                    pilot_id=pilot.id,
+                    moderator_id=moderator,
+                    team=row["team"],
+                    site=row["site"],
+                    language=row["language"],
+                    tenure_months=row["tenure_months"],
+                )
+            )
+            session.add(
+                Assignment(
+                    pilot_id=pilot.id,
+                    moderator_id=moderator,
+                    unit_id=moderator,
+                    arm=assignment[moderator],
+                    stratum="all",
+                    sequence=k,
+                )
+            )
+        session.commit()
+        pilot_id = pilot.id
+    engine.dispose()
+    return pilot_id, assignment, roster
+
+
+def ingest(database_url: str, pilot_id: int, roster, assignment, sim: SimulationSettings) -> int:
+    engine = make_engine(database_url)
+    factory = session_factory(engine)
+    context = ingestion.load(factory, pilot_id)
+    stream = simulate_audits(roster, assignment, sim, np.random.default_rng(SEED + 1))
+    total, batch = 0, []
+    for record in stream:
+        batch.append(record)
+        if len(batch) == 50_000:
+            total += ingestion.store(
+                factory, context, ingestion.parse_json_records(batch, context.window), actor="bench", source="bench"
+            ).accepted
+            batch = []
+    if batch:
+        total += ingestion.store(
+            factory, context, ingestion.parse_json_records(batch, context.window), actor="bench", source="bench"
+        ).accepted
+    engine.dispose()
+    return total
+
+
+def copy_rollups_times(database_url: str, source: int, target: int, factor: int) -> None:
+    """The target pilot's rollups: the source's, with every count and sum multiplied by `factor`."""
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO unit_day (pilot_id, moderator_id, day, audits, correct, critical_audits, critical, "
+                "handle_audits, handle_sum, handle_sum2) SELECT :target, moderator_id, day, audits * :f, "
+                "correct * :f, critical_audits * :f, critical * :f, handle_audits * :f, handle_sum * :f, "
+                "handle_sum2 * :f FROM unit_day WHERE pilot_id = :source"
+            ),
+            {"target": target, "source": source, "f": factor},
+        )
+        connection.execute(text("UPDATE pilot SET data_version = 1 WHERE id = :t"), {"t": target})
+    engine.dispose()
+
+
+def make_client(database_url: str):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "RESULTS_CACHE": False})
+    with app.app_context():
+        from webui.database import sessions
+
+        with sessions()() as session:
+            user = accounts.create_user(session, f"bench-{time.monotonic_ns()}", "viewer")
+            token = accounts.issue_token(session, user)
+            session.commit()
+    return app.test_client(), {"Authorization": f"Bearer {token}"}
+
+
+def time_results(database_url: str, pilot_id: int, repeats: int) -> float:
+    client, headers = make_client(database_url)
+    client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)  # warm imports and scipy
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        response = client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)
+        timings.append(time.perf_counter() - start)
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return statistics.median(timings)
+
+
+def time_baseline(database_url: str, pilot_id: int, repeats: int) -> float:
+    engine = make_engine(database_url)
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        with engine.connect() as connection:
+            frame = pd.read_sql(text("SELECT * FROM outcome WHERE pilot_id = :p"), connection, params={"p": pilot_id})
+        frame.groupby("moderator_id").agg(correct=("correct", "sum"), audits=("audit_id", "size"))
+        timings.append(time.perf_counter() - start)
+    engine.dispose()
+    return statistics.median(timings)
+
+
+def _memory_child(database_url: str, pilot_id: int, queue) -> None:
+    client, headers = make_client(database_url)
+    client.get("/api/v1/openapi.json")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    response = client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    queue.put((response.status_code, (after - before) / 1024, peak / 2**20))
+
+
+def memory(database_url: str, pilot_id: int) -> tuple[int, float, float]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_memory_child, args=(database_url, pilot_id, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--moderators", type=int, default=5000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-results-"))
+    url = f"sqlite:///{folder / 'bench.sqlite3'}"
+    upgrade(url)
+    sim = simulation(args.moderators)
+    pilot_id, assignment, roster = seed(url, sim, "bench 1x")
+    start = time.perf_counter()
+    audits = ingest(url, pilot_id, roster, assignment, sim)
+    print(f"set-up: {audits:,} audits ingested in {time.perf_counter() - start:.0f} s")
+    big_id, _, _ = seed(url, sim, "bench 10x")
+    copy_rollups_times(url, pilot_id, big_id, 10)
+
+    ours = time_results(url, pilot_id, args.repeats)
+    baseline = time_baseline(url, pilot_id, args.repeats)
+    tenfold = time_results(url, big_id, args.repeats)
+    status, rss_mb, traced_mb = memory(url, pilot_id)
+    print()
+    print(f"{'measure':<52}{'value':>12}")
+    print(f"{'GET /results, ' + f'{args.moderators:,} moderators, {audits:,} audits (s)':<52}{ours:>12.3f}")
+    print(f"{'baseline: pandas read_sql + groupby moderator (s)':<52}{baseline:>12.3f}")
+    print(f"{'speed-up over baseline (target >= 20x)':<52}{baseline / ours:>11.1f}x")
+    print(f"{'GET /results, same pilot with 10x audits (s)':<52}{tenfold:>12.3f}")
+    print(f"{'10x audits / 1x (target <= 1.2)':<52}{tenfold / ours:>12.2f}")
+    print(f"{'peak memory of one request, ru_maxrss delta (MB)':<52}{rss_mb:>12.1f}")
+    print(f"{'peak memory of one request, tracemalloc peak (MB)':<52}{traced_mb:>12.1f}")
+    print(f"(memory child answered {status}; database in {folder})")
+
+
+if __name__ == "__main__":
+    main()

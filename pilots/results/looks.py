@@ -80,10 +80,10 @@ class InformationPlan:
 
     def variance_at(self, day: int) -> float:
         """Planned variance after day `day` (0-based), also between planned looks (nan without a plan)."""
+        if self.planned_variance is not None and day in self.look_days:
+            return float(self.planned_variance[self.look_days.index(day)])
         if self.planned_variance is None or self.model is None:
             return math.nan
-        if day in self.look_days:
-            return float(self.planned_variance[self.look_days.index(day)])
         return max(self.final_variance, self.model.difference_variance(day + 1, *self.units))
 
 

@@ -36,6 +36,9 @@ _NAMES: dict[str, type] = {}
 
 # Operations whose JSON body may be omitted (spectree marks every declared body as required).
 OPTIONAL_BODIES: set[str] = {"concludePilot"}
+# Operations that also take a CSV body (`Content-Type: text/csv`, a header row then one record per line).
+CSV_BODIES: set[str] = {"replaceRoster", "addLateJoiners", "ingestOutcomes"}
+CSV_CONTENT = {"schema": {"type": "string", "description": "CSV text: a header row, then one record per line."}}
 
 
 def _model_name(model: type) -> str:
@@ -81,10 +84,16 @@ def responses(ok: int, model: Any = None, *errors: int, public: bool = False) ->
 
 
 def document() -> dict[str, Any]:
-    """The OpenAPI document, with the optional request bodies marked as such."""
+    """The OpenAPI document, completed where spectree cannot say it: optional request bodies, CSV request bodies, and
+    the CSV representation of every export (any GET with a `format` query parameter answers text/csv too)."""
     generated = spec.spec
     for operations in generated["paths"].values():
         for operation in operations.values():
-            if operation.get("operationId") in OPTIONAL_BODIES and "requestBody" in operation:
+            name = operation.get("operationId")
+            if name in OPTIONAL_BODIES and "requestBody" in operation:
                 operation["requestBody"]["required"] = False
+            if name in CSV_BODIES and "requestBody" in operation:
+                operation["requestBody"]["content"].setdefault("text/csv", CSV_CONTENT)
+            if any(p.get("in") == "query" and p.get("name") == "format" for p in operation.get("parameters", [])):
+                operation["responses"]["200"].setdefault("content", {}).setdefault("text/csv", CSV_CONTENT)
     return generated

@@ -2,7 +2,7 @@
 service functions the API uses (so the demo exercises the real write paths, not a shortcut).
 
 Dates are relative to `today`, so the demo always shows pilots in flight: one tool pilot with a ramping effect on
-accuracy, one team-randomized training pilot with no effect, and one draft waiting for launch.
+accuracy, one team-randomized training pilot whose effect fades as the novelty wears off, and one draft waiting for launch.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def demo_pilots(today: date, moderators: int = 240) -> list[DemoPilot]:
                 pre_weeks=3,
                 weeks=8,
                 arms=("control", "ai_assist"),
-                accuracy_effect_points=0.025,
+                accuracy_effect_points=2.5,
                 handle_time_effect_relative=-0.04,
                 effect_shape="ramp",
                 ramp_weeks=2.0,
@@ -106,6 +106,10 @@ def demo_pilots(today: date, moderators: int = 240) -> list[DemoPilot]:
                 pre_weeks=2,
                 weeks=7,
                 arms=("control", "calibration"),
+                accuracy_effect_points=1.5,
+                effect_shape="fade",
+                fade_half_life_weeks=3.0,
+                fade_floor=0.3,
             ),
         ),
         DemoPilot(

@@ -65,8 +65,14 @@ def client(app):
 
 @pytest.fixture
 def session(app) -> Iterator[Session]:
-    """A session on the app's database (commit what a test sets up)."""
-    with app.app_context(), sessions()() as session:
+    """A session on the app's database (commit what a test sets up).
+
+    No app context stays pushed: test-client requests then get their own request session (and teardown), as they
+    would in production, instead of sharing this one's `g`.
+    """
+    with app.app_context():
+        factory = sessions()
+    with factory() as session:
         yield session
 
 

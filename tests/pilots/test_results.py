@@ -72,7 +72,9 @@ def test_group_sequential_pilot_uses_planned_reviews(session):
 def test_raw_difference_equals_direct_computation_from_raw_outcomes(app, session):
     sim = settings(n_moderators=40, weeks=3, pre_weeks=2, accuracy_effect_points=1.0)
     pilot_id, roster = make_pilot(session, sim)
-    assert ingest_audits(sessions(), session, pilot_id, roster, sim) > 2000
+    with app.app_context():
+        factory = sessions()
+    assert ingest_audits(factory, session, pilot_id, roster, sim) > 2000
     session.commit()  # end the read snapshot taken before the ingestion service wrote
     document = _safe(build_document(session, pilot_id))
     arms = assignment(session, pilot_id)

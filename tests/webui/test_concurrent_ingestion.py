@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -23,15 +21,10 @@ from sqlalchemy import func, select
 from pilots import rollups
 from pilots.models import Outcome, Pilot
 from tests.pilots.ingestion_support import MODERATORS, audit, make_pilot
+from tests.serving import free_port, wait_until_up
 from webui.database import sessions
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -48,15 +41,10 @@ def server(database_url: str, tmp_path: Path):
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text()) from None
-                time.sleep(0.1)
+        try:
+            wait_until_up(base + "/api/v1/openapi.json", process)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}: {(tmp_path / 'gunicorn.log').read_text()}") from None
         yield base
     finally:
         process.terminate()

@@ -20,13 +20,21 @@ class Context:
 
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
+        self._engine = None
         self._factory = None
 
     @property
     def sessions(self):
         if self._factory is None:
-            self._factory = session_factory(make_engine(self.database_url))
+            self._engine = make_engine(self.database_url)
+            self._factory = session_factory(self._engine)
         return self._factory
+
+    def close(self) -> None:
+        """Close the engine's pooled connections when the command ends (no connection outlives the command)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = self._factory = None
 
 
 @click.group()
@@ -37,6 +45,7 @@ class Context:
 def cli(ctx: click.Context, database_url: str | None) -> None:
     """PilotLab: controlled pilots for content-moderation operations."""
     ctx.obj = Context(database_url or settings.database_url())
+    ctx.call_on_close(ctx.obj.close)
 
 
 def main() -> None:

@@ -98,9 +98,10 @@ def store(
 def ingest_json_body(factory: sessionmaker[Session], pilot_id: int, data: bytes, *, actor: str) -> IngestResult:
     """A JSON request body `{"outcomes": [...]}`, end to end."""
     context = load(factory, pilot_id)
+    # The decoded body and the batch stay alive until the rows are stored: keep the collector off throughout.
     with collector_paused():
         batch = parse_json_records(json_records(data), context.window)
-    return store(factory, context, batch, actor=actor, source="api-json")
+        return store(factory, context, batch, actor=actor, source="api-json")
 
 
 def ingest_csv_body(factory: sessionmaker[Session], pilot_id: int, data: bytes, *, actor: str) -> IngestResult:
@@ -109,4 +110,4 @@ def ingest_csv_body(factory: sessionmaker[Session], pilot_id: int, data: bytes, 
     layout, rows = csv_rows(data)
     with collector_paused():
         batch = parse_csv_rows(rows, layout, context.window)
-    return store(factory, context, batch, actor=actor, source="api-csv")
+        return store(factory, context, batch, actor=actor, source="api-csv")

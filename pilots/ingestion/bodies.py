@@ -11,6 +11,8 @@ import io
 import json
 from typing import Any
 
+import orjson
+
 from pilots.errors import PilotLabError, ValidationFailed, problem
 from pilots.ingestion.csv_input import CsvLayout, layout_for, read_rows
 
@@ -27,9 +29,22 @@ class MalformedBody(PilotLabError):
 def json_records(data: bytes) -> list[Any]:
     """The `outcomes` list of a JSON body `{"outcomes": [...]}` (at most MAX_ROWS_PER_REQUEST records)."""
     try:
-        document = json.loads(data)
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        # orjson is ~3x faster but stricter (NaN/Infinity, integers over 64 bits, lone surrogates, UTF-16/32,
+        # nesting depth): whatever it refuses is decoded exactly as before, so behaviour and messages do not change.
+        document = _stdlib_loads(data)
+    return _outcomes(document)
+
+
+def _stdlib_loads(data: bytes) -> Any:
+    try:
+        return json.loads(data)
     except (ValueError, RecursionError) as error:
         raise MalformedBody(f"The body is not valid JSON: {error}", [problem("body", str(error))]) from error
+
+
+def _outcomes(document: Any) -> list[Any]:
     if not isinstance(document, dict):
         raise ValidationFailed(
             "The body must be a JSON object.", [problem("body", 'expected {"outcomes": [ {...}, ... ]}')]

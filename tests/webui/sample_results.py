@@ -1,8 +1,5 @@
-"""Realistic results documents in the contract shape of `pilots.results.results_document`, for page and figure tests.
-
-`results_document` has the real service's signature, so the browser test's gunicorn can be pointed at it through
-`PILOTLAB_RESULTS_SOURCE=tests.webui.sample_results:results_document`.
-"""
+"""A hand-made results document in the shape of `pilots.results.results_document`, for unit tests of the presenter,
+the wording and the figures where exact numbers matter (real engine documents are tested in test_pages_real.py)."""
 
 from __future__ import annotations
 
@@ -133,8 +130,3 @@ def sample_document(pilot_id: int = 1, as_of: date | None = None, **decision: An
             for comparison in metric["comparisons"]:
                 comparison["history"] = [p for p in comparison["history"] if p["date"] <= cut]
     return document
-
-
-def results_document(session, pilot_id: int, as_of: date | None = None) -> dict[str, Any]:
-    """The real service's signature, answering with the sample (the browser test runs gunicorn against this)."""
-    return sample_document(pilot_id, as_of)

@@ -118,3 +118,43 @@ def test_segment_forest_rows_and_zero_line(metrics):
 def test_figures_serialize_without_plotly_js(metrics):
     text = figures.figure_json(figures.effect_over_time(metrics["accuracy"]))
     assert text.startswith("{") and "plotly.min.js" not in text and len(text) < 60_000
+
+
+def test_null_intervals_and_estimates_never_break_a_chart(metrics):
+    metric = metrics["accuracy"]
+    history = [dict(p) for p in metric["comparisons"][0]["history"][:4]]
+    history[0]["ci"] = [None, None]
+    history[1]["difference"] = None
+    history[1]["ci"] = [None, None]
+    comparison = dict(metric["comparisons"][0], ci=[None, None], history=history)
+    weeks = [
+        {"week": 1, "difference": None, "ci": [None, None], "reason": "empty_arm"},
+        {"week": 2, "difference": 0.01, "ci": [None, None], "reason": "single_unit"},
+        {"week": 3, "difference": 0.02, "ci": [0.01, 0.03], "complete": False},
+    ]
+    segments = [
+        {"segment": "site", "level": "A", "difference": None, "ci": [None, None], "reason": "empty_arm"},
+        {"segment": "site", "level": "B", "difference": 0.01, "ci": [None, None], "reason": "single_unit"},
+        {"segment": "site", "level": "C", "difference": 0.02, "ci": [0.0, 0.04]},
+    ]
+    metric = dict(metric, comparisons=[comparison], by_week=weeks, segments=segments)
+    over_time = figures.effect_over_time(metric)
+    _upper, lower, estimate = over_time.data
+    assert len(estimate.x) == 3 and len(lower.x) == 2
+    assert "no interval yet" in over_time.layout.annotations[-1].text
+    by_week = figures.effect_by_week(metric)
+    (trace,) = by_week.data
+    assert list(trace.x) == ["Week 2", "Week 3 (partial)"] and trace.error_y.array[0] is None
+    assert by_week.layout.annotations[-1].text == "no interval yet: week 1, 2"
+    (forest,) = figures.segment_forest(metric).data
+    assert list(forest.y) == ["Site: B · no interval", "Site: C"]
+    for figure in (over_time, by_week, figures.segment_forest(metric)):
+        figures.figure_json(figure)
+
+
+def test_nothing_to_draw_is_explained(metrics):
+    weeks = [{"week": 1, "difference": None, "ci": [None, None]}]
+    figure = figures.effect_by_week(dict(metrics["accuracy"], by_week=weeks))
+    assert "No week has enough data" in figure.layout.annotations[0].text
+    only_null = [{"segment": "site", "level": "A", "difference": None, "ci": [None, None]}]
+    assert not figures.segment_forest(dict(metrics["accuracy"], segments=only_null)).data

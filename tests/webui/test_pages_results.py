@@ -1,4 +1,6 @@
-"""The leadership results page: verdict banner, plain-language sentences, checks, charts, as-of, missing results."""
+"""The leadership results page on crafted documents (tests/webui/sample_results.py, the engine replaced through
+monkeypatch): verdict banners, plain-language sentences, checks, charts, as-of, errors. Real engine documents are in
+test_pages_real.py."""
 
 from __future__ import annotations
 
@@ -23,17 +25,29 @@ def _source(**decision):
 
 
 @pytest.fixture
-def signed_in(app, client):
+def engine(monkeypatch):
+    """Replace the results engine the pages call: `engine(function)`."""
+
+    def use(function):
+        monkeypatch.setattr("webui.pages.views.results_document", function)
+
+    return use
+
+
+@pytest.fixture
+def signed_in(app, client, engine):
     CALLS.clear()
+    engine(_source())
     make_user(app, "viewer", "director")
     sign_in(client, "director")
     return client
 
 
 def _page(app, client, path=None, **decision):
-    app.config["RESULTS_SOURCE"] = _source(**decision)
     pilot = make_pilot(app)
-    response = client.get(path.format(id=pilot.id) if path else f"/pilots/{pilot.id}/results")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("webui.pages.views.results_document", _source(**decision))
+        response = client.get(path.format(id=pilot.id) if path else f"/pilots/{pilot.id}/results")
     return response, response.get_data(as_text=True)
 
 
@@ -82,14 +96,14 @@ def test_checks_are_listed_with_pass_and_fail(app, signed_in):
     assert page.count('<li class="pass">') == 4
 
 
-def test_srm_without_a_named_check_becomes_one(app, signed_in):
+def test_srm_without_a_named_check_becomes_one(app, signed_in, engine):
     def source(session, pilot_id, as_of=None):
         document = sample_document(pilot_id)
         document["checks"] = []
         document["srm"] = {"p_value": 0.0002, "ok": False, "counts": {"control": 120, "treatment": 80}}
         return document
 
-    app.config["RESULTS_SOURCE"] = source
+    engine(source)
     pilot = make_pilot(app)
     page = signed_in.get(f"/pilots/{pilot.id}/results").get_data(as_text=True)
     assert '<li class="fail">' in page and "Moderators per group: control 120, treatment 80." in page
@@ -133,41 +147,31 @@ def test_bad_as_of_is_a_friendly_400(app, signed_in):
     assert "as_of must be a date like 2025-03-14" in page
 
 
-def test_missing_results_service_shows_a_clear_panel(app, signed_in):
-    app.config["RESULTS_SOURCE"] = "pilots.no_such_results_module:results_document"
-    pilot = make_pilot(app)
-    response = signed_in.get(f"/pilots/{pilot.id}/results")
-    assert response.status_code == 200
-    page = response.get_data(as_text=True)
-    assert "Results are not available" in page and "still being set up" in page
-    assert "data-figure" not in page and "/assets/plotly" not in page
-
-
-def test_draft_pilot_has_no_results_yet(app, signed_in):
-    app.config["RESULTS_SOURCE"] = _source()
+def test_draft_pilot_has_no_results_yet(app, signed_in, engine):
+    engine(_source())
     pilot = make_pilot(app, status="draft", plan_hash=None)
     page = signed_in.get(f"/pilots/{pilot.id}/results").get_data(as_text=True)
     assert "has not launched yet" in page
     assert CALLS == []
 
 
-def test_domain_error_from_the_service_is_shown(app, signed_in):
+def test_domain_error_from_the_service_is_shown(app, signed_in, engine):
     from pilots.errors import Conflict
 
     def source(session, pilot_id, as_of=None):
         raise Conflict("No QA audits have arrived for this pilot yet.")
 
-    app.config["RESULTS_SOURCE"] = source
+    engine(source)
     pilot = make_pilot(app)
     page = signed_in.get(f"/pilots/{pilot.id}/results").get_data(as_text=True)
     assert "No QA audits have arrived for this pilot yet." in page
 
 
-def test_a_crash_in_the_results_service_is_a_friendly_500(app, signed_in):
+def test_a_crash_in_the_results_service_is_a_friendly_500(app, signed_in, engine):
     def source(session, pilot_id, as_of=None):
         raise RuntimeError("division by zero deep inside")
 
-    app.config["RESULTS_SOURCE"] = source
+    engine(source)
     pilot = make_pilot(app)
     response = signed_in.get(f"/pilots/{pilot.id}/results")
     assert response.status_code == 500

@@ -74,3 +74,39 @@ def test_design_rows_are_labelled_in_order():
 def test_unknown_recommendation_is_not_a_verdict():
     assert wording.verdict("maybe").label == "No verdict"
     assert wording.interval_level({"alpha": 0.1}) == "90%"
+
+
+def test_no_estimate_yet_gives_the_reason():
+    comparison = {"arm": "treatment", "difference": None, "ci": [None, None], "message": "No planned look yet."}
+    assert wording.metric_sentence(ACCURACY, comparison) == (
+        "Accuracy: no comparison of the treatment group with control yet. No planned look yet."
+    )
+
+
+def test_estimate_without_interval_says_why():
+    comparison = _comparison(0.012, None, None, p_value_reason="Information is degenerate at this look.")
+    text = wording.metric_sentence(ACCURACY, comparison)
+    assert text.startswith("Accuracy went up by 1.2 points in the treatment group, compared with control, so far.")
+    assert text.endswith("Interval not yet available: Information is degenerate at this look.")
+    assert wording.NO_INTERVAL in wording.metric_sentence(ACCURACY, _comparison(0.012, None, None))
+
+
+def test_an_interval_that_misses_its_estimate_is_not_shown():
+    text = wording.metric_sentence(ACCURACY, _comparison(0.023, 0.038, 0.017))
+    assert "interval" in text and wording.INCONSISTENT in text and "3.8" not in text
+
+
+def test_sentence_ends_never_round_to_zero():
+    text = wording.metric_sentence(ACCURACY, _comparison(0.033, 0.0041, 0.0595))
+    assert "(95% interval 0.4 to 5.9 points)" in text and "clear improvement" in text
+
+
+def test_number_of_nothing():
+    assert wording.number(None, 2) == "n/a"
+
+
+def test_margin_from_the_engine_is_absolute():
+    metric = dict(CRITICAL, margin=0.05, relative=True, comparisons=[{"non_inferiority": {"margin": 0.0012}}])
+    assert wording.resolve_margin(metric, []) == pytest.approx(0.0012)
+    metric = dict(CRITICAL, margin=0.25, relative=True)
+    assert wording.resolve_margin(metric, []) == pytest.approx(0.005)

@@ -86,12 +86,37 @@ def empty_figure(title: str, message: str) -> go.Figure:
     return go.Figure(layout=layout)
 
 
-def error_bars(middle: list[float], low: list[float], high: list[float]) -> dict[str, Any]:
-    """Asymmetric error bars from interval ends (plotly wants distances from the point)."""
+def _gap(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def error_bars(middle: list[float | None], low: list[float | None], high: list[float | None]) -> dict[str, Any]:
+    """Asymmetric error bars from interval ends (plotly wants distances from the point); a point without an
+    interval gets no bar rather than breaking the chart."""
     return {
         "type": "data",
         "symmetric": False,
-        "array": [h - m for h, m in zip(high, middle, strict=True)],
-        "arrayminus": [m - lo for m, lo in zip(middle, low, strict=True)],
+        "array": [_gap(h, m) for h, m in zip(high, middle, strict=True)],
+        "arrayminus": [_gap(m, lo) for m, lo in zip(middle, low, strict=True)],
         "thickness": 1.5,
+    }
+
+
+def has_interval(ci: Any) -> bool:
+    """Whether an interval `[low, high]` from the document has both ends."""
+    return isinstance(ci, list | tuple) and len(ci) == 2 and ci[0] is not None and ci[1] is not None
+
+
+def corner_note(text: str) -> dict[str, Any]:
+    """A small grey note in the chart's top right corner, e.g. "no interval yet for week 5"."""
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 1,
+        "y": 1,
+        "xanchor": "right",
+        "yanchor": "bottom",
+        "showarrow": False,
+        "font": {"size": 11, "color": "#52606d"},
     }

@@ -13,6 +13,7 @@ from webui.figures._style import (
     base_layout,
     empty_figure,
     error_bars,
+    has_interval,
     padded_range,
     reference_line,
 )
@@ -78,13 +79,20 @@ def segment_forest(metric: dict[str, Any]) -> go.Figure:
     """One row per segment: the effect and its interval, against the zero line (descriptive, not a verdict)."""
     scale = scale_for(metric)
     title = f"{metric_label(metric)}: effect by segment"
-    segments = metric.get("segments") or []
+    segments = [s for s in metric.get("segments") or [] if s.get("difference") is not None]
     if not segments:
-        return empty_figure(title, "No segment breakdown for this metric.")
-    labels = [segment_label(s) + (f" ({s['arm']})" if s.get("arm") else "") for s in segments]
+        return empty_figure(title, "No segment has enough data for an estimate yet.")
+    arms = {s.get("arm") for s in segments}
+    labels = [
+        segment_label(s)
+        + (f" ({s['arm']})" if s.get("arm") and len(arms) > 1 else "")
+        + ("" if has_interval(s.get("ci")) else " · no interval")
+        for s in segments
+    ]
     middle = [scale.show(s["difference"]) for s in segments]
-    low = [scale.show(s["ci"][0]) for s in segments]
-    high = [scale.show(s["ci"][1]) for s in segments]
+    intervals = [s["ci"] if has_interval(s.get("ci")) else [None, None] for s in segments]
+    low = [scale.show(ci[0]) for ci in intervals]
+    high = [scale.show(ci[1]) for ci in intervals]
     figure = go.Figure(
         go.Scatter(
             x=middle,
@@ -99,9 +107,8 @@ def segment_forest(metric: dict[str, Any]) -> go.Figure:
     shape, note = reference_line("x", 0.0, ZERO_COLOUR, "solid", "no change")
     layout = base_layout(title, height=140 + 34 * len(segments), showlegend=False, shapes=[shape], annotations=[note])
     unit = scale.change_unit
-    layout["xaxis"].update(
-        title={"text": f"Difference ({unit})" if unit else "Difference"}, range=padded_range([*low, *high, 0.0])
-    )
+    span = padded_range([*low, *high, *middle, 0.0])
+    layout["xaxis"].update(title={"text": f"Difference ({unit})" if unit else "Difference"}, range=span)
     layout["yaxis"].update(autorange="reversed", type="category")
     layout["margin"] = {**layout["margin"], "l": 140}
     figure.update_layout(layout)

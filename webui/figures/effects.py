@@ -15,8 +15,10 @@ from webui.figures._style import (
     ZERO_COLOUR,
     arm_colour,
     base_layout,
+    corner_note,
     empty_figure,
     error_bars,
+    has_interval,
     padded_range,
     reference_line,
     translucent,
@@ -49,64 +51,89 @@ def _axis_title(metric: dict[str, Any]) -> str:
     return f"Difference ({unit})" if unit else "Difference"
 
 
+def _hover(date: str, middle: float, low: float | None, high: float | None) -> str:
+    interval = f"interval {low:.2f} to {high:.2f}" if low is not None and high is not None else "no interval yet"
+    return f"{date}<br>difference {middle:.2f}<br>{interval}"
+
+
 def effect_over_time(metric: dict[str, Any], *, margin: float | None = None) -> go.Figure:
-    """The running estimate of each comparison by date, with its always-valid interval as a shaded band."""
+    """The running estimate of each comparison by date, with its design-valid interval as a shaded band.
+
+    Points without an estimate are skipped; points without an interval keep their estimate but leave the band,
+    and a note says when no interval exists yet.
+    """
     scale = scale_for(metric)
     title = f"{metric_label(metric)}: effect over time"
-    comparisons = [c for c in metric.get("comparisons", []) if c.get("history")]
+    comparisons = [
+        c for c in metric.get("comparisons", []) if any(p.get("difference") is not None for p in c.get("history") or [])
+    ]
     if not comparisons:
         return empty_figure(title, "No looks at the data yet.")
     figure = go.Figure()
     values: list[float] = []
+    missing = False
     for index, comparison in enumerate(comparisons):
         colour = arm_colour(index)
-        history = comparison["history"]
-        dates = [point["date"] for point in history]
-        low = [scale.show(point["ci"][0]) for point in history]
-        high = [scale.show(point["ci"][1]) for point in history]
+        history = [point for point in comparison["history"] if point.get("difference") is not None]
+        banded = [point for point in history if has_interval(point.get("ci"))]
+        missing = missing or len(banded) < len(history)
+        band_dates = [point["date"] for point in banded]
+        low = [scale.show(point["ci"][0]) for point in banded]
+        high = [scale.show(point["ci"][1]) for point in banded]
         middle = [scale.show(point["difference"]) for point in history]
-        values += low + high
+        values += low + high + middle
         arm = comparison["arm"]
-        figure.add_trace(
-            go.Scatter(
-                x=dates,
-                y=high,
-                mode="lines",
-                line={"width": 0},
-                hoverinfo="skip",
-                showlegend=False,
-                legendgroup=arm,
-                name=f"{arm} upper",
+        if banded:
+            figure.add_trace(
+                go.Scatter(
+                    x=band_dates,
+                    y=high,
+                    mode="lines",
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    showlegend=False,
+                    legendgroup=arm,
+                    name=f"{arm} upper",
+                )
             )
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=dates,
-                y=low,
-                mode="lines",
-                line={"width": 0},
-                fill="tonexty",
-                fillcolor=translucent(colour, 0.18),
-                hoverinfo="skip",
-                legendgroup=arm,
-                name=f"{arm}: interval",
+            figure.add_trace(
+                go.Scatter(
+                    x=band_dates,
+                    y=low,
+                    mode="lines",
+                    line={"width": 0},
+                    fill="tonexty",
+                    fillcolor=translucent(colour, 0.18),
+                    hoverinfo="skip",
+                    legendgroup=arm,
+                    name=f"{arm}: interval",
+                )
             )
-        )
+        ends = {point["date"]: point["ci"] for point in banded}
         figure.add_trace(
             go.Scatter(
-                x=dates,
+                x=[point["date"] for point in history],
                 y=middle,
                 mode="lines+markers",
                 line={"color": colour, "width": 2},
                 marker={"size": 5},
                 legendgroup=arm,
                 name=f"{arm} vs control",
-                customdata=list(zip(low, high, strict=True)),
-                hovertemplate="%{x}<br>difference %{y:.2f}<br>interval %{customdata[0]:.2f} to "
-                "%{customdata[1]:.2f}<extra></extra>",
+                text=[
+                    _hover(
+                        point["date"],
+                        value,
+                        scale.show(ends[point["date"]][0]) if point["date"] in ends else None,
+                        scale.show(ends[point["date"]][1]) if point["date"] in ends else None,
+                    )
+                    for point, value in zip(history, middle, strict=True)
+                ],
+                hovertemplate="%{text}<extra></extra>",
             )
         )
     shapes, notes, lines = _reference_lines(metric, margin, "y")
+    if missing:
+        notes.append(corner_note("no interval yet at some looks" if values else "no interval yet"))
     layout = base_layout(title, shapes=shapes, annotations=notes)
     layout["yaxis"].update(title={"text": _axis_title(metric)}, range=padded_range(values + lines))
     layout["xaxis"].update(title={"text": "Data through"}, type="date")
@@ -114,25 +141,37 @@ def effect_over_time(metric: dict[str, Any], *, margin: float | None = None) -> 
     return figure
 
 
+def _week_label(row: dict[str, Any]) -> str:
+    return f"Week {row['week']}" + ("" if row.get("complete", True) else " (partial)")
+
+
 def effect_by_week(metric: dict[str, Any], *, margin: float | None = None) -> go.Figure:
-    """The effect within each week since launch, with intervals: shows whether it ramps up or fades."""
+    """The effect within each week since launch, with intervals: shows whether it ramps up or fades.
+
+    Weeks without an estimate are left out and named in a note; weeks without an interval show the point only.
+    """
     scale = scale_for(metric)
     title = f"{metric_label(metric)}: effect by week since launch"
     weeks = metric.get("by_week") or []
-    if not weeks:
-        return empty_figure(title, "Week-by-week effects appear after the first full week.")
+    usable = [week for week in weeks if week.get("difference") is not None]
+    if not usable:
+        message = "Week-by-week effects appear after the first full week."
+        if weeks:
+            message = "No week has enough data for an estimate yet."
+        return empty_figure(title, message)
     figure = go.Figure()
     values: list[float] = []
-    arms = list(dict.fromkeys(week.get("arm", "") for week in weeks))
+    arms = list(dict.fromkeys(week.get("arm", "") for week in usable))
     for index, arm in enumerate(arms):
-        rows = [week for week in weeks if week.get("arm", "") == arm]
+        rows = [week for week in usable if week.get("arm", "") == arm]
         middle = [scale.show(row["difference"]) for row in rows]
-        low = [scale.show(row["ci"][0]) for row in rows]
-        high = [scale.show(row["ci"][1]) for row in rows]
-        values += low + high
+        intervals = [row.get("ci") if has_interval(row.get("ci")) else [None, None] for row in rows]
+        low = [scale.show(ci[0]) for ci in intervals]
+        high = [scale.show(ci[1]) for ci in intervals]
+        values += [v for v in low + high + middle if v is not None]
         figure.add_trace(
             go.Scatter(
-                x=[f"Week {row['week']}" for row in rows],
+                x=[_week_label(row) for row in rows],
                 y=middle,
                 mode="markers+lines",
                 name=f"{arm} vs control" if arm else "difference",
@@ -142,6 +181,9 @@ def effect_by_week(metric: dict[str, Any], *, margin: float | None = None) -> go
             )
         )
     shapes, notes, lines = _reference_lines(metric, margin, "y")
+    gaps = sorted({row["week"] for row in weeks if row.get("difference") is None or not has_interval(row.get("ci"))})
+    if gaps:
+        notes.append(corner_note(f"no interval yet: week {', '.join(str(w) for w in gaps)}"))
     layout = base_layout(title, shapes=shapes, annotations=notes, showlegend=len(arms) > 1)
     layout["yaxis"].update(title={"text": _axis_title(metric)}, range=padded_range(values + lines))
     layout["xaxis"].update(title={"text": "Week since launch"}, type="category")

@@ -8,8 +8,10 @@ from typing import Any
 from pilots.models import Pilot
 from webui import figures
 from webui.figures.scale import decimals_for, metric_label, scale_for
-from webui.pages import wording
+from webui.pages import explain, wording
 
+# The schedule line already says when the next review is; the engine's own reason would repeat it.
+SCHEDULE_REASON = "Next planned review:"
 CHART_HEIGHTS = {"over_time": 340, "by_week": 300}
 
 
@@ -38,6 +40,7 @@ class MetricView:
     arms: list[ArmRow]
     charts: list[tuple[str, str]] = field(default_factory=list)  # (dom id, figure JSON)
     has_segments: bool = False
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (css class, sentence)
 
 
 @dataclass
@@ -52,6 +55,9 @@ class ResultsView:
     checks: list[CheckRow]
     srm_counts: dict[str, int]
     metrics: list[MetricView]
+    schedule: str | None = None
+    unit_label: str = "Moderators"
+    method_notes: list[str] = field(default_factory=list)
 
 
 def _checks(document: dict[str, Any]) -> list[CheckRow]:
@@ -67,20 +73,31 @@ def _checks(document: dict[str, Any]) -> list[CheckRow]:
     ]
 
 
-def _provisional_note(pilot: Pilot) -> str:
+def _provisional_note(document: dict[str, Any], pilot: Pilot) -> str:
     design = pilot.design or {}
-    days = design.get("min_days", design.get("min_runtime_days"))
+    days = document.get("min_days") or design.get("min_days", design.get("min_runtime_days"))
     runtime = f"its minimum runtime of {days} days" if days else "its minimum runtime"
     return f"Provisional: the pilot has not yet reached {runtime}. Early numbers move a lot; do not act on them yet."
+
+
+def _comparison_notes(metric: dict[str, Any], comparison: dict[str, Any], alpha: float) -> list[tuple[str, str]]:
+    notes = []
+    status = explain.guardrail(metric, comparison)
+    if status is not None:
+        notes.append(status)
+    for text in (explain.adjustment(metric, comparison), explain.robustness(comparison, alpha)):
+        if text:
+            notes.append(("info", text))
+    return notes
 
 
 def _metric_view(metric: dict[str, Any], pilot: Pilot, level: str, index: int) -> MetricView:
     scale = scale_for(metric)
     margin = wording.resolve_margin(metric, pilot.metrics or [])
-    sentences = [
-        wording.metric_sentence(metric, comparison, level=level, margin=margin)
-        for comparison in metric.get("comparisons", [])
-    ]
+    alpha = float((pilot.design or {}).get("alpha", 0.05))
+    comparisons = metric.get("comparisons") or []
+    sentences = [wording.metric_sentence(metric, comparison, level=level, margin=margin) for comparison in comparisons]
+    notes = [note for comparison in comparisons for note in _comparison_notes(metric, comparison, alpha)]
     means = [scale.show(arm["mean"]) for arm in metric.get("arms", []) if arm.get("mean") is not None]
     decimals = decimals_for(means)
     arms = [
@@ -97,11 +114,18 @@ def _metric_view(metric: dict[str, Any], pilot: Pilot, level: str, index: int) -
         (f"chart-{index}-by-week", figures.figure_json(figures.effect_by_week(metric, margin=margin))),
         (f"chart-{index}-arms", figures.figure_json(figures.arm_means(metric))),
     ]
-    if metric.get("segments"):
+    if any(s.get("difference") is not None for s in metric.get("segments") or []):
         charts.append((f"chart-{index}-segments", figures.figure_json(figures.segment_forest(metric))))
     role = wording.ROLE_LABELS.get(metric.get("role", ""), "Metric")
     return MetricView(
-        metric.get("name", ""), metric_label(metric), role, sentences, arms, charts, bool(metric.get("segments"))
+        metric.get("name", ""),
+        metric_label(metric),
+        role,
+        sentences,
+        arms,
+        charts,
+        any(s.get("difference") is not None for s in metric.get("segments") or []),
+        notes,
     )
 
 
@@ -113,13 +137,16 @@ def results_view(document: dict[str, Any], pilot: Pilot) -> ResultsView:
     metrics = sorted(document.get("metrics") or [], key=lambda m: order.get(m.get("role", ""), 3))
     return ResultsView(
         verdict=wording.verdict(decision.get("recommendation")),
-        reasons=list(decision.get("reasons") or []),
+        reasons=[str(r) for r in decision.get("reasons") or [] if not str(r).startswith(SCHEDULE_REASON)],
         provisional=bool(decision.get("provisional")),
-        provisional_note=_provisional_note(pilot),
+        provisional_note=_provisional_note(document, pilot),
         data_through=document.get("data_through") or "",
         as_of=document.get("as_of"),
         level=level,
         checks=_checks(document),
         srm_counts=dict((document.get("srm") or {}).get("counts") or {}),
         metrics=[_metric_view(metric, pilot, level, index) for index, metric in enumerate(metrics)],
+        schedule=explain.reviews(document),
+        unit_label="Teams" if document.get("unit") == "team" else "Moderators",
+        method_notes=[str(note) for note in document.get("notes") or []],
     )

@@ -13,10 +13,10 @@ from flask_login import current_user
 from pilots import events
 from pilots.errors import PilotLabError
 from pilots.models import Pilot
+from pilots.results import results_document
 from webui.database import get_session
 from webui.pages import bp, queries
 from webui.pages.presenter import results_view
-from webui.pages.results_source import ResultsUnavailable, results_for_page
 from webui.pages.wording import design_rows, plan_metric_row, verdict
 
 # Exports of moderator-level rows need the `export` permission; aggregates are readable by everyone.
@@ -42,8 +42,8 @@ def _latest_verdict(pilot: Pilot):
     if pilot.status == "draft":
         return None
     try:
-        document = results_for_page(get_session(), pilot.id)
-    except (ResultsUnavailable, PilotLabError):
+        document = results_document(get_session(), pilot.id)
+    except PilotLabError:
         return None
     except Exception:  # one pilot's broken results must not take the whole list down
         current_app.logger.exception("Results for pilot %s failed on the list page", pilot.id)
@@ -98,9 +98,7 @@ def pilot_results(pilot_id: int):
         unavailable = "This pilot has not launched yet. Results appear once it is running and QA audits arrive."
     else:
         try:
-            view = results_view(results_for_page(get_session(), pilot.id, as_of), pilot)
-        except ResultsUnavailable:
-            unavailable = "Results are not available yet: the results service is still being set up."
+            view = results_view(results_document(get_session(), pilot.id, as_of), pilot)
         except PilotLabError as error:
             unavailable = error.message
     return render_template("pages/pilot_results.html", pilot=pilot, view=view, unavailable=unavailable, as_of=as_of)

@@ -48,8 +48,10 @@ def verdict(recommendation: str | None) -> Verdict:
     return VERDICTS.get(recommendation or "", NO_VERDICT)
 
 
-def number(value: float, decimals: int, signed: bool = False) -> str:
-    """`value` rounded, with a real minus sign (and a plus when `signed`)."""
+def number(value: float | None, decimals: int, signed: bool = False) -> str:
+    """`value` rounded, with a real minus sign (and a plus when `signed`); "n/a" when there is no value."""
+    if value is None:
+        return "n/a"
     text = f"{abs(value):,.{decimals}f}"
     if round(value, decimals) < 0:
         return MINUS + text
@@ -88,6 +90,53 @@ def _amount(value: float, scale: Scale, decimals: int) -> str:
     return f"{text} {unit}".strip()
 
 
+NO_INTERVAL = "There is no design-valid interval yet: too little information has accumulated for one."
+INCONSISTENT = (
+    "The computed interval does not contain its own estimate, so it is not shown; treat this comparison as "
+    "unresolved and ask the analyst to check it."
+)
+
+
+def usable_interval(comparison: dict[str, Any]) -> tuple[float, float] | None:
+    """The comparison's interval ends, or None when either end is missing or the interval is inconsistent."""
+    low, high = _ends(comparison)
+    if low is None or high is None:
+        return None
+    difference = comparison.get("difference")
+    if low > high or (difference is not None and not low <= difference <= high):
+        return None
+    return float(low), float(high)
+
+
+def missing_reason(comparison: dict[str, Any]) -> str:
+    """Why a comparison has no interval: the engine's message, its p-value reason, the look's note, or a default."""
+    if comparison.get("difference") is not None and _inverted(comparison):
+        return INCONSISTENT
+    for text in (comparison.get("message"), comparison.get("p_value_reason")):
+        if text:
+            return str(text)
+    return NO_INTERVAL
+
+
+def _ends(comparison: dict[str, Any]) -> tuple[float | None, float | None]:
+    ci = [*(comparison.get("ci") or []), None, None]
+    return ci[0], ci[1]
+
+
+def _inverted(comparison: dict[str, Any]) -> bool:
+    low, high = _ends(comparison)
+    return low is not None and high is not None and usable_interval(comparison) is None
+
+
+def _readable_decimals(values: list[float]) -> int:
+    """`decimals_for`, plus digits while a non-zero value would print as 0 (an interval "0 to 6" that excludes
+    zero reads as a contradiction)."""
+    decimals = decimals_for(values)
+    while decimals < 3 and any(v != 0 and round(v, decimals) == 0 for v in values):
+        decimals += 1
+    return decimals
+
+
 def metric_sentence(
     metric: dict[str, Any],
     comparison: dict[str, Any],
@@ -97,22 +146,33 @@ def metric_sentence(
     control: str = "control",
 ) -> str:
     """ "Accuracy went up by 1.4 points (95% interval 0.6 to 2.2) in the treatment group, compared with control." plus
-    what that means: a clear improvement, a clear worsening, or not distinguishable from no change yet."""
+    what that means: a clear improvement, a clear worsening, or not distinguishable from no change yet. Without an
+    estimate or an interval it says so, with the reason."""
     scale = scale_for(metric)
-    difference = scale.show(comparison["difference"])
-    low, high = (scale.show(v) for v in comparison["ci"])
-    decimals = decimals_for([low, high])
     label = metric_label(metric)
+    arm = comparison.get("arm", "treatment")
+    if comparison.get("difference") is None:
+        return f"{label}: no comparison of the {arm} group with {control} yet. {missing_reason(comparison)}"
+    difference = scale.show(comparison["difference"])
+    bounds = usable_interval(comparison)
+    shown = [scale.show(v) for v in bounds] if bounds else [difference]
+    decimals = _readable_decimals(shown)
     if round(difference, decimals) == 0:
         movement = "did not change"
     else:
         movement = f"went {'up' if difference > 0 else 'down'} by {_amount(difference, scale, decimals)}"
     relative = ""
     if scale.change_unit != "points" and comparison.get("relative") is not None:
-        relative = f"{number(comparison['relative'] * 100, 1, signed=True)}%; "
+        relative = f"{number(comparison['relative'] * 100, 1, signed=True)}%"
+    if bounds is None:
+        detail = f" ({relative})" if relative else ""
+        sentence = f"{label} {movement}{detail} in the {arm} group, compared with {control}, so far."
+        return f"{sentence} Interval not yet available: {missing_reason(comparison)}"
+    low, high = shown
     unit = f" {scale.change_unit}" if scale.change_unit else ""
     interval = f"{level} interval {number(low, decimals)} to {number(high, decimals)}{unit}"
-    sentence = f"{label} {movement} ({relative}{interval}) in the {comparison['arm']} group, compared with {control}."
+    relative = f"{relative}; " if relative else ""
+    sentence = f"{label} {movement} ({relative}{interval}) in the {arm} group, compared with {control}."
     return f"{sentence} {_meaning(metric, comparison, low, high, scale, margin)}".strip()
 
 
@@ -135,22 +195,25 @@ def _meaning(
 
 
 def resolve_margin(metric: dict[str, Any], plan_metrics: list[dict[str, Any]]) -> float | None:
-    """A guardrail's margin as an absolute difference in raw units, from the document or the registered plan.
+    """A guardrail's margin as an absolute difference in raw units.
 
-    Relative margins (`"relative": true` in the plan: a fraction of the control value) are converted with the
+    The engine's non-inferiority result already carries it in absolute units; otherwise the metric's (or the
+    registered plan's) margin is used, converting a relative margin (a fraction of the control value) with the
     control arm's mean.
     """
-    if metric.get("margin") is not None:
-        return abs(float(metric["margin"]))
-    plan = next((m for m in plan_metrics if m.get("name") == metric.get("name")), None)
-    if plan is None:
+    for comparison in metric.get("comparisons") or []:
+        margin = (comparison.get("non_inferiority") or {}).get("margin")
+        if margin is not None:
+            return abs(float(margin))
+    source: dict[str, Any] | None = metric if metric.get("margin") is not None else None
+    if source is None:
+        source = next((m for m in plan_metrics if m.get("name") == metric.get("name")), None)
+    if source is None or source.get("margin") is None:
         return None
-    if plan.get("margin") is None:
-        return None
-    if plan.get("relative"):
+    if source.get("relative"):
         control = next((arm.get("mean") for arm in metric.get("arms", []) if arm.get("arm") == "control"), None)
-        return abs(float(plan["margin"]) * control) if control else None
-    return abs(float(plan["margin"]))
+        return abs(float(source["margin"]) * control) if control else None
+    return abs(float(source["margin"]))
 
 
 DESIGN_LABELS = {

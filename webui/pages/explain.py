@@ -1,0 +1,89 @@
+"""Plain-language notes beside each result: the pre-pilot adjustment, the guardrail's status, the robustness check
+for team pilots, and where a group-sequential pilot stands in its planned reviews.
+
+Each function reads one part of the results document and returns a sentence, or nothing when the part is absent,
+so a document from an older or newer engine never breaks the page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webui.figures.scale import scale_for
+from webui.pages.wording import compact, p_value
+
+
+def adjustment(metric: dict[str, Any], comparison: dict[str, Any]) -> str | None:
+    """ "Adjusted for pre-pilot accuracy (variance reduced by 25%)." or why no adjustment was made."""
+    cuped = comparison.get("cuped") or {}
+    reduction = cuped.get("variance_reduction")
+    what = f"pre-pilot {str(metric.get('label') or metric.get('name', 'values')).lower()}"
+    if comparison.get("adjusted") and reduction is not None:
+        if reduction >= 0.005:
+            return f"Adjusted for {what} (variance reduced by {reduction * 100:.0f}%), which narrows the interval."
+        return f"Adjusted for {what} (this barely narrowed the interval)."
+    if cuped.get("message"):
+        return f"Not adjusted for {what}: {cuped['message']}"
+    return None
+
+
+def guardrail(metric: dict[str, Any], comparison: dict[str, Any]) -> tuple[str, str] | None:
+    """The guardrail's status as (css class, sentence): within the margin, breached, or not yet shown."""
+    result = comparison.get("non_inferiority")
+    if not result:
+        return None
+    scale = scale_for(metric)
+    allowed = ""
+    if result.get("margin") is not None:
+        allowed = f" of {compact(scale.show(abs(result['margin'])))} {scale.change_unit}".rstrip()
+    worse = "lower" if metric.get("direction", "higher") == "higher" else "higher"
+    if result.get("harmful"):
+        return "fail", f"Guardrail breached: the {comparison.get('arm')} group is clearly worse ({worse}) than control."
+    if result.get("non_inferior"):
+        return "pass", f"Guardrail met: any worsening is smaller than the allowed margin{allowed}."
+    return "pending", (
+        f"Guardrail not yet shown to be met: a worsening bigger than the allowed margin{allowed} is not ruled out yet."
+    )
+
+
+def robustness(comparison: dict[str, Any], alpha: float = 0.05) -> str | None:
+    """The randomization test, phrased as a secondary robustness check."""
+    test = comparison.get("randomization")
+    if not test:
+        return None
+    runs = test.get("n_resamples")
+    rerun = f"re-running the random assignment {runs:,} times" if runs else "re-running the random assignment"
+    if test.get("p_value") is None:
+        return f"Robustness check ({rerun}) not available: {test.get('reason') or 'too little data'}."
+    verdict = "supports" if test["p_value"] < alpha else "does not on its own confirm"
+    return (
+        f"Robustness check: a randomization test ({rerun}, fixed-horizon) gives {p_value(test['p_value'])}, "
+        f"which {verdict} a real difference."
+    )
+
+
+def reviews(document: dict[str, Any]) -> str | None:
+    """Where the pilot stands in its schedule: "Review 3 of 6 done; next planned review: 2026-11-27." for
+    group-sequential designs, the daily-look rule for always-valid ones."""
+    design = document.get("design") or {}
+    runtime, minimum = document.get("runtime_days"), document.get("min_days") or design.get("min_days")
+    days = f"Day {runtime} of a minimum {minimum} days." if runtime is not None and minimum else ""
+    if design.get("method") == "group_sequential":
+        dates = design.get("look_dates") or []
+        taken = min(int(design.get("looks_taken") or 0), len(dates)) if dates else 0
+        upcoming = design.get("next_look")
+        if not dates:
+            return days or None
+        if taken == 0:
+            text = (
+                f"The first of {len(dates)} planned reviews is on {dates[0]}; "
+                "until then there is no design-valid interval."
+            )
+        else:
+            text = f"Review {taken} of {len(dates)} done (on {dates[taken - 1]})."
+            if upcoming and taken < len(dates) and not document.get("end_reached"):
+                text += f" Next planned review: {upcoming} (review {taken + 1} of {len(dates)})."
+        return f"{text} {days}".strip()
+    if design.get("method") == "always_valid":
+        return f"Results may be checked any day without raising false alarms. {days}".strip()
+    return days or None

@@ -85,9 +85,7 @@ def sample_ratio_mismatch(
         )
     expected = total * w / w.sum()
     chi2, p = stats.chisquare(obs, expected)
-    shares = ", ".join(
-        f"{a} {int(o)} (planned {e:.1f})" for a, o, e in zip(arms, obs, expected, strict=True)
-    )
+    shares = ", ".join(f"{a} {int(o)} (planned {e:.1f})" for a, o, e in zip(arms, obs, expected, strict=True))
     if p < threshold:
         msg = (
             f"Sample ratio mismatch: the arms hold {shares} moderators, which is very unlikely "
@@ -100,9 +98,9 @@ def sample_ratio_mismatch(
 
 
 def audit_rate_balance(
-    rates: Mapping[str, ArrayLike], threshold: float = AUDIT_RATE_THRESHOLD
+    rates: Mapping[str, ArrayLike], threshold: float = AUDIT_RATE_THRESHOLD, *, unit: str = "moderator"
 ) -> CheckResult:
-    """Test whether QA audits per moderator per week differ by arm.
+    """Test whether QA audits per unit per week differ by arm (``unit`` names the unit in messages).
 
     Two arms: Welch's t-test on the per-unit rates (robust to unequal spread; means are what bias
     the pooled ratio). More arms: Kruskal-Wallis (no normality or equal-variance assumption).
@@ -140,11 +138,11 @@ def audit_rate_balance(
     means = ", ".join(f"{a} {s.mean():.2f}" for a, s in zip(arms, samples, strict=True))
     if p < threshold:
         msg = (
-            f"Audit rates differ by arm (audits per moderator per week: {means}; p = {p:.2g}). "
+            f"Audit rates differ by arm (audits per {unit} per week: {means}; p = {p:.2g}). "
             "If QA samples one arm differently, every quality metric is biased."
         )
     else:
-        msg = f"Audit rates are balanced across arms ({means} per moderator per week; p = {p:.2g})."
+        msg = f"Audit rates are balanced across arms ({means} per {unit} per week; p = {p:.2g})."
     return CheckResult("audit_rate", bool(p >= threshold), stat, p, msg)
 
 
@@ -228,9 +226,7 @@ def covariate_balance(
     worst = max((abs(r.smd) for r in rows if not math.isnan(r.smd)), default=0.0)
     bad = [r for r in rows if not abs(r.smd) < threshold]
     if bad:
-        names = ", ".join(
-            f"{r.attribute}{'=' + r.level if r.level else ''} ({r.arm}: {r.smd:+.2f})" for r in bad
-        )
+        names = ", ".join(f"{r.attribute}{'=' + r.level if r.level else ''} ({r.arm}: {r.smd:+.2f})" for r in bad)
         msg = f"Arms are imbalanced at launch on {names}; |SMD| should stay below {threshold}."
     else:
         msg = f"Arms are balanced at launch on every attribute (largest |SMD| {worst:.2f})."

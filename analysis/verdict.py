@@ -28,7 +28,7 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -88,6 +88,7 @@ def non_inferiority(
     *,
     relative: bool = False,
     control_mean: float | None = None,
+    fmt: Callable[[float], str] | None = None,
 ) -> NonInferiority:
     """One-sided non-inferiority of a guardrail against its margin.
 
@@ -109,6 +110,9 @@ def non_inferiority(
     relative : bool
     control_mean : float or None
         Needed when ``relative``.
+    fmt : callable, optional
+        Formats a difference for the message (e.g. ``0.004 -> "+0.40 points"``); default ``+.4g``. An interval
+        with an infinite bound is described in words, never printed as ``inf``.
 
     Returns
     -------
@@ -122,37 +126,38 @@ def non_inferiority(
         if control_mean is None or not math.isfinite(control_mean) or control_mean == 0:
             raise ValueError("control_mean must be a non-zero number for a relative margin")
         margin_abs = abs(control_mean) * margin
-        shown = f"{margin:.1%} of the control value ({margin_abs:.4g})"
+        shown = f"{margin:.1%} of the control value ({_plain(fmt, margin_abs)})"
     else:
         margin_abs = margin
-        shown = f"{margin_abs:.4g}"
+        shown = _plain(fmt, margin_abs)
     if any(math.isnan(v) for v in (difference, low, high)):
-        return NonInferiority(
-            metric, False, False, margin_abs, f"{metric}: not enough data to assess the guardrail."
-        )
+        return NonInferiority(metric, False, False, margin_abs, f"{metric}: not enough data to assess the guardrail.")
     if direction == "higher_is_better":
         worst, best, worse_word = -low, -high, "drop"
     else:
         worst, best, worse_word = high, low, "rise"
     non_inferior = worst < margin_abs
     harmful = best > margin_abs
-    interval = f"difference {difference:+.4g} (interval {low:.4g} to {high:.4g})"
-    if non_inferior:
-        msg = (
-            f"{metric} is within its guardrail: it did not {worse_word} by more than {shown}; "
-            f"{interval}."
-        )
-    elif harmful:
-        msg = (
-            f"{metric} got worse beyond its guardrail: it {worse_word}s by more than {shown}; "
-            f"{interval}."
-        )
+    if math.isfinite(low) and math.isfinite(high):
+        interval = f"difference {_signed(fmt, difference)} (interval {_signed(fmt, low)} to {_signed(fmt, high)})"
     else:
-        msg = (
-            f"{metric} is not yet shown to stay within its guardrail ({worse_word} of at most "
-            f"{shown}); {interval}."
-        )
+        interval = f"difference {_signed(fmt, difference)} (no usable interval yet)"
+    if non_inferior:
+        msg = f"{metric} is within its guardrail: it did not {worse_word} by more than {shown}; {interval}."
+    elif harmful:
+        msg = f"{metric} got worse beyond its guardrail: it {worse_word}s by more than {shown}; {interval}."
+    else:
+        msg = f"{metric} is not yet shown to stay within its guardrail ({worse_word} of at most {shown}); {interval}."
     return NonInferiority(metric, non_inferior, harmful, margin_abs, msg)
+
+
+def _signed(fmt: Callable[[float], str] | None, value: float) -> str:
+    return fmt(value) if fmt is not None else f"{value:+.4g}"
+
+
+def _plain(fmt: Callable[[float], str] | None, value: float) -> str:
+    """A positive amount (a margin) without its sign."""
+    return _signed(fmt, value).lstrip("+") if fmt is not None else f"{value:.4g}"
 
 
 def _good(primary: PrimaryStatus) -> bool:
@@ -199,9 +204,7 @@ def decide(
     failed = [c for c in checks if not c.ok]
     if failed:
         reasons = tuple(f"Data-quality check failed ({c.name}): {c.message}" for c in failed)
-        return Verdict(
-            "invalid", False, (*reasons, "No conclusion can be drawn until this is fixed.")
-        )
+        return Verdict("invalid", False, (*reasons, "No conclusion can be drawn until this is fixed."))
     harm = [p for p in primaries if _harm(p)]
     harmful_guards = [g for g in guardrails if g.harmful]
     futile = [p for p in primaries if p.crossing == "futility"]
@@ -209,15 +212,12 @@ def decide(
     pending = [g for g in guardrails if not g.non_inferior and not g.harmful]
     reasons: list[str] = []
     if provisional:
-        reasons.append(
-            f"Provisional: the pilot has run {runtime_days:g} of at least {min_days:g} days."
-        )
+        reasons.append(f"Provisional: the pilot has run {runtime_days:g} of at least {min_days:g} days.")
     if harm or harmful_guards or futile:
         reasons += [f"{_label(p)} got significantly worse." for p in harm]
         reasons += [g.message for g in harmful_guards]
         reasons += [
-            f"{_label(p)}: the improvement the pilot was designed to detect is now unlikely "
-            "(futility bound crossed)."
+            f"{_label(p)}: the improvement the pilot was designed to detect is now unlikely (futility bound crossed)."
             for p in futile
         ]
         return Verdict("no_go", provisional, tuple(reasons))
@@ -231,16 +231,13 @@ def decide(
             reasons += [f"At the planned end, {g.message}" for g in pending]
         else:
             reasons += [
-                f"The planned end was reached without a significant improvement in {_label(p)}."
-                for p in primaries
+                f"The planned end was reached without a significant improvement in {_label(p)}." for p in primaries
             ]
         return Verdict("no_go", provisional, tuple(reasons))
     if good:
         reasons += [f"{_label(p)} improved significantly." for p in good]
         reasons += [f"Waiting on guardrails: {g.message}" for g in pending]
     else:
-        reasons += [
-            f"No significant change yet in {_label(p)}; keep collecting audits." for p in primaries
-        ]
+        reasons += [f"No significant change yet in {_label(p)}; keep collecting audits." for p in primaries]
         reasons += [g.message for g in guardrails if not g.non_inferior]
     return Verdict("continue", provisional, tuple(reasons))

@@ -76,12 +76,12 @@ def srm_json(check: CheckResult, panel: Panel, weights: dict[str, int], now: int
     }
 
 
-def audit_rate(panel: Panel, arms: tuple[str, ...], now: int | None) -> CheckResult:
+def audit_rate(panel: Panel, arms: tuple[str, ...], now: int | None, unit: str = "moderator") -> CheckResult:
     active = _active(panel, now)
     weeks = ((now or 0) + 1) / 7
     audits = panel.cumulative("audits", now) if now is not None else np.zeros(panel.units.size)
     rates = {arm: audits[active & (panel.units.arms == arm)] / weeks for arm in arms}
-    return audit_rate_balance(rates)
+    return audit_rate_balance(rates, unit=unit)
 
 
 def recent_attrition(panel: Panel, arms: tuple[str, ...], now: int | None) -> CheckResult:

@@ -82,6 +82,10 @@ def _document(pilot: Pilot, plan: PilotPlan, panel: Panel, as_of: date | None, s
         _randomization_tests(panel, plan, comparisons, now, control)
     check_results, balance_rows = _checks(panel, plan, now, control)
     primaries = [verdicts.primary_status(c, len(treatments)) for c in comparisons if c.role == "primary"]
+    unconfirmed = verdicts.randomization_unconfirmed(
+        [c for c in comparisons if c.role == "primary"], primaries, design.alpha / len(treatments)
+    )
+    primaries = [verdicts.unconfirmed_status(p) if p in unconfirmed else p for p in primaries]
     guardrails = {}
     specs = {spec.name: spec for spec in plan.metrics}
     for c in comparisons:
@@ -93,6 +97,7 @@ def _document(pilot: Pilot, plan: PilotPlan, panel: Panel, as_of: date | None, s
         check_results, primaries, list(guardrails.values()), runtime, design.min_days, end_reached
     )
     reasons = list(verdict.reasons)
+    reasons += [unconfirmed[p] for p in unconfirmed]
     if now is None:
         reasons.insert(0, "No QA audits have arrived since the pilot started, so there is nothing to compare yet.")
     next_look = next((d for d in look_days if now is None or d > now), None)
@@ -199,7 +204,9 @@ def _randomization_tests(
             "note": (
                 "Randomization test: the Welch t statistic of the raw difference through data_through, against "
                 f"{PERMUTATIONS} re-runs of the pilot's own stratified block randomization. Exact whatever the "
-                "distribution, fixed-horizon (not sequential), reported because the pilot has few or team units."
+                "distribution, fixed-horizon (not sequential), reported because the pilot has few or team units. "
+                "With few units a `go` also needs this test to agree at the design's alpha: the delta-method and "
+                "CUPED variances are estimated from few units and run small, the permutation test does not."
             ),
         }
 
@@ -208,7 +215,7 @@ def _checks(panel: Panel, plan: PilotPlan, now: int | None, control: str):
     arms = plan.arm_names
     results = [
         checks.srm(panel, plan.weights, now),
-        checks.audit_rate(panel, arms, now),
+        checks.audit_rate(panel, arms, now, plan.unit),
         checks.recent_attrition(panel, arms, now),
     ]
     rows: list[dict[str, Any]] = []

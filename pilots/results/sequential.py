@@ -33,7 +33,7 @@ from analysis.always_valid import (
     p_values_from_lr,
 )
 from analysis.gs_monitor import Look, monitor
-from analysis.information import information_time, monotone
+from analysis.information import MIN_STEP, information_time, monotone
 from pilots.results.looks import TOLERANCE, InformationPlan
 
 Crossing = Literal["up", "down", "none"]
@@ -161,14 +161,40 @@ def _always_valid(series: LookSeries, plan: InformationPlan, alpha: float) -> Se
     )
 
 
+def observed_fractions(
+    variances: np.ndarray, planned_fractions: np.ndarray, planned_final_variance: float, final: bool
+) -> np.ndarray:
+    """Observed information fractions ``I_k / I_max`` with ``I_max`` re-scaled so an interim look is never the end.
+
+    When observed information runs ahead of the plan, ``V_plan(end) / V_observed`` reaches 1 before the planned end
+    and the spending function would spend all alpha at an interim review (infinite boundaries after it, a "final"
+    p-value mid-pilot). ``I_max`` is therefore the larger of the planned one and the observed information
+    extrapolated to the end along the planned curve, ``I_observed(latest) / t_planned(latest)``; every fraction
+    before the end then stays at or below the planned fraction of the latest look (< 1). At the final analysis the
+    latest look is the end: its fraction is 1.
+    """
+    info = 1.0 / np.asarray(variances, dtype=float)
+    i_max = max(1.0 / planned_final_variance, float(info[-1] / planned_fractions[-1]))
+    t = monotone(info / i_max)
+    ceiling = 1.0 if final else min(float(planned_fractions[-1]), 1.0 - MIN_STEP)
+    if t[-1] > ceiling:  # earlier variance estimates dipped below the latest: shrink the curve, keep its shape
+        t = t * (ceiling / t[-1])
+    if final:
+        t[-1] = 1.0
+    return t
+
+
 def _group_sequential(
     series: LookSeries, plan: InformationPlan, alpha: float, spending: str, final: bool
 ) -> SequentialOutcome:
     v = np.asarray(series.variances)
     if plan.planned_variance is not None:
         planned_now = np.array([plan.variance_at(day) for day in series.days], dtype=float)
-        info = information_time(plan.final_variance / planned_now, v, plan.final_variance, TOLERANCE)
+        planned_fractions = plan.final_variance / planned_now
+        info = information_time(planned_fractions, v, plan.final_variance, TOLERANCE)
         fractions, source, message = np.asarray(info.fractions), info.source, f"{plan.message} {info.message}"
+        if info.source == "observed":
+            fractions = observed_fractions(v, planned_fractions, plan.final_variance, final)
     else:
         fractions = monotone((np.asarray(series.days, dtype=float) + 1) / (plan.look_days[-1] + 1))
         source, message = "calendar", plan.message

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from analysis.checks import CheckResult
@@ -23,13 +24,31 @@ CHECK_TITLES = {
 }
 
 
-def effect_text(value: float, proportion: bool, unit: str = "") -> str:
-    """0.014 -> "+1.4 points" for proportions; 2.5 -> "+2.5 s" otherwise."""
+def effect_text(value: float, proportion: bool, unit: str = "", digits: int = 1) -> str:
+    """0.014 -> "+1.4 points" for proportions; 2.5 -> "+2.5 s" otherwise (`digits` decimals)."""
     if not math.isfinite(value):
         return "undefined"
     if proportion:
-        return f"{100 * value:+.1f} points"
-    return f"{value:+.3g}{' ' + unit if unit else ''}"
+        return f"{100 * value:+.{digits}f} points"
+    return f"{value:+.{digits}f}{' ' + unit if unit else ''}"
+
+
+def digits_for(proportion: bool, *values: float) -> int:
+    """Decimals that keep a sentence readable and its numbers distinguishable: one, or two for effects under one
+    point (a 0.5-point guardrail margin needs hundredths) or one second."""
+    finite_values = [abs(v) * (100 if proportion else 1) for v in values if v is not None and math.isfinite(v)]
+    return 1 if finite_values and max(finite_values) >= 1 else 2
+
+
+def unit_of(comparison: Comparison) -> str:
+    return "s" if comparison.metric == "handle_time" else ""
+
+
+def formatter(comparison: Comparison, *values: float):
+    """The effect formatter of one sentence about `comparison` (shared precision across its numbers)."""
+    proportion, unit = comparison.definition.proportion, unit_of(comparison)
+    digits = digits_for(proportion, *values)
+    return lambda value: effect_text(value, proportion, unit, digits)
 
 
 def comparison_name(comparison: Comparison, treatments: int) -> str:
@@ -40,12 +59,10 @@ def _summary(comparison: Comparison) -> str:
     outcome = comparison.outcome
     if outcome is None:
         return ""
-    proportion = comparison.definition.proportion
-    unit = "s" if comparison.metric == "handle_time" else ""
-    return (
-        f"{effect_text(outcome.difference, proportion, unit)}, interval {effect_text(outcome.low, proportion, unit)} "
-        f"to {effect_text(outcome.high, proportion, unit)}"
-    )
+    fmt = formatter(comparison, outcome.difference, outcome.low, outcome.high)
+    if not (math.isfinite(outcome.low) and math.isfinite(outcome.high)):
+        return f"{fmt(outcome.difference)}, no usable interval yet"
+    return f"{fmt(outcome.difference)}, interval {fmt(outcome.low)} to {fmt(outcome.high)}"
 
 
 def primary_status(comparison: Comparison, treatments: int) -> PrimaryStatus:
@@ -53,6 +70,44 @@ def primary_status(comparison: Comparison, treatments: int) -> PrimaryStatus:
     crossing = outcome.crossing if outcome is not None else "none"
     direction = "higher_is_better" if comparison.definition.higher_is_better else "lower_is_better"
     return PrimaryStatus(comparison_name(comparison, treatments), crossing, direction, _summary(comparison))
+
+
+def randomization_unconfirmed(
+    comparisons: Sequence[Comparison], primaries: Sequence[PrimaryStatus], alpha: float
+) -> dict[PrimaryStatus, str]:
+    """Primaries that crossed for benefit but that the randomization test does not confirm, with the reason.
+
+    With team randomization or under 30 units (`pilots.results.document.FEW_UNITS`) the sequential test runs on a
+    delta-method (and CUPED) variance estimated from few units, which is biased low (theta is fitted on the same
+    units; Welch df does not see that), so its false-go rate creeps above alpha. METHODS section 1 adds the exact
+    randomization test there; the rule is that a benefit crossing counts towards `go` only when the randomization
+    test of the same comparison also rejects at `alpha` (the design alpha per treatment arm). The intersection of
+    the two tests cannot false-go more often than either. Harm crossings are not held back.
+    """
+    out: dict[PrimaryStatus, str] = {}
+    for comparison, primary in zip(comparisons, primaries, strict=True):
+        test = comparison.extra.get("randomization")
+        if test is None or not verdict_good(primary):
+            continue
+        p = test.get("p_value")
+        test["confirms"] = p is not None and p <= alpha
+        if not test["confirms"]:
+            shown = f"p = {p:.3g}" if p is not None else "no usable p-value"
+            out[primary] = (
+                f"{primary.metric} crossed its boundary, but with this few units a go also needs the randomization "
+                f"test to agree, and it does not ({shown}, needs {alpha:g} or less); keep collecting audits."
+            )
+    return out
+
+
+def verdict_good(primary: PrimaryStatus) -> bool:
+    up_good = primary.direction == "higher_is_better"
+    return (primary.crossing == "up" and up_good) or (primary.crossing == "down" and not up_good)
+
+
+def unconfirmed_status(primary: PrimaryStatus) -> PrimaryStatus:
+    """The primary as the verdict sees it when its benefit crossing is not confirmed: not crossed yet."""
+    return replace(primary, crossing="none")
 
 
 def guardrail_result(comparison: Comparison, margin: float, relative: bool, treatments: int) -> NonInferiority:
@@ -65,6 +120,8 @@ def guardrail_result(comparison: Comparison, margin: float, relative: bool, trea
     if outcome is None:
         nan = math.nan
         return non_inferiority(name, nan, nan, nan, direction, margin, relative=relative, control_mean=control_mean)
+    margin_abs = margin * abs(control_mean) if relative else margin
+    fmt = formatter(comparison, outcome.difference, outcome.low, outcome.high, margin_abs)
     return non_inferiority(
         name,
         outcome.difference,
@@ -74,6 +131,7 @@ def guardrail_result(comparison: Comparison, margin: float, relative: bool, trea
         margin,
         relative=relative,
         control_mean=control_mean if relative else None,
+        fmt=fmt,
     )
 
 

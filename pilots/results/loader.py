@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
+from itertools import repeat
 
 import numpy as np
 from sqlalchemy import select
@@ -109,6 +110,12 @@ def load_units(session: Session, pilot_id: int, unit: str) -> Units:
     sites, languages, tenure = [], [], []
     for unit_id in ids:
         rows = [roster[m] for m in members[unit_id] if m in roster]
+        if len(rows) == 1:  # the usual case (one moderator per unit): the mode and mean of one value, cheaply
+            row = rows[0]
+            sites.append(row.site or "")
+            languages.append(row.language or "")
+            tenure.append(np.nan if row.tenure_months is None else float(row.tenure_months))
+            continue
         sites.append(_mode([r.site or "" for r in rows]))
         languages.append(_mode([r.language or "" for r in rows]))
         values = [r.tenure_months for r in rows if r.tenure_months is not None]
@@ -194,14 +201,19 @@ def _fill(target: np.ndarray, rows: list[tuple], units: Units, origin: date) -> 
     """Add rows into `target[column, unit, day]` (several moderators of one team add up)."""
     if not rows:
         return
-    moderators, days, *sums = zip(*rows, strict=True)
+    # One C-level conversion of the tuples into typed columns (about twice as fast as zip(*rows) + asarray).
+    table = np.array(rows, dtype=_ROW)
+    moderators, days = table["moderator_id"], table["day"]
     lookup = units.index_of_moderator
-    unit_index = np.fromiter((lookup.get(m, -1) for m in moderators), dtype=np.int64, count=len(rows))
-    day_of = _day_index(list(days), origin)
-    day_index = np.fromiter((day_of[d] for d in days), dtype=np.int64, count=len(rows))
+    unit_index = np.fromiter(map(lookup.get, moderators, repeat(-1)), dtype=np.int64, count=len(rows))
+    day_of = _day_index(list(set(days)), origin)
+    day_index = np.fromiter(map(day_of.__getitem__, days), dtype=np.int64, count=len(rows))
     n_units, n_days = target.shape[1], target.shape[2]
     keep = (unit_index >= 0) & (day_index >= 0) & (day_index < n_days)
     flat = unit_index[keep] * n_days + day_index[keep]
-    for k, column in enumerate(sums):
-        data = np.asarray(column, dtype=float)[keep]
+    for k, name in enumerate(SUMS):
+        data = table[name][keep]
         target[k] += np.bincount(flat, weights=data, minlength=n_units * n_days).reshape(n_units, n_days)
+
+
+_ROW = np.dtype([("moderator_id", object), ("day", object)] + [(name, np.float64) for name in SUMS])

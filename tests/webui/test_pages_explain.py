@@ -51,8 +51,7 @@ def test_review_schedule():
     }
     document = {"design": design, "runtime_days": 35, "min_days": 14, "end_reached": False}
     assert explain.reviews(document) == (
-        "Review 3 of 4 done (on 2026-11-17). Next planned review: 2026-11-27 (review 4 of 4). "
-        "Day 35 of a minimum 14 days."
+        "Review 3 of 4 done (on 2026-11-17). Next planned review: 2026-11-27 (review 4 of 4). 35 days of data so far."
     )
     before = dict(document, design=dict(design, looks_taken=0, next_look="2026-10-30"), runtime_days=5)
     assert explain.reviews(before).startswith("The first of 4 planned reviews is on 2026-10-30")

@@ -22,7 +22,7 @@ from webui.figures.scale import decimals_for, metric_label, scale_for
 AXIS_TITLES = {"%": "Percent", "s": "Seconds"}
 
 
-def arm_means(metric: dict[str, Any], *, control: str = "control") -> go.Figure:
+def arm_means(metric: dict[str, Any], *, control: str = "control", units: str = "people") -> go.Figure:
     """Horizontal bars of each arm's mean, labelled with the value and the audits behind it."""
     scale = scale_for(metric)
     title = f"{metric_label(metric)} by group"
@@ -39,7 +39,7 @@ def arm_means(metric: dict[str, Any], *, control: str = "control") -> go.Figure:
             colours.append(arm_colour(treatment))
             treatment += 1
     labels = [
-        f"{scale.level(arm['mean'], decimals)} · {arm.get('audits', 0):,} audits, {arm.get('units', 0):,} people"
+        f"{scale.level(arm['mean'], decimals)} · {arm.get('audits', 0):,} audits, {arm.get('units', 0):,} {units}"
         for arm in arms
     ]
     figure = go.Figure(

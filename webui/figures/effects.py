@@ -56,7 +56,9 @@ def _hover(date: str, middle: float, low: float | None, high: float | None) -> s
     return f"{date}<br>difference {middle:.2f}<br>{interval}"
 
 
-def effect_over_time(metric: dict[str, Any], *, margin: float | None = None) -> go.Figure:
+def effect_over_time(
+    metric: dict[str, Any], *, margin: float | None = None, empty: str = "No looks at the data yet."
+) -> go.Figure:
     """The running estimate of each comparison by date, with its design-valid interval as a shaded band.
 
     Points without an estimate are skipped; points without an interval keep their estimate but leave the band,
@@ -68,7 +70,7 @@ def effect_over_time(metric: dict[str, Any], *, margin: float | None = None) -> 
         c for c in metric.get("comparisons", []) if any(p.get("difference") is not None for p in c.get("history") or [])
     ]
     if not comparisons:
-        return empty_figure(title, "No looks at the data yet.")
+        return empty_figure(title, empty)
     figure = go.Figure()
     values: list[float] = []
     missing = False

@@ -66,8 +66,8 @@ def reviews(document: dict[str, Any]) -> str | None:
     """Where the pilot stands in its schedule: "Review 3 of 6 done; next planned review: 2026-11-27." for
     group-sequential designs, the daily-look rule for always-valid ones."""
     design = document.get("design") or {}
-    runtime, minimum = document.get("runtime_days"), document.get("min_days") or design.get("min_days")
-    days = f"Day {runtime} of a minimum {minimum} days." if runtime is not None and minimum else ""
+    runtime = document.get("runtime_days")
+    days = f"{runtime} days of data so far." if runtime else ""
     if design.get("method") == "group_sequential":
         dates = design.get("look_dates") or []
         taken = min(int(design.get("looks_taken") or 0), len(dates)) if dates else 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,8 +11,8 @@ from webui import figures
 from webui.figures.scale import decimals_for, metric_label, scale_for
 from webui.pages import explain, wording
 
-# The schedule line already says when the next review is; the engine's own reason would repeat it.
-SCHEDULE_REASON = "Next planned review:"
+# The schedule line and the provisional note already say these; the engine's own reasons would repeat them.
+REPEATED_REASONS = ("Next planned review:", "Provisional:")
 CHART_HEIGHTS = {"over_time": 340, "by_week": 300}
 
 
@@ -68,7 +69,12 @@ def _checks(document: dict[str, Any]) -> list[CheckRow]:
         message = f"Moderators per group: {counts}." if counts else ""
         checks.insert(0, {"name": "srm", "ok": srm.get("ok", False), "message": message, "p_value": srm.get("p_value")})
     return [
-        CheckRow(wording.check_title(c), bool(c.get("ok")), c.get("message", ""), wording.p_value(c.get("p_value")))
+        CheckRow(
+            wording.check_title(c),
+            bool(c.get("ok")),
+            c.get("message") or "",
+            "" if re.search(r"\bp [=<]", c.get("message") or "") else wording.p_value(c.get("p_value")),
+        )
         for c in checks
     ]
 
@@ -91,7 +97,15 @@ def _comparison_notes(metric: dict[str, Any], comparison: dict[str, Any], alpha:
     return notes
 
 
-def _metric_view(metric: dict[str, Any], pilot: Pilot, level: str, index: int) -> MetricView:
+def _empty_over_time(document: dict[str, Any]) -> str:
+    design = document.get("design") or {}
+    dates = design.get("look_dates") or []
+    if design.get("method") == "group_sequential" and dates and not design.get("looks_taken"):
+        return f"No planned review yet: the first is on {dates[0]}."
+    return "No looks at the data yet."
+
+
+def _metric_view(metric: dict[str, Any], pilot: Pilot, level: str, index: int, document: dict[str, Any]) -> MetricView:
     scale = scale_for(metric)
     margin = wording.resolve_margin(metric, pilot.metrics or [])
     alpha = float((pilot.design or {}).get("alpha", 0.05))
@@ -109,10 +123,12 @@ def _metric_view(metric: dict[str, Any], pilot: Pilot, level: str, index: int) -
         )
         for arm in metric.get("arms", [])
     ]
+    empty = _empty_over_time(document)
+    units = "teams" if document.get("unit") == "team" else "people"
     charts = [
-        (f"chart-{index}-over-time", figures.figure_json(figures.effect_over_time(metric, margin=margin))),
+        (f"chart-{index}-over-time", figures.figure_json(figures.effect_over_time(metric, margin=margin, empty=empty))),
         (f"chart-{index}-by-week", figures.figure_json(figures.effect_by_week(metric, margin=margin))),
-        (f"chart-{index}-arms", figures.figure_json(figures.arm_means(metric))),
+        (f"chart-{index}-arms", figures.figure_json(figures.arm_means(metric, units=units))),
     ]
     if any(s.get("difference") is not None for s in metric.get("segments") or []):
         charts.append((f"chart-{index}-segments", figures.figure_json(figures.segment_forest(metric))))
@@ -137,7 +153,7 @@ def results_view(document: dict[str, Any], pilot: Pilot) -> ResultsView:
     metrics = sorted(document.get("metrics") or [], key=lambda m: order.get(m.get("role", ""), 3))
     return ResultsView(
         verdict=wording.verdict(decision.get("recommendation")),
-        reasons=[str(r) for r in decision.get("reasons") or [] if not str(r).startswith(SCHEDULE_REASON)],
+        reasons=[str(r) for r in decision.get("reasons") or [] if not str(r).startswith(REPEATED_REASONS)],
         provisional=bool(decision.get("provisional")),
         provisional_note=_provisional_note(document, pilot),
         data_through=document.get("data_through") or "",
@@ -145,7 +161,7 @@ def results_view(document: dict[str, Any], pilot: Pilot) -> ResultsView:
         level=level,
         checks=_checks(document),
         srm_counts=dict((document.get("srm") or {}).get("counts") or {}),
-        metrics=[_metric_view(metric, pilot, level, index) for index, metric in enumerate(metrics)],
+        metrics=[_metric_view(metric, pilot, level, index, document) for index, metric in enumerate(metrics)],
         schedule=explain.reviews(document),
         unit_label="Teams" if document.get("unit") == "team" else "Moderators",
         method_notes=[str(note) for note in document.get("notes") or []],

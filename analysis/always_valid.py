@@ -233,6 +233,24 @@ def p_values_from_lr(design: MixtureDesign, log_lr: np.ndarray) -> np.ndarray:
     return np.minimum.accumulate(out)
 
 
+def _running_intersection(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Intersect each look's interval with the previous looks' intersection.
+
+    The intersection of a confidence sequence over looks is still a confidence sequence, and tighter. It can only
+    become empty when the sequence has already missed the truth (an event of probability at most alpha under the
+    model) or the model is off, e.g. a variance estimated from very few units. An empty interval says nothing
+    useful, so from such a look on the intersection restarts from that look's own interval, which is valid by itself.
+    """
+    out_low, out_high = np.empty_like(low), np.empty_like(high)
+    current_low, current_high = -np.inf, np.inf
+    for k, (lo, hi) in enumerate(zip(low, high, strict=True)):
+        current_low, current_high = max(current_low, lo), min(current_high, hi)
+        if current_low > current_high:
+            current_low, current_high = lo, hi
+        out_low[k], out_high[k] = current_low, current_high
+    return out_low, out_high
+
+
 def always_valid(
     estimates: ArrayLike,
     variances: ArrayLike,
@@ -278,8 +296,7 @@ def always_valid(
     log_lr = log_likelihood_ratio(z_eq, v, design.tau2)
     c = _t_threshold(mixture_threshold(v, design.tau2, design.nominal_alpha), dfs)
     half = c * np.sqrt(v)
-    low = np.maximum.accumulate(d - half)
-    high = np.minimum.accumulate(d + half)
+    low, high = _running_intersection(d - half, d + half)
     crossed = np.abs(z) >= c
     first = int(np.argmax(crossed)) if crossed.any() else None
     direction: Literal["up", "down", "none"] = "none"

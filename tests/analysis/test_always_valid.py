@@ -106,3 +106,16 @@ def test_input_validation():
         always_valid([0.1], [0.0], design)
     with pytest.raises(ValueError, match="df"):
         always_valid([0.1], [1.0], design, df=[-1.0])
+
+
+def test_running_intersection_never_becomes_empty():
+    """Estimates that jump (few units, re-estimated variance) would empty the intersection; it restarts instead."""
+    from analysis.always_valid import always_valid, design_mixture
+
+    design = design_mixture(0.0001, 0.05)
+    estimates = [0.05, 0.05, -0.05, -0.05]
+    variances = [0.0001, 0.0001, 0.0001, 0.0001]
+    result = always_valid(estimates, variances, design, with_p_values=False)
+    for estimate, low, high in zip(estimates, result.cs_low, result.cs_high, strict=True):
+        assert low <= estimate <= high
+    assert result.cs_low[1] >= result.cs_low[0]  # still intersected while it is not empty

@@ -79,6 +79,10 @@ class Panel:
         """Per-unit sums of `name` over days 0..through (inclusive)."""
         return self._running[COLUMN[name], :, through]
 
+    def cumulative_at(self, name: str, days: tuple[int, ...]) -> np.ndarray:
+        """Per-unit sums of `name` over days 0..d for each d in `days`, shape (units, len(days))."""
+        return self._running[COLUMN[name]][:, list(days)]
+
     def window(self, name: str, first: int, last: int) -> np.ndarray:
         """Per-unit sums of `name` over days first..last (inclusive)."""
         return self.values[COLUMN[name], :, first : last + 1].sum(axis=1)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from analysis.cuped import AdjustedDifference, UnitArrays, cuped_compare
+from analysis.cuped_series import SeriesArrays, cuped_series
 from analysis.ratio import Difference, RatioStats, compare
 from pilots.catalog import MetricDefinition
 from pilots.results.loader import Panel
@@ -65,17 +66,6 @@ def estimate(
     return AdjustedDifference(raw, raw, 0.0, 0.0, "no_pre_period")
 
 
-def usable(difference: Difference) -> bool:
-    """Whether a look can enter the sequential test (a positive, finite variance and degrees of freedom)."""
-    return (
-        difference.reason in (None, "zero_control_mean")
-        and math.isfinite(difference.se)
-        and difference.se > 0
-        and difference.df > 0
-        and math.isfinite(difference.difference)
-    )
-
-
 def look_series(
     panel: Panel,
     definition: MetricDefinition,
@@ -84,17 +74,33 @@ def look_series(
     days: tuple[int, ...],
     alpha: float,
 ) -> LookSeries:
-    """The adjusted difference at each look day (looks without a usable estimate are left out)."""
-    kept: list[tuple[int, float, float, float]] = []
-    for day in days:
-        adjusted = estimate(panel, definition, control, treatment, day, alpha).adjusted
-        if usable(adjusted):
-            df = adjusted.df if math.isfinite(adjusted.df) else 1e6
-            kept.append((day, adjusted.difference, adjusted.se**2, df))
-    if not kept:
+    """The adjusted difference at each look day (looks without a usable estimate are left out).
+
+    All looks at once (`analysis.cuped_series`), equal look by look to `estimate(...).adjusted`; without a pre-period
+    the covariate is all zeros, which gives the raw comparison as `estimate` does."""
+    if not days:
         return LookSeries()
-    look_days, estimates, variances, dfs = zip(*kept, strict=True)
-    return LookSeries(look_days, estimates, variances, dfs)
+    y = panel.cumulative_at(definition.numerator, days)
+    x = panel.cumulative_at(definition.denominator, days)
+    if panel.has_pre_period:
+        pre_y, pre_x = panel.pre_column(definition.numerator), panel.pre_column(definition.denominator)
+    else:
+        pre_y = pre_x = np.zeros(panel.units.size)
+    series = cuped_series(
+        SeriesArrays.of(y[control], x[control], pre_y[control], pre_x[control]),
+        SeriesArrays.of(y[treatment], x[treatment], pre_y[treatment], pre_x[treatment]),
+        alpha,
+    )
+    keep = np.flatnonzero(series.usable())
+    if not keep.size:
+        return LookSeries()
+    df = np.where(np.isfinite(series.df[keep]), series.df[keep], 1e6)
+    return LookSeries(
+        tuple(days[i] for i in keep),
+        tuple(series.difference[keep].tolist()),
+        tuple((series.se[keep] ** 2).tolist()),
+        tuple(df.tolist()),
+    )
 
 
 def arm_summary(panel: Panel, definition: MetricDefinition, arms: tuple[str, ...], through: int | None):

@@ -131,9 +131,7 @@ def tune_tau2(planned_final_variance: float, alpha: float = 0.05) -> float:
         s = math.exp(log_s)
         return (1.0 + 1.0 / s) * (log_l + math.log1p(s))
 
-    best = optimize.minimize_scalar(
-        c2, bounds=(-5.0, 12.0), method="bounded", options={"xatol": 1e-8}
-    )
+    best = optimize.minimize_scalar(c2, bounds=(-5.0, 12.0), method="bounded", options={"xatol": 1e-8})
     return float(math.exp(best.x) * planned_final_variance)
 
 
@@ -194,9 +192,7 @@ def design_mixture(
         return MixtureDesign(tau2, alpha, alpha, planned_final_variance)
     t = _schedule_iv(planned_fractions)
     ratio = tau2 / planned_final_variance
-    nominal = optimize.brentq(
-        lambda a: crossing_probability(t, ratio, a) - alpha, alpha, 0.999, xtol=1e-9
-    )
+    nominal = optimize.brentq(lambda a: crossing_probability(t, ratio, a) - alpha, alpha, 0.999, xtol=1e-9)
     return MixtureDesign(tau2, alpha, float(nominal), planned_final_variance, tuple(t.tolist()))
 
 

@@ -121,9 +121,7 @@ def cuped_compare(
     for a, l_a, m_a in zip(arms, ls, ms, strict=True):
         means.append(a.y.sum() / a.x.sum() - theta * m_a.mean())
         variances.append(float(np.var(l_a - theta * m_a, ddof=1)) / len(l_a))
-    adjusted = difference_from_estimates(
-        means[0], variances[0], len(ls[0]), means[1], variances[1], len(ls[1]), alpha
-    )
+    adjusted = difference_from_estimates(means[0], variances[0], len(ls[0]), means[1], variances[1], len(ls[1]), alpha)
     raw_var = raw.se**2
     reduction = 1.0 - adjusted.se**2 / raw_var if raw_var > 0 else 0.0
     return AdjustedDifference(raw, adjusted, theta, reduction, None)
@@ -142,18 +140,13 @@ def linearized_covariate(pre_y: list[np.ndarray], pre_x: list[np.ndarray]) -> li
     has = all_x > 0
     r_pre = all_y[has].sum() / all_x[has].sum()
     scale = all_x.mean()
-    return [
-        np.where(px > 0, (py - r_pre * px) / scale, 0.0)
-        for py, px in zip(pre_y, pre_x, strict=True)
-    ]
+    return [np.where(px > 0, (py - r_pre * px) / scale, 0.0) for py, px in zip(pre_y, pre_x, strict=True)]
 
 
 def pooled_theta(ls: list[np.ndarray], ms: list[np.ndarray]) -> float:
     """Within-arm least-squares slope of ``l`` on ``m`` pooled over arms (nan if ``m`` is constant
     within every arm)."""
-    num = sum(
-        float(np.dot(l_a - l_a.mean(), m_a - m_a.mean())) for l_a, m_a in zip(ls, ms, strict=True)
-    )
+    num = sum(float(np.dot(l_a - l_a.mean(), m_a - m_a.mean())) for l_a, m_a in zip(ls, ms, strict=True))
     den = sum(float(np.sum((m_a - m_a.mean()) ** 2)) for m_a in ms)
     scale = sum(float(np.sum(m_a**2)) for m_a in ms)
     if den <= 1e-12 * scale or den == 0:

@@ -122,9 +122,7 @@ def cumulative_spend(
     final: bool,
 ) -> np.ndarray:
     """Cumulative error spent at each look; the final look (or ``t >= 1``) spends ``total``."""
-    spent = np.minimum(
-        np.asarray(_spending.resolve(spending)(fractions, total), dtype=float), total
-    )
+    spent = np.minimum(np.asarray(_spending.resolve(spending)(fractions, total), dtype=float), total)
     spent = np.maximum.accumulate(spent)
     if final:
         spent[-1] = total
@@ -145,9 +143,7 @@ def _efficacy(t: np.ndarray, per_side: np.ndarray, sides: Sides) -> np.ndarray:
     return upper
 
 
-def _futility(
-    t: np.ndarray, upper: np.ndarray, lower: np.ndarray, design: FutilityDesign, theta: float
-):
+def _futility(t: np.ndarray, upper: np.ndarray, lower: np.ndarray, design: FutilityDesign, theta: float):
     beta_spent = cumulative_spend(t, design.beta, design.spending, final=bool(t[-1] >= 1.0))
     prop = Propagator(theta)
     bounds = np.empty_like(t)
@@ -260,9 +256,7 @@ def design_drift(
     bounds = boundaries(t, alpha, spending, final=True, sides=sides)
     fixed = stats.norm.isf(alpha / sides) + stats.norm.ppf(power)
     return float(
-        optimize.brentq(
-            lambda th: rejection_probability(bounds, th)[0] - power, 0.0, 2 * fixed + 5, xtol=1e-10
-        )
+        optimize.brentq(lambda th: rejection_probability(bounds, th)[0] - power, 0.0, 2 * fixed + 5, xtol=1e-10)
     )
 
 

@@ -137,19 +137,13 @@ def _two_sided_max_tail(t: float, corr: np.ndarray, df: float, seed: int) -> flo
     k = len(corr)
     upper, lower = np.full(k, t), np.full(k, -t)
     if k == 1:
-        inside = (
-            stats.norm.cdf(t) - stats.norm.cdf(-t) if math.isinf(df) else 1 - 2 * stats.t.sf(t, df)
-        )
+        inside = stats.norm.cdf(t) - stats.norm.cdf(-t) if math.isinf(df) else 1 - 2 * stats.t.sf(t, df)
         return float(1 - inside)
     rng = np.random.default_rng(seed)
     if math.isinf(df):
-        inside = stats.multivariate_normal.cdf(
-            upper, cov=corr, lower_limit=lower, rng=rng, abseps=1e-6, releps=1e-6
-        )
+        inside = stats.multivariate_normal.cdf(upper, cov=corr, lower_limit=lower, rng=rng, abseps=1e-6, releps=1e-6)
     else:
-        inside = stats.multivariate_t.cdf(
-            upper, shape=corr, df=df, lower_limit=lower, random_state=rng
-        )
+        inside = stats.multivariate_t.cdf(upper, shape=corr, df=df, lower_limit=lower, random_state=rng)
     return float(min(1.0, max(0.0, 1 - inside)))
 
 

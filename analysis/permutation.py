@@ -92,9 +92,7 @@ def randomization_test(
     stat = _statistic_fn(y_a, x_a, control, treatment, statistic)
     observed = stat(labels)
     if math.isnan(observed):
-        return PermutationResult(
-            observed, math.nan, n_resamples, math.nan, np.empty(0), alternative, reasons.EMPTY_ARM
-        )
+        return PermutationResult(observed, math.nan, n_resamples, math.nan, np.empty(0), alternative, reasons.EMPTY_ARM)
     rng = np.random.default_rng(seed)
     null = np.empty(n_resamples)
     for b in range(n_resamples):

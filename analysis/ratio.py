@@ -243,9 +243,7 @@ def compare(control: RatioStats, treatment: RatioStats, alpha: float = 0.05) -> 
     if control.n < 2 or treatment.n < 2:
         return _degenerate(r_c, r_t, alpha, reasons.SINGLE_UNIT)
 
-    return difference_from_estimates(
-        r_c, control.variance(), control.n, r_t, treatment.variance(), treatment.n, alpha
-    )
+    return difference_from_estimates(r_c, control.variance(), control.n, r_t, treatment.variance(), treatment.n, alpha)
 
 
 def difference_from_estimates(
@@ -310,17 +308,13 @@ def difference_from_estimates(
     return Difference(r_c, r_t, diff, se, df, ci, relative, rel_se, rel_ci, p, None, alpha, form)
 
 
-def _relative(
-    r_c: float, v_c: float, r_t: float, v_t: float, q: float
-) -> tuple[float, float, ConfidenceInterval, str]:
+def _relative(r_c: float, v_c: float, r_t: float, v_t: float, q: float) -> tuple[float, float, ConfidenceInterval, str]:
     relative = r_t / r_c - 1
     rel_se = math.sqrt(v_t / r_c**2 + r_t**2 * v_c / r_c**4)
     if r_c > 0 and r_t > 0:
         log_se = math.sqrt(v_t / r_t**2 + v_c / r_c**2)
         log_ratio = math.log(r_t / r_c)
-        ci = ConfidenceInterval(
-            math.expm1(log_ratio - q * log_se), math.expm1(log_ratio + q * log_se)
-        )
+        ci = ConfidenceInterval(math.expm1(log_ratio - q * log_se), math.expm1(log_ratio + q * log_se))
         return relative, rel_se, ci, "log"
     return (
         relative,

@@ -37,17 +37,14 @@ MESSAGES: dict[str, str] = {
         "correct), so there is no variation to test against."
     ),
     ZERO_CONTROL_MEAN: (
-        "The control rate is zero, so a relative change is undefined; only the absolute "
-        "difference is reported."
+        "The control rate is zero, so a relative change is undefined; only the absolute difference is reported."
     ),
     NO_PRE_PERIOD: "No moderator has pre-period audits, so no variance reduction was applied.",
     CONSTANT_COVARIATE: (
         "The pre-period metric does not vary between moderators, so it cannot explain any "
         "variance; the unadjusted estimate is reported."
     ),
-    TOO_FEW_SEGMENTS: (
-        "Fewer than two segments have a usable estimate, so heterogeneity cannot be tested."
-    ),
+    TOO_FEW_SEGMENTS: ("Fewer than two segments have a usable estimate, so heterogeneity cannot be tested."),
     TOO_FEW_UNITS: "Too few moderators to run this check.",
 }
 

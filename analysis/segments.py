@@ -83,9 +83,7 @@ def segment_effects(
     _alpha_iv(alpha)
     if not isinstance(segments, Mapping) or not segments:
         raise ValueError("segments must be a non-empty mapping of level -> (control, treatment)")
-    effects = tuple(
-        SegmentEffect(str(level), compare(c, t, alpha)) for level, (c, t) in segments.items()
-    )
+    effects = tuple(SegmentEffect(str(level), compare(c, t, alpha)) for level, (c, t) in segments.items())
     usable = [e for e in effects if e.difference.reason is None and e.difference.se > 0]
     het = cochran_q(
         [e.difference.difference for e in usable],
@@ -95,9 +93,7 @@ def segment_effects(
     return SegmentAnalysis(attribute, effects, het)
 
 
-def cochran_q(
-    estimates: ArrayLike, variances: ArrayLike, levels: list[str] | None = None
-) -> Heterogeneity:
+def cochran_q(estimates: ArrayLike, variances: ArrayLike, levels: list[str] | None = None) -> Heterogeneity:
     """Cochran's Q test of equal effects across independent estimates, with I^2.
 
     ``w_i = 1 / v_i``, ``pooled = sum w_i e_i / sum w_i``, ``Q = sum w_i (e_i - pooled)^2`` compared

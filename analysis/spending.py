@@ -69,7 +69,5 @@ def resolve(spending: SpendingName | SpendingFunction) -> SpendingFunction:
     if callable(spending):
         return spending
     if spending not in _SPENDING:
-        raise ValueError(
-            f"spending must be one of {sorted(_SPENDING)} or a callable, got {spending!r}"
-        )
+        raise ValueError(f"spending must be one of {sorted(_SPENDING)} or a callable, got {spending!r}")
     return _SPENDING[spending]

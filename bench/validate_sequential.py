@@ -46,13 +46,9 @@ def run_cell(moderators: int, effect: float, ramp: int, n: int, seed: int) -> li
         "fixed horizon (t-test at end)": lambda: fixed_horizon(looks),
         "naive daily t-test peeking": lambda: naive_daily(looks),
         "always_valid, daily (mSPRT, calibrated, t)": lambda: always_valid_daily(looks, plan),
-        "always_valid, daily, z (no t correction)": lambda: always_valid_daily(
-            looks, plan, small_sample=False
-        ),
+        "always_valid, daily, z (no t correction)": lambda: always_valid_daily(looks, plan, small_sample=False),
         "group_sequential OBF, weekly, planned t": lambda: group_sequential_weekly(looks, plan),
-        "group_sequential OBF, weekly, observed t": lambda: group_sequential_weekly(
-            looks, plan, fractions="observed"
-        ),
+        "group_sequential OBF, weekly, observed t": lambda: group_sequential_weekly(looks, plan, fractions="observed"),
         "group_sequential OBF, weekly, z (no t correction)": lambda: group_sequential_weekly(
             looks, plan, small_sample=False
         ),
@@ -71,22 +67,14 @@ def main() -> None:
     parser.add_argument("--pilots", type=int, default=2000)
     args = parser.parse_args()
     print(f"{args.pilots} simulated pilots per cell, 6 weeks, two-sided alpha 0.05, seeded.\n")
-    print(
-        "| design | moderators | effect | false-go / power (MC se) | fixed-horizon power "
-        "| run time (s) |"
-    )
+    print("| design | moderators | effect | false-go / power (MC se) | fixed-horizon power | run time (s) |")
     print("|---|---:|---|---:|---:|---:|")
     total = time.perf_counter()
     for i, (moderators, effect, ramp, label) in enumerate(CELLS):
-        for name, p, se, fixed, fixed_se, elapsed in run_cell(
-            moderators, effect, ramp, args.pilots, seed=1000 + i
-        ):
+        for name, p, se, fixed, fixed_se, elapsed in run_cell(moderators, effect, ramp, args.pilots, seed=1000 + i):
             kind = "false-go" if effect == 0 else "power"
             fixed_cell = "-" if effect == 0 else f"{fixed:.3f} ({fixed_se:.3f})"
-            print(
-                f"| {name} | {moderators} | {label} | {kind} {p:.3f} ({se:.3f}) | {fixed_cell} "
-                f"| {elapsed:.1f} |"
-            )
+            print(f"| {name} | {moderators} | {label} | {kind} {p:.3f} ({se:.3f}) | {fixed_cell} | {elapsed:.1f} |")
     print(f"\nTotal run time {time.perf_counter() - total:.0f} s.")
 
 

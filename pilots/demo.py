@@ -2,7 +2,8 @@
 service functions the API uses (so the demo exercises the real write paths, not a shortcut).
 
 Dates are relative to `today`, so the demo always shows pilots in flight: one tool pilot with a ramping effect on
-accuracy, one team-randomized training pilot whose effect fades as the novelty wears off, and one draft waiting for launch.
+accuracy, one team-randomized training pilot whose effect fades as the novelty wears off, and one draft waiting
+for launch.
 """
 
 from __future__ import annotations

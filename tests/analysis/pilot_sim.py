@@ -85,9 +85,7 @@ def simulate_batched(spec: PilotSpec, n_pilots: int, seed: int, batch: int = 250
     """:func:`simulate` in batches to bound memory; deterministic for a given seed."""
     rng = np.random.default_rng(seed)
     parts = [simulate(spec, min(batch, n_pilots - i), rng) for i in range(0, n_pilots, batch)]
-    return PilotLooks(
-        *(np.concatenate([getattr(p, f) for p in parts]) for f in PilotLooks.__dataclass_fields__)
-    )
+    return PilotLooks(*(np.concatenate([getattr(p, f) for p in parts]) for f in PilotLooks.__dataclass_fields__))
 
 
 def planned_variances(spec: PilotSpec, seed: int = 999, n_pilots: int = 200) -> np.ndarray:

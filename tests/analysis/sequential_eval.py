@@ -63,9 +63,7 @@ def always_valid_daily(
     covered = np.ones(looks.estimate.shape[0], dtype=bool)
     for i in range(looks.estimate.shape[0]):
         df = looks.df[i, sl] if small_sample else None
-        res = always_valid(
-            looks.estimate[i, sl], looks.variance[i, sl], design, df, with_p_values=False
-        )
+        res = always_valid(looks.estimate[i, sl], looks.variance[i, sl], design, df, with_p_values=False)
         decision[i] = {"up": 1.0, "down": -1.0, "none": 0.0}[res.direction]
         if true_effect is not None:
             covered[i] = np.all(np.asarray(res.cs_low) <= true_effect) and np.all(
@@ -93,10 +91,7 @@ def group_sequential_weekly(
     covered = np.ones(looks.estimate.shape[0], dtype=bool)
     for i in range(looks.estimate.shape[0]):
         v = looks.variance[i, idx]
-        if fractions == "planned":
-            t = planned_t
-        else:
-            t = np.asarray(information_time(planned_t, v, plan[-1]).fractions)
+        t = planned_t if fractions == "planned" else np.asarray(information_time(planned_t, v, plan[-1]).fractions)
         df = looks.df[i, idx] if small_sample else np.full(idx.size, np.inf)
         seq = [
             Look(float(e), float(np.sqrt(vv)), float(tt), float(d))

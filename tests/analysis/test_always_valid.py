@@ -15,25 +15,19 @@ from analysis.always_valid import (
     tune_tau2,
 )
 
-SCHEDULE = (
-    np.arange(1, 43) / (np.arange(1, 43) + 7.0) * (49.0 / 42.0)
-)  # fixed-cohort curve, ends at 1
+SCHEDULE = np.arange(1, 43) / (np.arange(1, 43) + 7.0) * (49.0 / 42.0)  # fixed-cohort curve, ends at 1
 
 
 def test_likelihood_ratio_closed_form_and_threshold():
     d, v, tau2 = 0.013, 4e-5, 3e-4
     expected = math.sqrt(v / (v + tau2)) * math.exp(tau2 * d**2 / (2 * v * (v + tau2)))
-    assert math.exp(log_likelihood_ratio(d / math.sqrt(v), v, tau2)) == pytest.approx(
-        expected, rel=1e-12
-    )
+    assert math.exp(log_likelihood_ratio(d / math.sqrt(v), v, tau2)) == pytest.approx(expected, rel=1e-12)
     # The threshold is where Lambda = 1/a.
     c = mixture_threshold(v, tau2, 0.05)
     assert math.exp(log_likelihood_ratio(c, v, tau2)) == pytest.approx(20.0, rel=1e-10)
     # Lambda equals the ratio of the marginal likelihoods N(0, V + tau2) / N(0, V) at d.
     ratio = stats.norm.pdf(d, 0, math.sqrt(v + tau2)) / stats.norm.pdf(d, 0, math.sqrt(v))
-    assert math.exp(log_likelihood_ratio(d / math.sqrt(v), v, tau2)) == pytest.approx(
-        ratio, rel=1e-10
-    )
+    assert math.exp(log_likelihood_ratio(d / math.sqrt(v), v, tau2)) == pytest.approx(ratio, rel=1e-10)
 
 
 def test_tune_tau2_minimises_final_threshold():
@@ -50,15 +44,11 @@ def test_uncalibrated_is_conservative_and_calibration_spends_alpha():
     ratio = design.tau2
     assert crossing_probability(SCHEDULE, ratio, 0.05) < 0.02  # Ville on a finite horizon
     assert design.nominal_alpha > 0.05
-    assert crossing_probability(SCHEDULE, ratio, design.nominal_alpha) == pytest.approx(
-        0.05, abs=1e-7
-    )
+    assert crossing_probability(SCHEDULE, ratio, design.nominal_alpha) == pytest.approx(0.05, abs=1e-7)
     # Independent check: Brownian motion in information time at the planned looks.
     rng = np.random.default_rng(2024)
     n = 200_000
-    s = np.cumsum(
-        rng.standard_normal((n, SCHEDULE.size)) * np.sqrt(np.diff(SCHEDULE, prepend=0.0)), axis=1
-    )
+    s = np.cumsum(rng.standard_normal((n, SCHEDULE.size)) * np.sqrt(np.diff(SCHEDULE, prepend=0.0)), axis=1)
     z = s / np.sqrt(SCHEDULE)
     c = mixture_threshold(1.0 / SCHEDULE, design.tau2, design.nominal_alpha)
     assert (np.abs(z) >= c).any(axis=1).mean() == pytest.approx(0.05, abs=4 * math.sqrt(0.0475 / n))
@@ -80,9 +70,7 @@ def test_p_values_confidence_sequence_and_rejection_agree():
     assert res.direction == "up" and res.first_rejection == int(np.argmax(res.rejected))
     ville = always_valid(d, v, design_mixture(v_final, 0.05))
     assert np.all(np.asarray(ville.p_values) >= p - 1e-12)
-    np.testing.assert_allclose(
-        ville.p_values, np.minimum(1, 1 / np.maximum.accumulate(ville.likelihood_ratios))
-    )
+    np.testing.assert_allclose(ville.p_values, np.minimum(1, 1 / np.maximum.accumulate(ville.likelihood_ratios)))
 
 
 def test_t_correction_widens_with_few_degrees_of_freedom():

@@ -40,9 +40,7 @@ def test_srm_matches_scipy_chisquare(counts: dict, weights: dict) -> None:
 
 
 def test_srm_flags_a_broken_split_in_words() -> None:
-    res = sample_ratio_mismatch(
-        {"control": 5000, "treatment": 5400}, {"control": 1, "treatment": 1}
-    )
+    res = sample_ratio_mismatch({"control": 5000, "treatment": 5400}, {"control": 1, "treatment": 1})
     assert not res.ok and "mismatch" in res.message.lower()
     assert sample_ratio_mismatch({"c": 49, "t": 51}, {"c": 1, "t": 1}).ok
 
@@ -78,10 +76,7 @@ def test_audit_rate_three_arms_is_kruskal() -> None:
 def test_audit_rate_false_alarm_rate() -> None:
     """Balanced QA sampling, 50 moderators per arm, skewed rates: flag rate 0.01 +- 0.015 (600)."""
     rng = np.random.default_rng(3)
-    flags = sum(
-        not audit_rate_balance({"c": rng.gamma(3, 5, 50), "t": rng.gamma(3, 5, 50)}).ok
-        for _ in range(600)
-    )
+    flags = sum(not audit_rate_balance({"c": rng.gamma(3, 5, 50), "t": rng.gamma(3, 5, 50)}).ok for _ in range(600))
     assert abs(flags / 600 - 0.01) < 0.015
 
 

@@ -105,10 +105,7 @@ def test_units_without_pre_period_keep_unadjusted_value() -> None:
     """Five units per arm lack history: their covariate is 0 (adjusted value = raw value) and the
     result still equals ANCOVA on the linearized values with m = 0 for them."""
     rng = np.random.default_rng(3)
-    no_pre = [
-        UnitArrays.of(a.y, a.x, a.pre_y, np.where(np.arange(25) < 5, 0.0, a.pre_x))
-        for a in _pilot(rng, 25, 20)
-    ]
+    no_pre = [UnitArrays.of(a.y, a.x, a.pre_y, np.where(np.arange(25) < 5, 0.0, a.pre_x)) for a in _pilot(rng, 25, 20)]
     ms = linearized_covariate([a.pre_y for a in no_pre], [a.pre_x for a in no_pre])
     assert all(np.all(m[:5] == 0.0) and np.all(m[5:] != 0.0) for m in ms)
     res = cuped_compare(*no_pre)

@@ -59,9 +59,7 @@ def test_rpact_linear_spending_one_sided():
     b = boundaries([0.2, 0.4, 1.0], 0.03, _linear, sides=1)
     np.testing.assert_allclose(b.upper, [2.5121443, 2.4228747, 2.0280392], atol=1e-6)
     np.testing.assert_allclose(b.alpha_spent, [0.006, 0.012, 0.03], atol=1e-9)
-    assert inflation_factor(0.03, 0.86, [0.2, 0.4, 1.0], _linear, sides=1) == pytest.approx(
-        1.0788327, abs=1e-6
-    )
+    assert inflation_factor(0.03, 0.86, [0.2, 0.4, 1.0], _linear, sides=1) == pytest.approx(1.0788327, abs=1e-6)
 
 
 def test_rpact_futility_bounds_beta_spending():

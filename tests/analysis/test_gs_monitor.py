@@ -31,9 +31,7 @@ def test_crossing_status_rci_and_p_value_at_stop():
     assert res.crossings == ("none", "none", "up")
     assert res.stopped_at == 2 and res.status == "up"
     c = t_critical(b.upper[2], 60.0)
-    assert res.rci.low == pytest.approx(0.03 - c * se) and res.rci.high == pytest.approx(
-        0.03 + c * se
-    )
+    assert res.rci.low == pytest.approx(0.03 - c * se) and res.rci.high == pytest.approx(0.03 + c * se)
     # Stagewise p: P0(upper crossing before look 3) + P0(reach look 3 with Z >= z3), two-sided.
     z3 = z_equivalent(3.0, 60.0)
     assert res.p_value == pytest.approx(stagewise_p_value(b, 2, z3))
@@ -50,9 +48,7 @@ def test_stagewise_p_value_reduces_to_fixed_p_and_monte_carlo():
     n = 200_000
     z = np.cumsum(rng.standard_normal((n, 5)) * math.sqrt(0.2), axis=1) / np.sqrt(T5)
     up_first = (z[:, 0] >= b.upper[0]) | ((np.abs(z[:, 0]) < b.upper[0]) & (z[:, 1] >= 3.5))
-    assert stagewise_p_value(b, 1, 3.5) == pytest.approx(
-        2 * up_first.mean(), abs=4 * math.sqrt(2e-3 / n) * 2
-    )
+    assert stagewise_p_value(b, 1, 3.5) == pytest.approx(2 * up_first.mean(), abs=4 * math.sqrt(2e-3 / n) * 2)
 
 
 def test_final_look_no_crossing_and_harm():

@@ -42,9 +42,7 @@ def test_simulator_matches_ratio_compare(null_pilots):
     spec, _, looks = null_pilots
     half = spec.moderators // 2
     y, x = looks.y[0], looks.x[0]
-    d = compare(
-        RatioStats.from_units(y[:half], x[:half]), RatioStats.from_units(y[half:], x[half:])
-    )
+    d = compare(RatioStats.from_units(y[:half], x[:half]), RatioStats.from_units(y[half:], x[half:]))
     assert looks.estimate[0, -1] == pytest.approx(d.difference, rel=1e-12)
     assert looks.variance[0, -1] == pytest.approx(d.se**2, rel=1e-9)
     assert looks.df[0, -1] == pytest.approx(d.df, rel=1e-9)
@@ -57,9 +55,7 @@ def test_always_valid_daily_false_go_at_most_alpha(null_pilots):
 
 def test_group_sequential_weekly_false_go_at_most_alpha(null_pilots):
     spec, plan, looks = null_pilots
-    _assert_at_most_alpha(
-        group_sequential_weekly(looks, plan, ALPHA), f"gs planned t {spec.moderators}"
-    )
+    _assert_at_most_alpha(group_sequential_weekly(looks, plan, ALPHA), f"gs planned t {spec.moderators}")
     observed = group_sequential_weekly(looks, plan, ALPHA, fractions="observed")
     _assert_at_most_alpha(observed, f"gs observed t {spec.moderators}")
 
@@ -84,9 +80,7 @@ def test_confidence_sequence_coverage_over_all_looks(effect_pilots):
     covered = always_valid_daily(looks, plan, ALPHA, true_effect=spec.effect).covered
     rci = group_sequential_weekly(looks, plan, ALPHA, true_effect=spec.effect).covered
     se = np.sqrt(ALPHA * (1 - ALPHA) / covered.size)
-    print(
-        f"CS coverage over all daily looks {covered.mean():.3f}; RCI at decision {rci.mean():.3f}"
-    )
+    print(f"CS coverage over all daily looks {covered.mean():.3f}; RCI at decision {rci.mean():.3f}")
     assert covered.mean() >= 1 - ALPHA - 2 * se
     assert rci.mean() >= 1 - ALPHA - 2 * se
 

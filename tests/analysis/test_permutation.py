@@ -145,9 +145,7 @@ def test_detects_a_large_effect_with_the_studentized_statistic() -> None:
 
 def test_empty_arm_returns_reason() -> None:
     arms = np.zeros(4, int)
-    res = randomization_test(
-        [1, 2, 3, 4], [5, 5, 5, 5], arms, lambda rng: arms, control=0, treatment=1, n_resamples=9
-    )
+    res = randomization_test([1, 2, 3, 4], [5, 5, 5, 5], arms, lambda rng: arms, control=0, treatment=1, n_resamples=9)
     assert res.reason == reasons.EMPTY_ARM and math.isnan(res.p_value)
 
 
@@ -166,6 +164,4 @@ def test_input_checks() -> None:
     with pytest.raises(ValueError, match="alternative"):
         randomization_test([1] * 4, [2] * 4, arms, ok, control=0, treatment=1, alternative="up")
     with pytest.raises(ValueError, match="reassign must return"):
-        randomization_test(
-            [1] * 4, [2] * 4, arms, lambda rng: arms[:3], control=0, treatment=1, n_resamples=2
-        )
+        randomization_test([1] * 4, [2] * 4, arms, lambda rng: arms[:3], control=0, treatment=1, n_resamples=2)

@@ -129,9 +129,7 @@ def test_equal_arms_se_equals_statsmodels_default_cluster_se_up_to_its_factor() 
     rng = np.random.default_rng(5)
     k = 40
     outcome, arm_audit, unit, y, x, _ = _per_audit_frame(rng, k, k)
-    fit = sm.OLS(outcome, sm.add_constant(arm_audit)).fit(
-        cov_type="cluster", cov_kwds={"groups": unit}
-    )
+    fit = sm.OLS(outcome, sm.add_constant(arm_audit)).fit(cov_type="cluster", cov_kwds={"groups": unit})
     g, n = 2 * k, len(outcome)
     cr0 = fit.bse[1] ** 2 / (g / (g - 1) * (n - 1) / (n - 2))
     d = compare(RatioStats.from_units(y[:k], x[:k]), RatioStats.from_units(y[k:], x[k:]))
@@ -153,9 +151,7 @@ def test_relative_lift_delta_method_and_log_interval() -> None:
 
 
 def test_zero_treatment_mean_falls_back_to_ratio_form() -> None:
-    d = compare(
-        RatioStats.from_units([1, 3, 0], [10, 10, 10]), RatioStats.from_units([0, 0], [5, 9])
-    )
+    d = compare(RatioStats.from_units([1, 3, 0], [10, 10, 10]), RatioStats.from_units([0, 0], [5, 9]))
     assert d.reason is None
     assert d.relative == -1.0
     assert d.relative_ci_form == "ratio"

@@ -30,9 +30,7 @@ def test_non_inferiority_higher_is_better_and_relative():
     assert non_inferiority("accuracy", -0.002, -0.008, 0.004, "higher_is_better", 0.01).non_inferior
     assert non_inferiority("accuracy", -0.02, -0.03, -0.012, "higher_is_better", 0.01).harmful
     # Handle time may rise at most 5% of a 300 s control mean = 15 s.
-    r = non_inferiority(
-        "handle_time", 9.0, 2.0, 16.0, "lower_is_better", 0.05, relative=True, control_mean=300.0
-    )
+    r = non_inferiority("handle_time", 9.0, 2.0, 16.0, "lower_is_better", 0.05, relative=True, control_mean=300.0)
     assert r.margin == pytest.approx(15.0)
     assert not r.non_inferior and not r.harmful
     assert non_inferiority(

@@ -18,12 +18,14 @@ bp.before_request(authenticate_request)
 
 def init_app(app: Flask) -> None:
     """Import the route modules (which attach to `bp`) and register the blueprint."""
-    from webui.api import meta  # noqa: F401
-    from webui.api import pilots  # noqa: F401
-    from webui.api import roster  # noqa: F401
-    from webui.api import outcomes  # noqa: F401
-    from webui.api import plan  # noqa: F401
-    from webui.api import results  # noqa: F401
+    from webui.api import (
+        meta,  # noqa: F401
+        outcomes,  # noqa: F401
+        pilots,  # noqa: F401
+        plan,  # noqa: F401
+        results,  # noqa: F401
+        roster,  # noqa: F401
+    )
 
     app.register_blueprint(bp)
     register_error_handlers(app)

@@ -110,3 +110,11 @@ def test_margin_from_the_engine_is_absolute():
     assert wording.resolve_margin(metric, []) == pytest.approx(0.0012)
     metric = dict(CRITICAL, margin=0.25, relative=True)
     assert wording.resolve_margin(metric, []) == pytest.approx(0.005)
+
+
+def test_audit_trail_actions_read_as_words():
+    from webui.pages.wording import event_label
+
+    assert event_label("pilot.launched") == "Launched: roster randomized, plan locked"
+    assert event_label("outcomes.ingested") == "QA outcomes received"
+    assert event_label("roster.something_new") == "Roster: something new"

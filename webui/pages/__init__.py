@@ -14,6 +14,15 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
 bp = Blueprint("pages", __name__)
+
+
+@bp.app_template_filter("event_label")
+def _event_label(action: str) -> str:
+    from webui.pages.wording import event_label
+
+    return event_label(action)
+
+
 csrf = CSRFProtect()
 
 PLOTLY_DIRECTORY = Path(plotly.__file__).parent / "package_data"

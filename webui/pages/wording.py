@@ -41,6 +41,25 @@ CHECK_TITLES = {
     "balance": "Groups were alike at launch",
 }
 
+# What each audit-trail action means, in the words the overview page shows.
+EVENT_LABELS = {
+    "pilot.created": "Pilot registered",
+    "pilot.updated": "Plan edited",
+    "pilot.launched": "Launched: roster randomized, plan locked",
+    "pilot.concluded": "Concluded",
+    "roster.replaced": "Roster uploaded",
+    "roster.late_joiners_added": "Late joiners added",
+    "outcomes.ingested": "QA outcomes received",
+    "demo.seeded": "Demo data created",
+    "user.created": "User created",
+}
+
+
+def event_label(action: str) -> str:
+    """A readable label for an audit-trail action (unknown actions are spelled out from their code)."""
+    return EVENT_LABELS.get(action) or action.replace(".", ": ").replace("_", " ").capitalize()
+
+
 ROLE_LABELS = {"primary": "Primary metric", "guardrail": "Guardrail", "secondary": "Secondary metric"}
 
 

@@ -202,3 +202,10 @@ def test_routes_are_in_the_openapi_document(client):
     assert set(operations) >= {"get", "post"}
     assert "requestBody" in operations["post"]
     assert "get" in document["paths"]["/api/v1/pilots/{pilot_id}/units"]
+
+
+def test_exports_of_an_id_beyond_any_pilot_are_404(api):
+    for path in ("outcomes", "units"):
+        response = api.get(f"/api/v1/pilots/{2**40}/{path}")
+        assert response.status_code == 404, path
+        assert response.json["error"]["code"] == "not_found"

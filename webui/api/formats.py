@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import Response, abort, request, stream_with_context
+from pydantic import BaseModel, ConfigDict, Field
 
 from pilots.exports import ExportTable, csv_chunks, json_chunks
 
 FORMATS = ("json", "csv")
+
+
+class ExportFormat(BaseModel):
+    """The query string of an export route: only `format`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["json", "csv"] | None = Field(default=None, description="Overrides the Accept header.")
 
 
 def wants_csv() -> bool:

@@ -14,12 +14,13 @@ from flask import abort, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from pilots import ingestion, rollups
-from pilots.errors import NotFound, ValidationFailed, problem
+from pilots.errors import ValidationFailed, problem
 from pilots.ingestion.export import outcomes_table
+from pilots.lookup import get_pilot
 from pilots.models import Pilot
 from webui.api import bp
 from webui.api.auth import actor, require
-from webui.api.formats import export_response
+from webui.api.formats import ExportFormat, export_response
 from webui.api.inputs import query_args
 from webui.api.openapi import responses, spec
 from webui.database import sessions
@@ -104,12 +105,6 @@ class UnitExport(BaseModel):
     units: list[UnitRow]
 
 
-class ExportFormat(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    format: Literal["json", "csv"] | None = Field(default=None, description="Overrides the Accept header.")
-
-
 class OutcomeQuery(ExportFormat):
     since: date | None = Field(default=None, description="First UTC day to include (YYYY-MM-DD).")
     until: date | None = Field(default=None, description="Last UTC day to include (YYYY-MM-DD).")
@@ -182,7 +177,4 @@ def export_units(pilot_id: int):
 def _pilot(pilot_id: int) -> Pilot:
     # Its own short session: the export streams from fresh sessions too, so both see the same committed state.
     with sessions()() as session:
-        pilot = session.get(Pilot, pilot_id)
-    if pilot is None:
-        raise NotFound(f"Pilot {pilot_id} does not exist.")
-    return pilot
+        return get_pilot(session, pilot_id)

@@ -20,7 +20,7 @@ from pilots.models import Assignment
 from pilots.roster_input import parse_upload
 from webui.api import bp
 from webui.api.auth import actor, require
-from webui.api.formats import export_response, wants_csv
+from webui.api.formats import ExportFormat, export_response, wants_csv
 from webui.api.inputs import query_args
 from webui.api.openapi import responses, spec
 from webui.database import get_session
@@ -122,12 +122,6 @@ class BalanceDocument(BaseModel):
     smd: list[BalanceSmd]
 
 
-class RosterFormat(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    format: Literal["json", "csv"] | None = Field(default=None, description="Overrides the Accept header.")
-
-
 def _upload():
     mimetype = request.mimetype
     if mimetype in CSV_TYPES:
@@ -201,7 +195,7 @@ def _assignment(assignment: Assignment, team: str) -> dict:
 
 @bp.get("/pilots/<int:pilot_id>/roster")
 @spec.validate(
-    query=RosterFormat,
+    query=ExportFormat,
     resp=responses(200, RosterExport, 400, 404, 422),
     tags=TAGS,
     skip_validation=True,
@@ -212,14 +206,14 @@ def _assignment(assignment: Assignment, team: str) -> dict:
 def get_roster(pilot_id: int):
     """The roster by moderator id, streamed, in the upload's own format (JSON, or CSV with `?format=csv` or
     `Accept: text/csv`), so it can be edited and re-sent."""
-    query_args(RosterFormat)
+    query_args(ExportFormat)
     get_pilot(get_session(), pilot_id)
     return export_response(roster.roster_table(get_session(), pilot_id), f"pilot-{pilot_id}-roster")
 
 
 @bp.get("/pilots/<int:pilot_id>/assignments")
 @spec.validate(
-    query=RosterFormat,
+    query=ExportFormat,
     resp=responses(200, AssignmentExport, 400, 404, 422),
     tags=TAGS,
     skip_validation=True,
@@ -229,14 +223,14 @@ def get_roster(pilot_id: int):
 @require("export")
 def get_assignments(pilot_id: int):
     """Every moderator's arm and stratum by moderator id, streamed (empty before launch)."""
-    query_args(RosterFormat)
+    query_args(ExportFormat)
     get_pilot(get_session(), pilot_id)
     return export_response(roster.assignment_table(get_session(), pilot_id), f"pilot-{pilot_id}-assignments")
 
 
 @bp.get("/pilots/<int:pilot_id>/balance")
 @spec.validate(
-    query=RosterFormat,
+    query=ExportFormat,
     resp=responses(200, BalanceDocument, 400, 404, 409, 422),
     tags=TAGS,
     skip_validation=True,
@@ -247,7 +241,7 @@ def get_assignments(pilot_id: int):
 def get_balance(pilot_id: int):
     """Balance of the randomization (409 before launch): counts per stratum x arm and standardized mean
     differences; as CSV the counts table."""
-    query_args(RosterFormat)
+    query_args(ExportFormat)
     report = balance_report(get_session(), get_pilot(get_session(), pilot_id))
     if wants_csv():
         return export_response(balance_table(report), f"pilot-{pilot_id}-balance")

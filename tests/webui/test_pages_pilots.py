@@ -138,3 +138,9 @@ def test_unknown_pilot_is_a_friendly_404(app, client):
     response = client.get("/pilots/999")
     assert response.status_code == 404
     assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_an_id_beyond_any_pilot_is_a_404_not_a_database_error(app, client):
+    _signed_in(app, client)
+    for path in (f"/pilots/{2**40}", f"/pilots/{2**40}/results"):
+        assert client.get(path).status_code == 404, path

@@ -11,7 +11,8 @@ from flask import abort, current_app, render_template, request
 from flask_login import current_user
 
 from pilots import events
-from pilots.errors import PilotLabError
+from pilots.errors import NotFound, PilotLabError
+from pilots.lookup import get_pilot
 from pilots.models import Pilot
 from pilots.results import results_document
 from webui.database import get_session
@@ -31,10 +32,10 @@ EXPORTS = (
 
 
 def _pilot_or_404(pilot_id: int) -> Pilot:
-    pilot = get_session().get(Pilot, pilot_id)
-    if pilot is None:
+    try:
+        return get_pilot(get_session(), pilot_id)
+    except NotFound:
         abort(404)
-    return pilot
 
 
 def _latest_verdict(pilot: Pilot):

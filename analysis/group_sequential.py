@@ -299,3 +299,25 @@ def inflation_factor(
     """
     fixed = stats.norm.isf(alpha / sides) + stats.norm.ppf(power)
     return (design_drift(alpha, power, information_fractions, spending, sides=sides) / fixed) ** 2
+
+
+def power_with_futility(bounds: Boundaries) -> float:
+    """Probability of crossing the upper efficacy boundary under the design drift when the futility bounds are obeyed.
+
+    Non-binding futility leaves the efficacy boundaries (and the false-go rate) as they were, but a pilot that stops
+    at a futility bound gives up the chance of crossing later: at the drift the design was sized for, power falls
+    below ``1 - beta`` by the probability of stopping for futility before an eventual efficacy crossing. A fixed
+    roster cannot grow to buy it back, so planning shows this figure next to the nominal power.
+    """
+    if bounds.futility is None or bounds.theta is None:
+        raise ValueError("bounds have no futility boundaries")
+    lower = np.maximum(np.asarray(bounds.futility), np.asarray(bounds.lower))
+    prop = Propagator(bounds.theta)
+    total = 0.0
+    t = bounds.information_fractions
+    for k, tk in enumerate(t):
+        up, _ = prop.cross(tk, bounds.upper[k], lower[k])
+        total += up
+        if k < len(t) - 1:
+            prop.advance(tk, bounds.upper[k], lower[k])
+    return float(total)

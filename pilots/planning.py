@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from analysis.group_sequential import FutilityDesign, boundaries, power_with_futility
 from analysis.planning import PlanResult, SequentialDesign, difference_variance, plan_pilot
 from analysis.variance_components import VarianceComponents, estimate_variance_components
 from pilots.catalog import METRICS, MetricDefinition
@@ -218,6 +219,27 @@ def _finite(value: float | None) -> float | None:
     return float(value)
 
 
+def futility_note(design, fractions: list[float], treatments: int) -> dict[str, Any]:
+    """The power a group-sequential design keeps when its non-binding futility bounds are obeyed, at the planned
+    review fractions and the arm's level: the price of stopping early for futility on a roster that cannot grow."""
+    spending = SPENDING[design.spending]
+    bounds = boundaries(
+        fractions,
+        design.alpha / treatments,
+        spending,
+        final=True,
+        futility=FutilityDesign(beta=1.0 - design.power, spending=spending),
+    )
+    kept = power_with_futility(bounds)
+    return {
+        "futility_power": kept,
+        "futility_note": (
+            f"With futility stopping the pilot keeps {kept:.0%} power instead of {design.power:.0%} at the effect it "
+            "was sized for, in exchange for stopping early when that effect has become unlikely."
+        ),
+    }
+
+
 def pilot_plan(session, pilot_id: int, overrides: dict[str, Any]) -> dict[str, Any]:
     """The plan calculator for a registered pilot: its roster, arms and design, with variance components from its
     pre-period rollups (or from `overrides`: baseline, icc, audits_per_week). 422 naming `pre_period` when neither."""
@@ -321,4 +343,6 @@ def pilot_plan(session, pilot_id: int, overrides: dict[str, Any]) -> dict[str, A
             f"Inflation of the registered design ({plan.design.looks} equally spaced reviews); the weekly table "
             "assumes one review a week."
         )
+        if plan.design.futility:
+            extra.update(futility_note(plan.design, fractions, len(arms) - 1))
     return plan_document(result, metric=metric, extra=extra)

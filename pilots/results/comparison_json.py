@@ -4,6 +4,10 @@
 always_valid the latest day (confidence sequence, always-valid p), for group_sequential the latest planned review or
 the review where a boundary was crossed (repeated CI, stagewise p). `raw` is the unadjusted fixed-horizon comparison
 at `data_through` (descriptive), `fixed_horizon` the same with the CUPED adjustment. `history` lists every look.
+`crossing` is `up` / `down` (an efficacy boundary, on the treatment-minus-control scale), `futility` (a primary of a
+design with futility bounds stopped there) or `none`; `significant` is true only for an efficacy crossing.
+`futility_boundary` is the futility critical value on the same statistic scale as `boundary`, signed so that a
+higher-is-better metric stops for futility at or below it and a lower-is-better one at or above it.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ def comparison_json(comparison: Comparison, start: date, guardrail: NonInferiori
             significant=False,
             crossing="none",
             boundary=None,
+            futility_boundary=None,
             look=None,
             history=[],
             reason=reason,
@@ -67,9 +72,10 @@ def comparison_json(comparison: Comparison, start: date, guardrail: NonInferiori
             relative_ci=relative_ci,
             p_value=finite(outcome.p_value),
             p_value_reason=outcome.p_value_reason,
-            significant=outcome.crossing != "none",
+            significant=outcome.rejected,
             crossing=outcome.crossing,
             boundary=finite(outcome.boundary),
+            futility_boundary=finite(outcome.futility_boundary) if outcome.futility_boundary is not None else None,
             look={
                 "date": _day(start, outcome.look_day),
                 "information_fraction": finite(outcome.information_fraction),

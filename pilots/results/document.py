@@ -76,7 +76,13 @@ def _document(pilot: Pilot, plan: PilotPlan, panel: Panel, as_of: date | None, s
     spending = SPENDING[design.spending]
     comparisons = _comparisons(panel, plan, look_days, taken, now, control, treatments)
     multiplicity_doc = multiplicity.run_all(
-        comparisons, design.method, spending, design.alpha, len(treatments), final=end_reached
+        comparisons,
+        design.method,
+        spending,
+        design.alpha,
+        len(treatments),
+        final=end_reached,
+        futility_beta=1.0 - design.power if design.futility else None,
     )
     if plan.unit == "team" or panel.units.size < FEW_UNITS:
         _randomization_tests(panel, plan, comparisons, now, control)

@@ -28,17 +28,27 @@ def arm_level(alpha: float, treatments: int) -> float:
 
 
 def run_all(
-    comparisons: Sequence[Comparison], method: str, spending: str, alpha: float, treatments: int, *, final: bool
+    comparisons: Sequence[Comparison],
+    method: str,
+    spending: str,
+    alpha: float,
+    treatments: int,
+    *,
+    final: bool,
+    futility_beta: float | None = None,
 ) -> dict[str, object]:
-    """Run every comparison's sequential test at its level (Holm for primaries); return the multiplicity summary."""
+    """Run every comparison's sequential test at its level (Holm for primaries); return the multiplicity summary.
+
+    `futility_beta` (the design's 1 - power, when it has futility bounds) adds non-binding futility bounds to the
+    primaries' tests; a futility stop is not a rejection, so it never frees alpha for Holm's step-down."""
     level = arm_level(alpha, treatments)
     for comparison in comparisons:
         if comparison.role != "primary":
-            _run(comparison, method, spending, level, final)
+            _run(comparison, method, spending, level, final, None)
     arms = sorted({c.arm for c in comparisons})
     primaries = [c for c in comparisons if c.role == "primary"]
     for arm in arms:
-        _holm([c for c in primaries if c.arm == arm], method, spending, level, final)
+        _holm([c for c in primaries if c.arm == arm], method, spending, level, final, futility_beta)
     m = len({c.metric for c in primaries})
     return {
         "alpha": alpha,
@@ -52,20 +62,29 @@ def run_all(
     }
 
 
-def _run(comparison: Comparison, method: str, spending: str, level: float, final: bool) -> bool:
+def _run(
+    comparison: Comparison, method: str, spending: str, level: float, final: bool, futility_beta: float | None
+) -> bool:
     comparison.alpha = level
-    comparison.outcome = sequential.run(method, comparison.series, comparison.plan, level, spending, final=final)
-    return comparison.outcome is not None and comparison.outcome.crossing != "none"
+    futility = None
+    if futility_beta is not None:
+        futility = sequential.Futility(futility_beta, comparison.definition.higher_is_better)
+    comparison.outcome = sequential.run(
+        method, comparison.series, comparison.plan, level, spending, final=final, futility=futility
+    )
+    return comparison.outcome is not None and comparison.outcome.rejected
 
 
-def _holm(primaries: list[Comparison], method: str, spending: str, level: float, final: bool) -> None:
+def _holm(
+    primaries: list[Comparison], method: str, spending: str, level: float, final: bool, futility_beta: float | None
+) -> None:
     rejected: set[int] = set()
     while True:
         remaining = [k for k in range(len(primaries)) if k not in rejected]
         if not remaining:
             return
         current = level / len(remaining)
-        newly = {k for k in remaining if _run(primaries[k], method, spending, current, final)}
+        newly = {k for k in remaining if _run(primaries[k], method, spending, current, final, futility_beta)}
         if not newly:
             return
         rejected |= newly

@@ -10,7 +10,10 @@ level, which is how Holm's step-down works across several primary metrics (`pilo
   history carries the confidence sequence at every look and the p-value at the latest.
 * group_sequential: `analysis.gs_monitor.monitor` with Lan-DeMets boundaries at the information fractions chosen by
   `analysis.information.information_time`; the interval is the repeated confidence interval at the decision look
-  and the p-value the stagewise-ordering one (defined once the pilot stops or reaches its final review).
+  and the p-value the stagewise-ordering one (defined once the pilot stops or reaches its final review). With the
+  design's optional non-binding futility bounds (primary metrics only), the statistic is oriented so that benefit is
+  positive before the bounds are applied: futility means "the improvement the pilot was sized for has become
+  unlikely", whichever way the metric is better.
 
 Both use the t-corrected boundaries with each look's Welch-Satterthwaite degrees of freedom.
 """
@@ -32,15 +35,28 @@ from analysis.always_valid import (
     log_likelihood_ratio,
     p_values_from_lr,
 )
+from analysis.group_sequential import FutilityDesign
 from analysis.gs_monitor import Look, monitor
 from analysis.information import MIN_STEP, information_time, monotone
 from pilots.results.looks import TOLERANCE, InformationPlan
 
-Crossing = Literal["up", "down", "none"]
+Crossing = Literal["up", "down", "futility", "none"]
 GS_P_PENDING = (
     "The stagewise p-value exists once the pilot stops at a boundary or reaches its final review; until then the "
     "repeated confidence interval is the design-valid summary."
 )
+GS_P_FUTILITY = (
+    "The pilot stopped at a futility bound, where no efficacy p-value is reported; the repeated confidence interval "
+    "at that review is the design-valid summary."
+)
+
+
+@dataclass(frozen=True)
+class Futility:
+    """Non-binding futility bounds for one primary comparison: beta to spend and which way the metric is better."""
+
+    beta: float
+    higher_is_better: bool
 
 
 def mixture(final_variance: float, alpha: float, fractions: np.ndarray | None) -> MixtureDesign:
@@ -95,6 +111,12 @@ class SequentialOutcome:
     information_source: str
     information_message: str
     history: tuple[HistoryPoint, ...] = field(default=())
+    futility_boundary: float | None = None
+
+    @property
+    def rejected(self) -> bool:
+        """Whether an efficacy boundary was crossed (either direction); a futility stop is not a rejection."""
+        return self.crossing in ("up", "down")
 
 
 def run(
@@ -105,13 +127,16 @@ def run(
     spending: str,
     *,
     final: bool,
+    futility: Futility | None = None,
 ) -> SequentialOutcome | None:
-    """The design applied to `series` at two-sided level `alpha` (None when no look has a usable estimate)."""
+    """The design applied to `series` at two-sided level `alpha` (None when no look has a usable estimate).
+
+    `futility` adds non-binding futility bounds to a group-sequential test (ignored by always_valid)."""
     if len(series) == 0:
         return None
     if method == "always_valid":
         return _always_valid(series, plan, alpha)
-    return _group_sequential(series, plan, alpha, spending, final)
+    return _group_sequential(series, plan, alpha, spending, final, futility)
 
 
 def _always_valid(series: LookSeries, plan: InformationPlan, alpha: float) -> SequentialOutcome:
@@ -185,7 +210,7 @@ def observed_fractions(
 
 
 def _group_sequential(
-    series: LookSeries, plan: InformationPlan, alpha: float, spending: str, final: bool
+    series: LookSeries, plan: InformationPlan, alpha: float, spending: str, final: bool, futility: Futility | None
 ) -> SequentialOutcome:
     v = np.asarray(series.variances)
     if plan.planned_variance is not None:
@@ -198,35 +223,59 @@ def _group_sequential(
     else:
         fractions = monotone((np.asarray(series.days, dtype=float) + 1) / (plan.look_days[-1] + 1))
         source, message = "calendar", plan.message
+    # Two-sided efficacy bounds are symmetric, so orienting benefit to be positive changes nothing but the side on
+    # which the (one-sided) futility bound lies; crossings are mapped back to the difference scale below.
+    sign = 1.0 if futility is None or futility.higher_is_better else -1.0
     looks = [
-        Look(float(e), float(math.sqrt(var)), float(t), float(df))
+        Look(sign * float(e), float(math.sqrt(var)), float(t), float(df))
         for e, var, t, df in zip(series.estimates, v, fractions, series.dfs, strict=True)
     ]
-    result = monitor(looks, alpha, spending, final=final)
+    design = None if futility is None else FutilityDesign(beta=futility.beta, spending=spending)
+    result = monitor(looks, alpha, spending, final=final, futility=design)
     k = result.stopped_at if result.stopped_at is not None else len(looks) - 1
-    crossing: Crossing = result.status if result.status in ("up", "down") else "none"
+    crossing: Crossing = _on_difference_scale(result.status, sign)
+    estimates = [float(e) for e in series.estimates]
     history = tuple(
         HistoryPoint(
             day,
-            look.estimate,
-            look.estimate - crit * look.se,
-            look.estimate + crit * look.se,
+            estimate,
+            estimate - crit * look.se,
+            estimate + crit * look.se,
             result.p_value if j == k else None,
         )
-        for j, (day, look, crit) in enumerate(zip(series.days, looks, result.critical_values, strict=True))
+        for j, (day, estimate, look, crit) in enumerate(
+            zip(series.days, estimates, looks, result.critical_values, strict=True)
+        )
     )
+    low, high = sorted((sign * result.rci.low, sign * result.rci.high))
+    p_reason = None
+    if result.p_value is None:
+        p_reason = GS_P_FUTILITY if crossing == "futility" else GS_P_PENDING
+    futility_boundary = None
+    if result.futility_values is not None and math.isfinite(result.futility_values[k]):
+        futility_boundary = sign * float(result.futility_values[k])
     return SequentialOutcome(
         crossing=crossing,
-        difference=looks[k].estimate,
-        low=result.rci.low,
-        high=result.rci.high,
+        difference=estimates[k],
+        low=low,
+        high=high,
         se=looks[k].se,
         p_value=result.p_value,
-        p_value_reason=None if result.p_value is not None else GS_P_PENDING,
+        p_value_reason=p_reason,
         boundary=float(result.critical_values[k]),
         look_day=series.days[k],
         information_fraction=min(1.0, float(fractions[k])),
         information_source=source,
         information_message=message,
         history=history,
+        futility_boundary=futility_boundary,
     )
+
+
+def _on_difference_scale(status: str, sign: float) -> Crossing:
+    """A crossing of the benefit-oriented statistic, named on the treatment-minus-control scale."""
+    if status == "futility":
+        return "futility"
+    if status in ("up", "down"):
+        return status if sign > 0 else ("down" if status == "up" else "up")
+    return "none"

@@ -72,6 +72,15 @@ class Design(InputModel):
     looks: int = Field(default=5, ge=1, le=20, description="Planned analyses (group_sequential).")
     spending: Spending = "obrien_fleming"
     min_days: int = Field(default=14, ge=1, le=365, description="No verdict before this many days of treatment.")
+    futility: bool = Field(
+        default=False,
+        description=(
+            "group_sequential only: add non-binding futility bounds (beta spending with the same spending family, "
+            "beta = 1 - power) so a pilot stops early with no_go once the improvement it was sized for has become "
+            "unlikely. Non-binding: the efficacy boundaries, and so the false-go rate, are unchanged; obeying them "
+            "costs a few points of power (the pilot's plan reports how many)."
+        ),
+    )
 
 
 class DesignPatch(InputModel):
@@ -85,6 +94,7 @@ class DesignPatch(InputModel):
     looks: int | None = Field(default=None, ge=1, le=20)
     spending: Spending | None = None
     min_days: int | None = Field(default=None, ge=1, le=365)
+    futility: bool | None = None
 
 
 class PilotBase(OutputModel):
@@ -120,7 +130,13 @@ class PilotCreate(PilotBase, InputModel):
 
     @model_validator(mode="after")
     def _plan_rules(self) -> PilotCreate:
-        errors = [*_arm_errors(self), *_metric_errors(self), *_strata_errors(self), *_date_errors(self)]
+        errors = [
+            *_arm_errors(self),
+            *_metric_errors(self),
+            *_strata_errors(self),
+            *_date_errors(self),
+            *_design_errors(self),
+        ]
         if errors:
             raise rule_errors("PilotCreate", errors)
         return self
@@ -178,6 +194,12 @@ def _date_errors(plan: PilotCreate) -> list:
     if plan.pre_period_start is not None and plan.pre_period_start >= plan.start_date:
         errors.append((("pre_period_start",), "must be before start_date", plan.pre_period_start.isoformat()))
     return errors
+
+
+def _design_errors(plan: PilotCreate) -> list:
+    if plan.design.futility and plan.design.method != "group_sequential":
+        return [(("design", "futility"), "futility bounds need method 'group_sequential'", True)]
+    return []
 
 
 class PilotUpdate(InputModel):

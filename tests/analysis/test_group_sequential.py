@@ -9,6 +9,7 @@ from analysis.group_sequential import (
     FutilityDesign,
     boundaries,
     inflation_factor,
+    power_with_futility,
     rejection_probability,
 )
 from analysis.spending import obrien_fleming, pocock
@@ -157,3 +158,14 @@ def test_input_validation():
         boundaries([1.0], alpha=1.5)
     with pytest.raises(ValueError, match="spending"):
         boundaries([1.0], spending="bogus")
+
+
+def test_power_with_futility_is_below_the_nominal_power_and_needs_futility_bounds():
+    fractions = [0.25, 0.5, 0.75, 1.0]
+    with pytest.raises(ValueError, match="futility"):
+        power_with_futility(boundaries(fractions, 0.05, "obf", final=True))
+    obf = power_with_futility(boundaries(fractions, 0.05, "obf", final=True, futility=FutilityDesign(0.2, "obf")))
+    pocock = power_with_futility(
+        boundaries(fractions, 0.05, "pocock", final=True, futility=FutilityDesign(0.2, "pocock"))
+    )
+    assert 0.75 < pocock < obf < 0.8  # Pocock-type beta spending stops earlier, so it costs more power

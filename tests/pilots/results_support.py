@@ -36,6 +36,7 @@ def make_pilot(
     pre_period: bool = True,
     strata: list[str] | None = None,
     min_days: int = 14,
+    futility: bool = False,
 ) -> tuple[int, Any]:
     """A launched pilot with the simulated roster; returns (pilot id, the simulated roster)."""
     roster = simulate_roster(sim, np.random.default_rng(seed))
@@ -55,6 +56,7 @@ def make_pilot(
             "looks": looks,
             "spending": "obrien_fleming",
             "min_days": min_days,
+            "futility": futility,
         },
         start_date=sim.start_date,
         end_date=sim.start_date + timedelta(days=7 * sim.weeks - 1),

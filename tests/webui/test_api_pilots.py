@@ -30,6 +30,7 @@ BODY = {
         "looks": 4,
         "spending": "pocock",
         "min_days": 14,
+        "futility": False,
     },
     "start_date": "2024-06-03",
     "end_date": "2024-07-01",
@@ -119,6 +120,7 @@ def test_defaults_fill_the_plan(api):
         "looks": 5,
         "spending": "obrien_fleming",
         "min_days": 14,
+        "futility": False,
     }
     assert first["unit"] == "moderator" and first["strata"] == [] and first["layer"] is None
     assert isinstance(first["seed"], int) and first["seed"] != second["seed"]
@@ -194,6 +196,19 @@ def test_patch_edits_a_draft_and_merges_design(api):
     assert edited["name"] == "Macro suggestions v2" and edited["layer"] is None
     assert edited["design"] == BODY["design"] | {"alpha": 0.1}
     assert edited["updated_at"] >= pilot["updated_at"]
+
+
+def test_patch_turns_on_futility_bounds_for_a_group_sequential_design(api):
+    pilot = create(api, design={"method": "group_sequential", "looks": 4})
+    url = f"/api/v1/pilots/{pilot['id']}"
+    assert pilot["design"]["futility"] is False
+    response = api.as_("pm").patch(url, json={"design": {"futility": True}})
+    assert response.status_code == 200, response.json
+    assert response.json["design"]["futility"] is True and response.json["design"]["looks"] == 4
+    switched = api.as_("pm").patch(url, json={"design": {"method": "always_valid"}})
+    assert switched.status_code == 422
+    assert switched.json["error"]["details"][0]["field"] == "design.futility"
+    assert api.get(url).json["design"]["method"] == "group_sequential"
 
 
 def test_patch_is_validated_as_a_whole_plan(api):

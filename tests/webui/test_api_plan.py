@@ -53,6 +53,16 @@ def test_pilot_plan_from_pre_period(api, session):
     assert plan["variance_source"] == "pre_period" and plan["units"] == 60
     assert len(plan["weeks"]) == 4 and plan["design_inflation_factor"] > 1
     assert 0.85 < plan["baseline"] < 0.99
+    assert "futility_power" not in plan
+
+
+def test_pilot_plan_states_the_power_kept_with_futility_stopping(api, session):
+    sim = settings(n_moderators=60, weeks=4)
+    pilot_id, roster = make_pilot(session, sim, method="group_sequential", looks=4, futility=True)
+    write_unit_days(session, pilot_id, roster, sim)
+    plan = api.as_("viewer").get(f"/api/v1/pilots/{pilot_id}/plan").json
+    assert 0.74 < plan["futility_power"] < 0.8
+    assert plan["futility_note"].startswith(f"With futility stopping the pilot keeps {plan['futility_power']:.0%}")
 
 
 def test_pilot_plan_without_pre_period_needs_parameters(api, session):

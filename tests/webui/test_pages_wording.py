@@ -36,6 +36,12 @@ def test_no_change_and_noise():
     assert text.endswith("may still be noise.")
 
 
+def test_a_futility_stop_says_more_weeks_would_not_help():
+    text = wording.metric_sentence(ACCURACY, _comparison(-0.001, -0.02, 0.018, crossing="futility"))
+    assert text.startswith("Accuracy did not change (95% interval \u22122 to 2 points)")
+    assert "stopped here for futility" in text and text.endswith("would probably not change the answer.")
+
+
 def test_guardrail_that_may_breach_its_margin():
     text = wording.metric_sentence(CRITICAL, _comparison(0.004, 0.001, 0.007), margin=0.005)
     assert "went up by 0.4 points" in text

@@ -207,6 +207,11 @@ def _meaning(
         if safe:
             return f"The interval rules out a worsening bigger than the allowed margin of {allowed}."
         return f"The interval does not rule out a worsening bigger than the allowed margin of {allowed}."
+    if comparison.get("crossing") == "futility":
+        return (
+            "The pilot stopped here for futility: the improvement it was designed to detect has become unlikely, "
+            "so more weeks would probably not change the answer."
+        )
     if low > 0 or high < 0:
         improved = (low > 0) == higher_is_better
         return "That is a clear improvement." if improved else "That is a clear worsening."

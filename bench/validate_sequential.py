@@ -52,6 +52,9 @@ def run_cell(moderators: int, effect: float, ramp: int, n: int, seed: int) -> li
         "group_sequential OBF, weekly, z (no t correction)": lambda: group_sequential_weekly(
             looks, plan, small_sample=False
         ),
+        "group_sequential OBF + futility, weekly, planned t": lambda: group_sequential_weekly(
+            looks, plan, futility=True
+        ),
     }
     rows = []
     for name, run in designs.items():

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import stats
 
 from analysis.always_valid import always_valid, design_mixture
+from analysis.group_sequential import FutilityDesign
 from analysis.gs_monitor import Look, monitor
 from analysis.information import information_time
 from tests.analysis.pilot_sim import PilotLooks
@@ -83,7 +84,10 @@ def group_sequential_weekly(
     fractions: str = "planned",
     small_sample: bool = True,
     true_effect: float | None = None,
+    futility: bool = False,
 ) -> DesignOutcome:
+    """Weekly Lan-DeMets OBF reviews; with `futility`, non-binding beta-spending futility bounds (beta 0.2) that the
+    simulated pilots obey (a futility stop is decision 0)."""
     idx = weekly_days(looks.estimate.shape[1])
     plan = planned_variance[idx]
     planned_t = plan[-1] / plan
@@ -97,7 +101,7 @@ def group_sequential_weekly(
             Look(float(e), float(np.sqrt(vv)), float(tt), float(d))
             for e, vv, tt, d in zip(looks.estimate[i, idx], v, t, df, strict=True)
         ]
-        res = monitor(seq, alpha, "obf", final=True)
+        res = monitor(seq, alpha, "obf", final=True, futility=FutilityDesign(0.2, "obf") if futility else None)
         decision[i] = {"up": 1.0, "down": -1.0}.get(res.status, 0.0)
         if true_effect is not None:
             covered[i] = res.rci.contains(true_effect)

@@ -60,6 +60,17 @@ def test_group_sequential_weekly_false_go_at_most_alpha(null_pilots):
     _assert_at_most_alpha(observed, f"gs observed t {spec.moderators}")
 
 
+def test_futility_bounds_only_ever_remove_crossings(null_pilots):
+    """Non-binding futility leaves the efficacy boundaries as they are: every pilot that crosses with futility
+    stopping crosses without it too, so the false-go rate can only fall."""
+    spec, plan, looks = null_pilots
+    plain = group_sequential_weekly(looks, plan, ALPHA)
+    with_futility = group_sequential_weekly(looks, plan, ALPHA, futility=True)
+    _assert_at_most_alpha(with_futility, f"gs + futility {spec.moderators}")
+    crossed = with_futility.decision != 0
+    assert np.array_equal(with_futility.decision[crossed], plain.decision[crossed])
+
+
 def test_naive_daily_peeking_inflates_false_go(null_pilots):
     spec, _, looks = null_pilots
     fixed, _ = rate(fixed_horizon(looks, ALPHA))

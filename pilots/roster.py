@@ -82,6 +82,9 @@ def add_late_joiners(session: Session, pilot_id: int, rows: Sequence[RosterRow],
         added = assign_late_joiners(session, pilot, entries, row_of)
         unchanged = _assignments(session, pilot.id, sorted(stored))
         if added:
+            # Late joiners change the SRM counts and covariate balance of the results: bump the data version so
+            # cached results documents go stale, as after an outcome batch.
+            pilot.data_version += 1
             by_arm: dict[str, int] = {}
             for assignment in added:
                 by_arm[assignment.arm] = by_arm.get(assignment.arm, 0) + 1

@@ -14,7 +14,8 @@ class Pilot(SQLModel, table=True):
 
     `arms`, `strata`, `metrics` and `design` are JSON documents validated by the API data models in
     `pilots.schemas`; once the pilot is launched the plan is locked and `plan_hash` holds its canonical hash.
-    `data_version` increases with every accepted batch of outcomes, so cached results know when they are stale.
+    `data_version` increases with every accepted batch of outcomes and every batch of late joiners, so cached results
+    know when they are stale.
     """
 
     id: int | None = Field(default=None, primary_key=True)

@@ -13,6 +13,8 @@ from analysis.ratio import RatioStats, compare
 from pilots.models import Outcome
 from pilots.results import results_document, service
 from pilots.results.document import build_document
+from pilots.roster import add_late_joiners
+from pilots.roster_input import RosterRow
 from tests.pilots.results_support import START, assignment, ingest_audits, make_pilot, settings, write_unit_days
 from webui.database import sessions
 
@@ -161,3 +163,16 @@ def test_cache_hit_does_not_recompute_and_a_new_batch_invalidates(session, monke
     results_document(session, pilot_id, use_cache=False)
     assert len(calls) == 4
     assert np.isfinite(fresh["srm"]["p_value"])
+
+
+def test_late_joiners_make_cached_results_stale(session):
+    sim = settings()
+    pilot_id, roster = make_pilot(session, sim)
+    write_unit_days(session, pilot_id, roster, sim, through=START + timedelta(days=13))
+    before = results_document(session, pilot_id)
+    joiner = RosterRow("late-1", roster[0]["team"], roster[0]["site"], roster[0]["language"], 3.0)
+    add_late_joiners(session, pilot_id, [joiner], "pm-user")
+    session.expire_all()
+    after = results_document(session, pilot_id)
+    assert after["data_version"] == before["data_version"] + 1
+    assert sum(after["srm"]["assigned"].values()) == sum(before["srm"]["assigned"].values()) + 1

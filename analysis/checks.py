@@ -146,6 +146,53 @@ def audit_rate_balance(
     return CheckResult("audit_rate", bool(p >= threshold), stat, p, msg)
 
 
+def audit_coverage(
+    assigned: Mapping[str, int],
+    audited: Mapping[str, int],
+    threshold: float = SRM_THRESHOLD,
+    *,
+    unit: str = "moderator",
+) -> CheckResult:
+    """Whether QA audits reach the units of every arm alike: assigned units with at least one audit, by arm.
+
+    The sample-ratio check counts only units with audits, so an arm whose outcomes never arrive (a broken feed, a
+    tool that changes what gets audited) can look like a small but plausible split on a pilot of tens of units.
+    Comparing audited with assigned units catches it: Fisher's exact test on the 2x2 table for two arms, the
+    chi-square test of independence for more; flagged at the sample-ratio bar (``p < 0.001``) because, like a
+    sample ratio mismatch, it means the comparison itself is broken.
+    """
+    _threshold_iv(threshold)
+    if set(assigned) != set(audited) or len(assigned) < 2:
+        raise ValueError("assigned and audited must name the same arms (at least two)")
+    arms = sorted(assigned)
+    total = np.array([assigned[a] for a in arms])
+    seen = np.array([audited[a] for a in arms])
+    if np.any(seen < 0) or np.any(seen > total):
+        raise ValueError("audited must be between 0 and assigned for every arm")
+    if np.any(total == 0) or seen.sum() == 0:
+        return CheckResult(
+            "audit_coverage", True, math.nan, math.nan, reasons.describe(reasons.TOO_FEW_UNITS), reasons.TOO_FEW_UNITS
+        )
+    shares = ", ".join(f"{a} {s} of {n}" for a, s, n in zip(arms, seen, total, strict=True))
+    table = np.column_stack([seen, total - seen])
+    if seen.sum() == total.sum():
+        stat, p = 0.0, 1.0
+    elif len(arms) == 2:
+        res = stats.fisher_exact(table)
+        stat, p = float(res.statistic), float(res.pvalue)
+    else:
+        res = stats.chi2_contingency(table, correction=False)
+        stat, p = float(res.statistic), float(res.pvalue)
+    if p < threshold:
+        msg = (
+            f"QA audits reach the arms' {unit}s very differently ({shares} have audits; p = {p:.2g}). Outcomes of "
+            "an arm are missing or its audits are sampled differently; the arms cannot be compared until it is "
+            "explained."
+        )
+        return CheckResult("audit_coverage", False, stat, p, msg)
+    return CheckResult("audit_coverage", True, stat, p, f"QA audits reach every arm alike ({shares} have audits).")
+
+
 def attrition(
     units: Mapping[str, int], inactive: Mapping[str, int], threshold: float = ATTRITION_THRESHOLD
 ) -> CheckResult:

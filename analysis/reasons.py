@@ -33,8 +33,8 @@ MESSAGES: dict[str, str] = {
         "cannot be estimated, so there is no interval or p-value."
     ),
     ZERO_VARIANCE: (
-        "Every moderator in both arms has exactly the same rate (for example, all audits "
-        "correct), so there is no variation to test against."
+        "Within each arm every moderator has exactly the same rate (for example, all audits correct), so there "
+        "is no variation between moderators to measure noise against: no interval or p-value can be computed."
     ),
     ZERO_CONTROL_MEAN: (
         "The control rate is zero, so a relative change is undefined; only the absolute difference is reported."

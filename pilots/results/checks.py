@@ -2,6 +2,8 @@
 
 * Sample ratio: units with at least one audit in the analysis window (start_date through data_through) per arm,
   against the planned weights (chi-square, flagged at p < 0.001).
+* Audit coverage: assigned units with at least one audit in the window, by arm (catches an arm whose outcomes never
+  arrive, which the sample-ratio check on audited units can miss with tens of units).
 * Audit-rate balance: audits per unit per week over the window, among units with audits.
 * Attrition: units with no audits in the last 7 days, by arm (checked once the pilot has two weeks of data).
 * Covariate balance at launch: SMDs of site, language, tenure and pre-period accuracy. Chance imbalance under a valid
@@ -23,6 +25,7 @@ from analysis.checks import (
     SRM_THRESHOLD,
     CheckResult,
     attrition,
+    audit_coverage,
     audit_rate_balance,
     covariate_balance,
     sample_ratio_mismatch,
@@ -74,6 +77,13 @@ def srm_json(check: CheckResult, panel: Panel, weights: dict[str, int], now: int
         "threshold": SRM_THRESHOLD,
         "message": check.message,
     }
+
+
+def coverage(panel: Panel, arms: tuple[str, ...], now: int | None, unit: str = "moderator") -> CheckResult:
+    active = _active(panel, now)
+    assigned = {arm: int((panel.units.arms == arm).sum()) for arm in arms}
+    audited = {arm: int((active & (panel.units.arms == arm)).sum()) for arm in arms}
+    return audit_coverage(assigned, audited, unit=unit)
 
 
 def audit_rate(panel: Panel, arms: tuple[str, ...], now: int | None, unit: str = "moderator") -> CheckResult:

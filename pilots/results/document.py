@@ -221,6 +221,7 @@ def _checks(panel: Panel, plan: PilotPlan, now: int | None, control: str):
     arms = plan.arm_names
     results = [
         checks.srm(panel, plan.weights, now),
+        checks.coverage(panel, arms, now, plan.unit),
         checks.audit_rate(panel, arms, now, plan.unit),
         checks.recent_attrition(panel, arms, now),
     ]

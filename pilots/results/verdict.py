@@ -18,6 +18,7 @@ from pilots.results.metric import Comparison
 
 CHECK_TITLES = {
     "srm": "sample ratio",
+    "audit_coverage": "audit coverage",
     "audit_rate": "audit-rate balance",
     "attrition": "attrition",
     "covariate_balance": "covariate balance",

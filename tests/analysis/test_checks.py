@@ -11,6 +11,7 @@ from scipy import stats
 from analysis import reasons
 from analysis.checks import (
     attrition,
+    audit_coverage,
     audit_rate_balance,
     covariate_balance,
     sample_ratio_mismatch,
@@ -43,6 +44,30 @@ def test_srm_flags_a_broken_split_in_words() -> None:
     res = sample_ratio_mismatch({"control": 5000, "treatment": 5400}, {"control": 1, "treatment": 1})
     assert not res.ok and "mismatch" in res.message.lower()
     assert sample_ratio_mismatch({"c": 49, "t": 51}, {"c": 1, "t": 1}).ok
+
+
+def test_audit_coverage_is_fisher_on_audited_vs_assigned() -> None:
+    """An arm whose outcomes never arrive: 10 of 10 vs 0 of 10 audited. The SRM check on audited units (10 vs 0,
+    chi-square p = 0.0016) passes the 0.001 bar; coverage against the assignment does not."""
+    assert sample_ratio_mismatch({"control": 10, "treatment": 0}, {"control": 1, "treatment": 1}).ok
+    res = audit_coverage({"control": 10, "treatment": 10}, {"control": 10, "treatment": 0})
+    ref = stats.fisher_exact([[10, 0], [0, 10]])
+    assert res.p_value == pytest.approx(ref.pvalue, rel=1e-12) and not res.ok
+    assert "control 10 of 10, treatment 0 of 10 have audits" in res.message
+    three = {"c": 40, "a": 40, "b": 40}
+    seen = {"c": 30, "a": 28, "b": 12}
+    ref3 = stats.chi2_contingency([[30, 10], [28, 12], [12, 28]], correction=False)
+    res3 = audit_coverage(three, seen)
+    assert res3.p_value == pytest.approx(ref3.pvalue, rel=1e-12) and not res3.ok
+
+
+def test_audit_coverage_early_days_and_degenerate_inputs() -> None:
+    assert audit_coverage({"c": 10, "t": 10}, {"c": 3, "t": 0}).ok  # day one: 3 audits, all in control
+    assert audit_coverage({"c": 10, "t": 10}, {"c": 10, "t": 10}).p_value == 1.0
+    nothing = audit_coverage({"c": 10, "t": 10}, {"c": 0, "t": 0})
+    assert nothing.ok and nothing.reason == reasons.TOO_FEW_UNITS
+    with pytest.raises(ValueError, match="between 0 and assigned"):
+        audit_coverage({"c": 1, "t": 1}, {"c": 2, "t": 0})
 
 
 def test_srm_input_checks() -> None:

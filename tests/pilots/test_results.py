@@ -126,6 +126,20 @@ def test_guardrail_violation_is_no_go_naming_the_guardrail(session):
     assert guard["harmful"] is True
 
 
+def test_an_arm_whose_outcomes_never_arrive_is_invalid_even_with_twenty_moderators(session):
+    """10 control moderators audited, none of the 10 treatment ones: the SRM check on audited units alone (10 vs 0,
+    p = 0.0016) would pass; audit coverage against the assignment fails and the verdict says why."""
+    sim = settings(n_moderators=20)
+    pilot_id, roster = make_pilot(session, sim, strata=[])
+    write_unit_days(session, pilot_id, roster, sim, keep=lambda m, arm: arm == "control")
+    document = _safe(build_document(session, pilot_id))
+    assert document["srm"]["counts"]["treatment"] == 0 and document["srm"]["ok"] is True
+    coverage = next(c for c in document["checks"] if c["name"] == "audit_coverage")
+    assert coverage["ok"] is False and coverage["p_value"] < 0.001
+    assert document["decision"]["recommendation"] == "invalid"
+    assert any("audit coverage" in reason for reason in document["decision"]["reasons"])
+
+
 def test_broken_sample_ratio_is_invalid(session):
     sim = settings(accuracy_effect_points=3.0)
     pilot_id, roster = make_pilot(session, sim)

@@ -35,6 +35,7 @@ NO_VERDICT = Verdict("No verdict", "invalid", "The results did not include a ver
 CHECK_TITLES = {
     "sample_ratio": "Group sizes match the plan",
     "srm": "Group sizes match the plan",
+    "audit_coverage": "QA reaches people in every group",
     "audit_rate": "QA audits both groups at the same rate",
     "attrition": "Moderators are still taking part",
     "covariate_balance": "Groups were alike at launch",

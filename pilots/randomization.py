@@ -24,7 +24,16 @@ from pilots._blocks import allocation_cycle, assign_strata, block_sequence, stra
 from pilots.errors import Conflict, ValidationFailed, problem
 from pilots.layers import ensure_no_conflicts
 from pilots.models import Assignment, Pilot, RosterEntry
-from pilots.strata import MAX_STRATUM_KEY, moderator_labels, stratum_key, team_labels
+from pilots.strata import (
+    FIXED_LABEL_ATTRIBUTES,
+    MAX_STRATUM_KEY,
+    Edges,
+    data_bands,
+    moderator_labels,
+    stratum_key,
+    team_labels,
+    unit_values,
+)
 
 
 @dataclass(frozen=True)
@@ -44,16 +53,25 @@ def plan_cycle(pilot: Pilot) -> tuple[str, ...]:
         raise ValidationFailed("The pilot's arms cannot be randomized.", [problem("arms", str(error))]) from error
 
 
-def build_units(entries: Sequence[RosterEntry], pilot: Pilot, row_of: Mapping[str, int] | None = None) -> list[Unit]:
+def launch_bands(entries: Sequence[RosterEntry], pilot: Pilot) -> dict[str, tuple[float, ...]]:
+    """Quartile band edges of the pilot's continuous numeric strata attributes, from the roster randomized at launch
+    (`pilots.strata`); late joiners are banded with the same edges."""
+    return data_bands(unit_values(entries, pilot.strata, pilot.unit))
+
+
+def build_units(
+    entries: Sequence[RosterEntry], pilot: Pilot, row_of: Mapping[str, int] | None = None, edges: Edges | None = None
+) -> list[Unit]:
     """Group moderators into units with their strata, sorted by unit id; 422 listing every missing value.
 
-    `row_of` maps moderator ids to upload rows, so late-joiner errors point at the row that was sent.
+    `row_of` maps moderator ids to upload rows, so late-joiner errors point at the row that was sent; `edges` are the
+    launch roster's quartile bands (`launch_bands`).
     """
     row_of = row_of or {}
     problems, labels = [], {}
     for entry in sorted(entries, key=lambda e: e.moderator_id):
         row = row_of.get(entry.moderator_id)
-        found, missing = moderator_labels(entry, pilot.strata)
+        found, missing = moderator_labels(entry, pilot.strata, edges)
         problems += [_missing(entry, name, row) for name in missing]
         if pilot.unit == "team" and not entry.team.strip():
             problems.append(_missing(entry, "team", row, "is needed because the pilot randomizes teams"))
@@ -64,7 +82,7 @@ def build_units(entries: Sequence[RosterEntry], pilot: Pilot, row_of: Mapping[st
         teams: dict[str, list[RosterEntry]] = {}
         for entry in sorted(entries, key=lambda e: e.moderator_id):
             teams.setdefault(entry.team, []).append(entry)
-        units = [Unit(team, stratum_key(team_labels(m, pilot.strata)), tuple(m)) for team, m in teams.items()]
+        units = [Unit(team, stratum_key(team_labels(m, pilot.strata, edges)), tuple(m)) for team, m in teams.items()]
     else:
         units = [Unit(e.moderator_id, stratum_key(labels[e.moderator_id]), (e,)) for e in entries]
     units.sort(key=lambda u: u.unit_id)
@@ -97,7 +115,7 @@ def randomize(session: Session, pilot: Pilot) -> list[Assignment]:
             [problem("roster", "is empty")],
         )
     cycle = plan_cycle(pilot)
-    units = build_units(entries, pilot)
+    units = build_units(entries, pilot, edges=launch_bands(entries, pilot))
     teams = [u.unit_id for u in units] if pilot.unit == "team" else []
     ensure_no_conflicts(session, pilot, [e.moderator_id for e in entries], teams)
     arms, positions = assign_strata([u.stratum for u in units], cycle, lambda key: stratum_generator(pilot.seed, key))
@@ -133,7 +151,13 @@ def assign_late_joiners(
     if not entries:
         return []
     cycle = plan_cycle(pilot)
-    every = build_units(entries, pilot, row_of)  # validates every late joiner, including those joining teams
+    edges: dict[str, tuple[float, ...]] = {}
+    if any(name not in FIXED_LABEL_ATTRIBUTES for name in pilot.strata):  # only extra attributes can have data bands
+        launched = session.exec(
+            select(RosterEntry).where(RosterEntry.pilot_id == pilot.id, RosterEntry.late_joiner == False)  # noqa: E712
+        ).all()
+        edges = launch_bands(launched, pilot)
+    every = build_units(entries, pilot, row_of, edges)  # validates every late joiner, including those joining teams
     joined: dict[str, Assignment] = {}
     if pilot.unit == "team":
         joined = _team_assignments(session, pilot, {e.team for e in entries})

@@ -8,20 +8,25 @@ Labels. Numeric attributes with fixed, documented bands are banded, so strata ne
 - `tenure_months`: `<6`, `6-12`, `12-24`, `24+` (a band includes its lower edge: 6 is `6-12`, 24 is `24+`);
 - `baseline_accuracy` (pre-period QA accuracy as a fraction in [0, 1]): `<0.80`, `0.80-0.90`, `0.90-0.95`, `0.95+`.
 
-Any other attribute is used as a category: strings as they are, integral numbers as integers (`3.0` -> `3`),
-booleans as `true`/`false`. A missing value (absent, null or empty string) is an error at launch.
+Any other numeric attribute with more than four distinct values among the units randomized at launch (a score, a
+productivity figure) is banded at the launch roster's quartiles: the edges are values of the roster itself (the
+smallest value at or above each quartile), so they depend only on the set of values, never on upload order, and late
+joiners are banded with the edges recomputed from the same launch roster. Labels read like the fixed bands
+(`<0.61`, `0.61-0.74`, `0.74+`). Any other attribute is used as a category: strings as they are, integral numbers as
+integers (`3.0` -> `3`), booleans as `true`/`false`. A missing value (absent, null or empty string) is an error at
+launch.
 
 Teams (`unit: team`). The team is the unit, so it gets exactly one stratum even when its moderators would span
 several: a categorical attribute takes the team's most common value (ties go to the smallest label in code-point
-order), a banded numeric attribute takes the band of the team's mean, any other numeric attribute its most common
-label. Every moderator of the team needs a value.
+order), a banded numeric attribute (fixed or quartile bands) takes the band of the team's mean (quartiles of team
+means), any other numeric attribute its most common label. Every moderator of the team needs a value.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -30,6 +35,9 @@ from pilots.models import RosterEntry
 CORE_ATTRIBUTES = ("team", "site", "language", "tenure_months")
 NO_STRATA = "all"
 MAX_STRATUM_KEY = 500
+MAX_NUMERIC_CATEGORIES = 4
+
+Edges = Mapping[str, tuple[float, ...]]
 
 BANDS: dict[str, tuple[float, ...]] = {
     "tenure_months": (6, 12, 24),
@@ -49,13 +57,68 @@ def _band_labels(edges: tuple[float, ...]) -> list[str]:
 
 
 BAND_LABELS: dict[str, list[str]] = {name: _band_labels(edges) for name, edges in BANDS.items()}
+# Attributes whose labels never depend on the roster: the string core columns and the fixed-band numbers.
+FIXED_LABEL_ATTRIBUTES = frozenset({"team", "site", "language", *BANDS})
 
 
-def band(name: str, value: float) -> str:
-    """The fixed band of a numeric value of a banded attribute."""
-    edges = BANDS[name]
-    index = sum(1 for edge in edges if value >= edge)
-    return BAND_LABELS[name][index]
+def _data_band_labels(edges: tuple[float, ...]) -> list[str]:
+    if not edges:
+        return ["all"]
+    text = [f"{edge:g}" for edge in edges]
+    return [f"<{text[0]}", *(f"{low}-{high}" for low, high in pairwise(text)), f"{text[-1]}+"]
+
+
+def band(name: str, value: float, edges: Edges | None = None) -> str:
+    """The band of a numeric value: the attribute's fixed bands, or the launch roster's quartile `edges`."""
+    if name in BANDS:
+        cuts, labels = BANDS[name], BAND_LABELS[name]
+    else:
+        cuts = (edges or {})[name]
+        labels = _data_band_labels(cuts)
+    index = sum(1 for edge in cuts if value >= edge)
+    return labels[index]
+
+
+def quartile_edges(values: Sequence[float]) -> tuple[float, ...]:
+    """Band edges at the quartiles of `values`: the smallest value at or above each quartile (inverted CDF), without
+    repeats and above the minimum, so every band holds at least one of the values."""
+    ordered = sorted(values)
+    n = len(ordered)
+    edges = []
+    for k in (1, 2, 3):
+        edge = ordered[min(n - 1, math.ceil(k * n / 4))]
+        if edge > ordered[0] and edge not in edges:
+            edges.append(edge)
+    return tuple(edges)
+
+
+def data_bands(unit_values: Mapping[str, Sequence[Any]]) -> dict[str, tuple[float, ...]]:
+    """Quartile edges for each strata attribute that is numeric (every value a finite number) with more than
+    `MAX_NUMERIC_CATEGORIES` distinct values among the units; `unit_values` maps attribute -> one value per unit."""
+    bands = {}
+    for name, values in unit_values.items():
+        if name in BANDS or not values or not all(_is_number(v) for v in values):
+            continue
+        if len({float(v) for v in values}) > MAX_NUMERIC_CATEGORIES:
+            bands[name] = quartile_edges([float(v) for v in values])
+    return bands
+
+
+def unit_values(entries: Sequence[RosterEntry], strata: Sequence[str], unit: str) -> dict[str, list[Any]]:
+    """Each strata attribute's value per unit: per moderator, or the mean of a team's numeric values (teams whose
+    members lack a value or are not all numeric give their members' raw values, which keeps the attribute
+    categorical)."""
+    out: dict[str, list[Any]] = {}
+    for name in strata:
+        raw = [attribute_value(entry, name) for entry in entries]
+        if unit != "team" or not all(_is_number(v) for v in raw):
+            out[name] = raw
+            continue
+        teams: dict[str, list[float]] = {}
+        for entry, value in zip(entries, raw, strict=True):
+            teams.setdefault(entry.team, []).append(float(value))
+        out[name] = [math.fsum(v) / len(v) for v in teams.values()]
+    return out
 
 
 def attribute_value(entry: RosterEntry, name: str) -> Any:
@@ -66,13 +129,13 @@ def attribute_value(entry: RosterEntry, name: str) -> Any:
     return value
 
 
-def label(name: str, value: Any) -> str:
-    """The stratum label of one (present) value."""
+def label(name: str, value: Any, edges: Edges | None = None) -> str:
+    """The stratum label of one (present) value (`edges`: the launch roster's quartile bands)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        if name in BANDS:
-            return band(name, float(value))
+        if name in BANDS or name in (edges or {}):
+            return band(name, float(value), edges)
         return str(int(value)) if float(value).is_integer() else repr(float(value))
     if name in BANDS:
         raise ValueError(f"{name} must be numeric to be banded, got {value!r}")
@@ -89,25 +152,31 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("=", "\\=")
 
 
-def moderator_labels(entry: RosterEntry, strata: Sequence[str]) -> tuple[list[tuple[str, str]], list[str]]:
+def moderator_labels(
+    entry: RosterEntry, strata: Sequence[str], edges: Edges | None = None
+) -> tuple[list[tuple[str, str]], list[str]]:
     """The moderator's labels for the plan's strata, and the names of strata attributes it lacks."""
+    edges = edges or {}
     labels, missing = [], []
     for name in strata:
         value = attribute_value(entry, name)
-        if value is None or (name in BANDS and not _is_number(value)):
+        if value is None or ((name in BANDS or name in edges) and not _is_number(value)):
             missing.append(name)
         else:
-            labels.append((name, label(name, value)))
+            labels.append((name, label(name, value, edges)))
     return labels, missing
 
 
-def team_labels(members: Sequence[RosterEntry], strata: Sequence[str]) -> list[tuple[str, str]]:
+def team_labels(
+    members: Sequence[RosterEntry], strata: Sequence[str], edges: Edges | None = None
+) -> list[tuple[str, str]]:
     """A team's labels from its members (all of whom have every value; see the module docstring for the rule)."""
+    edges = edges or {}
     labels = []
     for name in strata:
         values = [attribute_value(member, name) for member in members]
-        if name in BANDS:
-            labels.append((name, band(name, math.fsum(float(v) for v in values) / len(values))))
+        if name in BANDS or name in edges:
+            labels.append((name, band(name, math.fsum(float(v) for v in values) / len(values), edges)))
         else:
             labels.append((name, _mode([label(name, v) for v in values])))
     return labels

@@ -116,6 +116,58 @@ def test_extra_attribute_strata_and_baseline_accuracy_bands(session):
     assert all(k.split("|")[0].split("=", 1)[1] in {"<0.80", "0.80-0.90", "0.90-0.95", "0.95+"} for k in keys)
 
 
+def _scored(count: int, prefix: str = "m") -> list[dict]:
+    rows = moderators(count, prefix=prefix)
+    for i, row in enumerate(rows):
+        row["score"] = round(0.5 + ((i * 37) % 101) / 250, 4)  # 40 distinct values, no natural categories
+        row["shift"] = i % 3 + 1  # three values: a category
+    return rows
+
+
+def test_a_continuous_extra_attribute_is_banded_at_the_launch_rosters_quartiles(session):
+    rows = _scored(40)
+    _, assignments = _launch(session, rows, strata=["score"])
+    scores = sorted(r["score"] for r in rows)
+    edges = [scores[10], scores[20], scores[30]]  # smallest value at or above each quartile
+    expected = {f"score=<{edges[0]:g}", f"score={edges[0]:g}-{edges[1]:g}", f"score={edges[1]:g}-{edges[2]:g}"}
+    by_stratum = Counter(a.stratum for a in assignments)
+    assert set(by_stratum) == expected | {f"score={edges[2]:g}+"}
+    assert set(by_stratum.values()) == {10}
+    arms = Counter((a.stratum, a.arm) for a in assignments)
+    assert all(abs(arms[(key, "control")] - arms[(key, "treatment")]) <= 2 for key in by_stratum)
+    _, shuffled = _launch(session, list(reversed(rows)), strata=["score"])
+    assert _arms(shuffled) == _arms(assignments)
+
+
+def test_a_numeric_attribute_with_few_values_stays_a_category(session):
+    _, assignments = _launch(session, _scored(30), strata=["shift"])
+    assert {a.stratum for a in assignments} == {"shift=1", "shift=2", "shift=3"}
+
+
+def test_late_joiners_are_banded_with_the_launch_edges(session):
+    pilot, first = _launch(session, _scored(40), strata=["score"], status="running")
+    top = max(a.stratum for a in first if a.stratum.endswith("+"))
+    late_rows = [dict(_scored(1, prefix="late")[0], score=5.0), dict(_scored(1, prefix="low")[0], score=-1.0)]
+    late = add_roster(session, pilot, late_rows, late_joiner=True)
+    added = {a.moderator_id: a.stratum for a in assign_late_joiners(session, pilot, late)}
+    assert added["late0000"] == top  # the launch edges, not edges recomputed with the newcomers
+    assert added["low0000"].startswith("score=<")
+
+
+def test_team_pilots_band_team_means(session):
+    rows = _scored(60)  # six teams of ten
+    _, assignments = _launch(session, rows, strata=["score"], unit="team")
+    means = {}
+    for row in rows:
+        means.setdefault(row["team"], []).append(row["score"])
+    means = sorted(sum(v) / len(v) for v in means.values())
+    edges = [means[2], means[3], means[5]]  # quartiles of six team means: positions ceil(6k/4)
+    strata = {a.unit_id: a.stratum for a in assignments}
+    assert len(set(strata.values())) == 4
+    assert Counter(strata.values())[f"score={edges[2]:g}+"] == 1
+    assert all(len({a.stratum for a in assignments if a.unit_id == team}) == 1 for team in strata)
+
+
 def test_relaunch_is_refused(session):
     pilot, _ = _launch(session, moderators(10))
     with pytest.raises(Conflict):

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -217,16 +218,16 @@ def p_values_from_lr(design: MixtureDesign, log_lr: np.ndarray) -> np.ndarray:
     if design.planned_fractions is None:
         return ville
     ratio = design.tau2 / design.planned_final_variance
-    out = np.empty_like(ville)
-    cache: dict[float, float] = {}
-    for k, level in enumerate(ville):
-        if level >= 1.0:
-            out[k] = 1.0
-            continue
-        if level not in cache:
-            cache[level] = min(1.0, crossing_probability(design.planned_fractions, ratio, level))
-        out[k] = cache[level]
+    schedule = tuple(np.asarray(design.planned_fractions, dtype=float).tolist())
+    out = np.array([1.0 if level >= 1.0 else _calibrated_level(schedule, ratio, float(level)) for level in ville])
     return np.minimum.accumulate(out)
+
+
+@lru_cache(maxsize=8192)
+def _calibrated_level(schedule: tuple[float, ...], ratio: float, level: float) -> float:
+    """`crossing_probability` memoized: a running maximum of the likelihood ratio, once reached, is the same number
+    at every later recomputation of the same pilot (past looks do not change), so each costs one integration."""
+    return min(1.0, crossing_probability(np.asarray(schedule), ratio, level))
 
 
 def _running_intersection(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -5,9 +5,9 @@ Input is a `LookSeries` (the difference, its variance and Welch df at each look 
 level, which is how Holm's step-down works across several primary metrics (`pilots.results.multiplicity`).
 
 * always_valid: `analysis.always_valid` with the mixture tuned and calibrated to the planned information schedule;
-  the interval is the confidence sequence (running intersection), the p-value the always-valid one. Each calibrated
-  p-value costs a numerical integration over the planned schedule, so it is computed for the latest look only; the
-  history carries the confidence sequence at every look and the p-value at the latest.
+  the interval is the confidence sequence (running intersection), the p-value the always-valid one (a running
+  minimum), both at every look of the history. Each new running maximum of the likelihood ratio costs one numerical
+  integration over the planned schedule, memoized per process, so a recomputation pays only for new maxima.
 * group_sequential: `analysis.gs_monitor.monitor` with Lan-DeMets boundaries at the information fractions chosen by
   `analysis.information.information_time`; the interval is the repeated confidence interval at the decision look
   and the p-value the stagewise-ordering one (defined once the pilot stops or reaches its final review). With the
@@ -160,14 +160,15 @@ def _always_valid(series: LookSeries, plan: InformationPlan, alpha: float) -> Se
     result = always_valid(d, v, design, np.asarray(series.dfs), with_p_values=False)
     crossing: Crossing = result.direction if result.first_rejection is not None else "none"
     # The always-valid p-value is a running minimum over looks of a function of the running maximum of the
-    # likelihood ratio, so the latest one needs only that maximum: one numerical integration, not one per look.
+    # likelihood ratio: one numerical integration per new maximum, memoized across recomputations.
     z = np.asarray(result.statistics)
     z_normal = np.sign(z) * stats.norm.isf(stats.t.sf(np.abs(z), np.asarray(series.dfs)))  # as always_valid does
     log_lr = log_likelihood_ratio(z_normal, v, design.tau2)
-    p_now = float(p_values_from_lr(design, np.array([min(float(log_lr.max()), 700.0)]))[0])
+    p_values = p_values_from_lr(design, np.minimum(log_lr, 700.0))
+    p_now = float(p_values[-1])
     history = tuple(
-        HistoryPoint(day, float(est), float(lo), float(hi), p_now if k == len(d) - 1 else None)
-        for k, (day, est, lo, hi) in enumerate(zip(series.days, d, result.cs_low, result.cs_high, strict=True))
+        HistoryPoint(day, float(est), float(lo), float(hi), float(p))
+        for day, est, lo, hi, p in zip(series.days, d, result.cs_low, result.cs_high, p_values, strict=True)
     )
     return SequentialOutcome(
         crossing=crossing,

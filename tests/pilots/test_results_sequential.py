@@ -35,6 +35,9 @@ def test_always_valid_latest_p_value_equals_the_full_calibrated_one(effect):
     assert outcome.low == pytest.approx(direct.cs_low[-1], rel=1e-3)
     assert outcome.high == pytest.approx(direct.cs_high[-1], rel=1e-3)
     assert outcome.information_source == "planned"
+    history = [point.p_value for point in outcome.history]
+    assert history == pytest.approx(list(direct.p_values), rel=1e-3, abs=1e-6)  # the running p-value at every look
+    assert all(later <= earlier for earlier, later in zip(history, history[1:], strict=False))
 
 
 def test_group_sequential_matches_monitor_at_planned_fractions():

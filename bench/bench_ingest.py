@@ -143,8 +143,12 @@ def run(database_url: str, rows: int, batch_size: int, ceiling_for) -> tuple[flo
     return done / ours, done / theirs
 
 
-def report(name: str, ours: float, ceiling: float, what: str) -> None:
-    print(f"{name}: ours {ours:,.0f} rows/s, ceiling ({what}) {ceiling:,.0f} rows/s, ratio {ours / ceiling:.2f}")
+def report(name: str, ours: float, ceiling: float, what: str, batch_size: int) -> None:
+    per_batch = f"{1000 * batch_size / ours:.0f} vs {1000 * batch_size / ceiling:.0f} ms per {batch_size:,}-row batch"
+    print(
+        f"{name}: ours {ours:,.0f} rows/s, ceiling ({what}) {ceiling:,.0f} rows/s, ratio {ours / ceiling:.2f} "
+        f"({per_batch})"
+    )
 
 
 def main() -> None:
@@ -159,12 +163,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
             ours, ceiling = run(url, args.rows, args.batch_size, lambda s, _pid: SqliteCeiling(Path(folder), s))
-            report("SQLite", ours, ceiling, "sqlite3.executemany")
+            report("SQLite", ours, ceiling, "sqlite3.executemany", args.batch_size)
     if args.postgres_url:
         reset_postgres(args.postgres_url)
         url = args.postgres_url
         ours, ceiling = run(url, args.rows, args.batch_size, lambda _s, pid: PostgresCeiling(url, pid))
-        report("PostgreSQL", ours, ceiling, "COPY")
+        report("PostgreSQL", ours, ceiling, "COPY", args.batch_size)
 
 
 if __name__ == "__main__":

@@ -79,14 +79,15 @@ _STAGE = (
     "critical_audits integer, critical integer, handle_audits integer, handle_sum double precision, "
     "handle_sum2 double precision) ON COMMIT DROP"
 )
+_STAGE_TYPES = ("text", "date", "int4", "int4", "int4", "int4", "int4", "float8", "float8")
 
 
 def add(connection: Connection, pilot_id: int, sums: dict[Key, list[float]]) -> None:
     """Add `sums` to the pilot's rollups inside the caller's transaction.
 
     Days are `YYYY-MM-DD` text (as ingestion keys them), which both databases read as dates. SQLite runs one
-    executemany of the upsert; PostgreSQL `COPY`s the sums into a temporary table and upserts from it in one
-    statement (thousands of separate upserts cost several times more there).
+    executemany of the upsert; PostgreSQL `COPY`s the sums (binary format) into a temporary table and upserts from
+    it in one statement (thousands of separate upserts cost several times more there).
     """
     if not sums:
         return
@@ -97,9 +98,12 @@ def add(connection: Connection, pilot_id: int, sums: dict[Key, list[float]]) -> 
             cursor.executemany(_UPSERT.format(source="VALUES (" + ", ".join("?" * 10) + ")"), params)
             return
         cursor.execute(_STAGE)
-        with cursor.copy("COPY unit_day_stage FROM STDIN") as copy:
+        dates = {day: day if isinstance(day, date) else date.fromisoformat(day) for _, day in sums}
+        with cursor.copy("COPY unit_day_stage FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(_STAGE_TYPES)
+            write = copy.write_row
             for (moderator, day), acc in sums.items():
-                copy.write_row((moderator, day, *acc))
+                write((moderator, dates[day], *acc))
         cursor.execute(_UPSERT.format(source="SELECT %s, * FROM unit_day_stage"), (pilot_id,))
         cursor.execute("DROP TABLE unit_day_stage")
     finally:

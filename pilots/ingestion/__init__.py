@@ -70,13 +70,13 @@ def store(
     factory: sessionmaker[Session], context: PilotContext, batch: ParsedBatch, *, actor: str, source: str
 ) -> IngestResult:
     """Store a validated batch in one transaction (see module docstring); an empty batch changes nothing."""
-    if not batch.rows:
+    if not batch.values:
         return IngestResult(accepted=0, duplicates=batch.duplicates)
     pilot_id = context.pilot_id
     with unit_of_work(factory) as session:
         connection = session.connection()
         _store.lock_pilot(connection, pilot_id)
-        inserted, stored_duplicates = _store.insert(connection, pilot_id, batch.rows, batch.row_numbers, utcnow())
+        inserted, stored_duplicates = _store.insert(connection, pilot_id, batch.values, batch.row_numbers, utcnow())
         # The parser's sums cover every unique audit; recompute only when some were already stored.
         rollups.add(connection, pilot_id, batch.sums if not stored_duplicates else rollups.aggregate(inserted))
         if inserted:
@@ -88,7 +88,7 @@ def store(
             "outcomes.ingested",
             pilot_id,
             source=source,
-            rows=len(batch.rows) + batch.duplicates,
+            rows=len(batch.values) + batch.duplicates,
             accepted=result.accepted,
             duplicates=result.duplicates,
         )

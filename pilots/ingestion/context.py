@@ -41,12 +41,14 @@ def ensure_accepting(pilot_id: int, status: str | None) -> None:
 
 def load_context(session: Session, pilot_id: int, now: datetime | None = None) -> PilotContext:
     """The pilot's window and roster; raises NotFound / Conflict when it does not accept outcomes."""
-    pilot = session.execute(
+    # Core on the session's connection: the ORM's row handling would cost more than the query (thousands of ids).
+    connection = session.connection()
+    pilot = connection.execute(
         select(Pilot.status, Pilot.start_date, Pilot.end_date, Pilot.pre_period_start).where(Pilot.id == pilot_id)
     ).first()
     ensure_accepting(pilot_id, pilot.status if pilot else None)
     roster = frozenset(
-        session.execute(select(Assignment.moderator_id).where(Assignment.pilot_id == pilot_id)).scalars()
+        connection.execute(select(Assignment.moderator_id).where(Assignment.pilot_id == pilot_id)).scalars().all()
     )
     first_day = min(pilot.pre_period_start or pilot.start_date, pilot.start_date)
     return PilotContext(

@@ -1,10 +1,11 @@
-"""Validate a batch of submitted audits (JSON records or CSV rows) into normalized `Outcome` tuples.
+"""Validate a batch of submitted audits (JSON records or CSV rows) into a normalized `ParsedBatch`.
 
-Speed matters here (millions of rows through the API and the CLI), so each row goes through one inline fast path of
-plain comparisons; only a row that fails it is re-examined field by field (`_diagnose`) to produce the exact
-`{row, field, message}` problems. The batch is all-or-nothing: any problem raises `ValidationFailed` and nothing is
-returned. Identical repeats of an audit inside the batch are kept once and counted as duplicates; a repeat with
-different content is a problem.
+Speed matters here (millions of rows through the API and the CLI). A JSON batch first goes through the column-wise
+fast path (`pilots.ingestion.columns`), which accepts the common well-formed batch or hands it back undecided.
+Otherwise each row goes through one inline fast path of plain comparisons; only a row that fails it is re-examined
+field by field (`_diagnose`) to produce the exact `{row, field, message}` problems. The batch is all-or-nothing: any
+problem raises `ValidationFailed` and nothing is returned. Identical repeats of an audit inside the batch are kept
+once and counted as duplicates; a repeat with different content is a problem.
 """
 
 from __future__ import annotations
@@ -18,30 +19,21 @@ from typing import Any
 
 from pilots.errors import ValidationFailed, problem
 from pilots.ingestion import fields as f
+from pilots.ingestion.batch import AS_INT, ParsedBatch
+from pilots.ingestion.columns import parse_columns
 from pilots.ingestion.csv_input import CsvLayout
-from pilots.ingestion.fields import Outcome, Window
+from pilots.ingestion.fields import Window
 
-_new_outcome = tuple.__new__
+__all__ = ["ParsedBatch", "collector_paused", "parse_csv_rows", "parse_json_records"]
+
 _fromiso = datetime.fromisoformat
-_BOOLS = f.CSV_BOOLEANS
+_CSV_INTS = {text: AS_INT[value] for text, value in f.CSV_BOOLEANS.items()}
 _MAX_TEXT = f.MAX_TEXT
 _MAX_HANDLE = f.MAX_HANDLE_TIME_S
 
 
 class _Bad(Exception):
     """Internal: the fast path gave up on a row; `_diagnose` explains why."""
-
-
-@dataclass
-class ParsedBatch:
-    """A validated batch: unique audits in submission order, their 1-based row numbers, in-batch duplicates, and
-    the rollup sums of the unique audits per (moderator_id, day) in `pilots.rollups.SUMS` order (used as is when
-    every audit turns out to be new)."""
-
-    rows: list[Outcome] = field(default_factory=list)
-    row_numbers: list[int] = field(default_factory=list)
-    duplicates: int = 0
-    sums: dict[tuple[str, str], list[float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,8 +75,11 @@ def collector_paused() -> Iterator[None]:
 
 def parse_json_records(records: Sequence[Any], window: Window, first_row: int = 1) -> ParsedBatch:
     """Validate JSON-decoded records (dicts) against `window`; raise ValidationFailed listing every problem."""
+    fast = parse_columns(records, window, first_row)
+    if fast is not None:
+        return fast
     batch, problems, seen = ParsedBatch(), _Problems(), {}
-    rows, sums, setdefault = batch.rows, batch.sums, seen.setdefault
+    rows, sums, setdefault = batch.values, batch.sums, seen.setdefault
     known = f.KNOWN.issuperset
     roster, earliest, end, latest = window.roster, window.earliest, window.end, window.latest
     for n, rec in enumerate(records, first_row):
@@ -119,8 +114,8 @@ def parse_json_records(records: Sequence[Any], window: Window, first_row: int = 
         except (_Bad, KeyError, TypeError, ValueError, AttributeError, OverflowError):
             _diagnose(rec, window, n, problems, json=True)
             continue
-        d = t[:10]
-        outcome = _new_outcome(Outcome, (a, m, t, d, c, k, h, p or None, q or None, au or None))
+        d, c, k = t[:10], AS_INT[c], AS_INT[k]
+        outcome = (a, m, t, d, c, k, h, p or None, q or None, au or None)
         # What follows is inlined in both loops (speed): keep the first copy of an audit id, add it to the sums.
         size = len(rows)
         if setdefault(a, size) != size:
@@ -149,7 +144,7 @@ def parse_json_records(records: Sequence[Any], window: Window, first_row: int = 
 def parse_csv_rows(rows: Iterable[list[str]], layout: CsvLayout, window: Window, first_row: int = 1) -> ParsedBatch:
     """Validate CSV rows (lists of cells, header already read into `layout`); raise ValidationFailed on problems."""
     batch, problems, seen = ParsedBatch(), _Problems(), {}
-    kept, sums, setdefault = batch.rows, batch.sums, seen.setdefault
+    kept, sums, setdefault = batch.values, batch.sums, seen.setdefault
     roster, earliest, end, latest = window.roster, window.earliest, window.end, window.latest
     width, getter, pad = layout.width, layout.getter, layout.pad
     for n, raw in enumerate(rows, first_row):
@@ -166,8 +161,8 @@ def parse_csv_rows(rows: Iterable[list[str]], layout: CsvLayout, window: Window,
                 t = _utc_text(parsed)
             if t < earliest or t >= end or t > latest:
                 raise _Bad
-            c = _BOOLS[c]
-            k = _BOOLS[k] if k else None
+            c = _CSV_INTS[c]
+            k = _CSV_INTS[k] if k else None
             if h:
                 h = float(h)
                 if not 0 <= h <= _MAX_HANDLE:
@@ -182,7 +177,7 @@ def parse_csv_rows(rows: Iterable[list[str]], layout: CsvLayout, window: Window,
             _diagnose_csv(raw, layout, window, n, problems)
             continue
         d = t[:10]
-        outcome = _new_outcome(Outcome, (a, m, t, d, c, k, h, p or None, q or None, au or None))
+        outcome = (a, m, t, d, c, k, h, p or None, q or None, au or None)
         size = len(kept)
         if setdefault(a, size) != size:
             _repeat(batch, problems, seen[a], outcome, n)
@@ -222,9 +217,9 @@ def _utc_text(parsed: datetime) -> str:
     return parsed.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
-def _repeat(batch: ParsedBatch, problems: _Problems, index: int, outcome: Outcome, n: int) -> None:
+def _repeat(batch: ParsedBatch, problems: _Problems, index: int, outcome: tuple[Any, ...], n: int) -> None:
     """A second copy of an audit id in the batch: a duplicate when identical, a problem otherwise."""
-    if batch.rows[index][1:] == outcome[1:]:
+    if batch.values[index][1:] == outcome[1:]:
         batch.duplicates += 1
     else:
         problems.add(

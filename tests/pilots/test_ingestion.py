@@ -7,9 +7,10 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
 from pilots import ingestion, rollups
+from pilots.db import session_factory
 from pilots.errors import Conflict, NotFound, ValidationFailed
 from pilots.models import Event, Outcome, Pilot, UnitDay
 from tests.pilots.ingestion_support import MODERATORS, audit, make_pilot
@@ -243,3 +244,24 @@ def test_rollups_equal_a_direct_aggregation_after_many_random_batches(factory, s
     for key, sums in direct.items():
         assert stored[key][:5] == sums[:5]
         assert stored[key][5:] == pytest.approx(sums[5:], rel=1e-12)
+
+
+def test_stored_instants_do_not_depend_on_the_session_time_zone(factory, session, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite stores the canonical UTC text as is")
+    pid = make_pilot(session)
+    engine = create_engine(database_url, connect_args={"options": "-c timezone=America/New_York"})
+    try:
+        elsewhere = session_factory(engine)
+        records = [audit("a1", audited_at="2026-02-10T23:30:00Z"), audit("a2", audited_at="2026-02-11T01:30:00+02:00")]
+        assert send(elsewhere, pid, records).accepted == 2
+        # The re-sent batch takes the staging path (stored audits), which must read them back as the same instants.
+        assert send(elsewhere, pid, [*records, audit("a3")]) == ingestion.IngestResult(accepted=1, duplicates=2)
+    finally:
+        engine.dispose()
+    with factory() as s:
+        stored = dict(s.execute(select(Outcome.audit_id, Outcome.audited_at).where(Outcome.pilot_id == pid)).all())
+        days = dict(s.execute(select(Outcome.audit_id, Outcome.day).where(Outcome.pilot_id == pid)).all())
+    assert stored["a1"] == datetime(2026, 2, 10, 23, 30, tzinfo=UTC)
+    assert stored["a2"] == datetime(2026, 2, 10, 23, 30, tzinfo=UTC)
+    assert days["a1"] == days["a2"] == date(2026, 2, 10)

@@ -1,0 +1,136 @@
+"""The fast path for JSON batches: check and normalize whole columns with C-level builtins instead of row by row.
+
+Almost every batch is well-formed, with timestamps in the usual `...T08:15:12Z` / `...+00:00` shapes and no audit
+id twice. For those, pulling each field out as a column (`map(itemgetter(...))`) and checking it with set, min, max,
+join and one regex takes about a quarter less time than the per-row loop (13.7 against 17.7 ms for 10,000 rows).
+The fast path never reports a problem: anything unusual (a wrong type, a value out of range, another timestamp
+shape, an audit id repeated in the batch) makes it return None, and `pilots.ingestion.parse` runs the exact per-row
+path, which gives the same result for every batch the fast path accepts (`tests/pilots/test_ingestion_columns.py`
+checks that equivalence on random batches).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Sequence
+from datetime import datetime
+from itertools import repeat
+from operator import getitem, itemgetter, ne
+from typing import Any
+
+from pilots.ingestion import fields as f
+from pilots.ingestion.batch import AS_INT, ParsedBatch, add_sums
+from pilots.ingestion.fields import Window
+
+_NONE = type(None)
+_STR_OR_NONE = frozenset({str, _NONE})
+_BOOL_OR_NONE = frozenset({bool, _NONE})
+_NUMBER_OR_NONE = frozenset({float, int, _NONE})
+_ALL = tuple(itemgetter(name) for name in f.FIELDS)
+_REQUIRED = _ALL[:4]
+_OPTIONAL = f.FIELDS[4:]
+_DAY = slice(0, 10)
+_as_int = AS_INT.__getitem__
+# One timestamp per line, each already UTC with whole seconds: `YYYY-MM-DDTHH:MM:SS` then `Z` or `+00:00`.
+_UTC_LINES = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|\+00:00)\n)*", re.ASCII)
+
+
+def parse_columns(records: Sequence[Any], window: Window, first_row: int) -> ParsedBatch | None:
+    """The validated batch, or None when the per-row path must decide (see module docstring)."""
+    n = len(records)
+    if not n or set(map(type, records)) != {dict}:
+        return None
+    try:
+        if set(map(len, records)) == {len(f.FIELDS)}:
+            # Every record has as many keys as there are fields, and each field is found: exactly the fields.
+            ids, moderators, stamps, correct, critical, handle, policy, queue, auditor = (
+                list(map(get, records)) for get in _ALL
+            )
+        elif all(map(f.KNOWN.issuperset, records)):
+            ids, moderators, stamps, correct = (list(map(get, records)) for get in _REQUIRED)
+            critical, handle, policy, queue, auditor = (
+                list(map(dict.get, records, repeat(name))) for name in _OPTIONAL
+            )
+        else:
+            return None
+    except KeyError:
+        return None
+    if set(map(type, ids)) != {str} or min(map(len, ids)) == 0 or not _texts(ids) or len(set(ids)) != n:
+        return None
+    try:
+        if not window.roster.issuperset(moderators):
+            return None
+    except TypeError:  # an unhashable moderator_id
+        return None
+    if set(map(type, correct)) != {bool} or not _BOOL_OR_NONE.issuperset(map(type, critical)):
+        return None
+    policy, queue, auditor = _optional_text(policy), _optional_text(queue), _optional_text(auditor)
+    handle = _handle_times(handle)
+    instants = _utc_texts(stamps)
+    if policy is None or queue is None or auditor is None or handle is None or instants is None:
+        return None
+    latest = max(instants)
+    if min(instants) < window.earliest or latest >= window.end or latest > window.latest:
+        return None
+    days = list(map(getitem, instants, repeat(_DAY)))
+    correct, critical = list(map(_as_int, correct)), list(map(_as_int, critical))
+    batch = ParsedBatch(
+        values=list(
+            zip(ids, moderators, instants, days, correct, critical, handle, policy, queue, auditor, strict=True)
+        ),
+        row_numbers=list(range(first_row, first_row + n)),
+    )
+    add_sums(batch.sums, moderators, days, correct, critical, handle)
+    return batch
+
+
+def _texts(values: list[str]) -> bool:
+    """Strings of at most MAX_TEXT characters without NUL (types already checked)."""
+    return not values or (max(map(len, values)) <= f.MAX_TEXT and "\x00" not in "".join(values))
+
+
+def _optional_text(values: list[Any]) -> list[str | None] | None:
+    """An optional text column with empty strings as None, or None when a value is not acceptable."""
+    if not _STR_OR_NONE.issuperset(map(type, values)):
+        return None
+    present = list(filter(None, values))
+    if not _texts(present):
+        return None
+    if len(present) + values.count(None) < len(values):  # some empty strings
+        return [value or None for value in values]
+    return values
+
+
+def _handle_times(values: list[Any]) -> list[float | None] | None:
+    """`handle_time_s` as floats (None when absent), or None when a value is not a number from 0 to the maximum."""
+    types = set(map(type, values))
+    if not _NUMBER_OR_NONE.issuperset(types):
+        return None
+    present = [value for value in values if value is not None] if _NONE in types else values
+    # ne(x, x) is true only for NaN, which min and max would not reliably surface.
+    if present and (min(present) < 0 or max(present) > f.MAX_HANDLE_TIME_S or any(map(ne, present, present))):
+        return None
+    if int in types:
+        return [value if value is None else float(value) for value in values]
+    return values
+
+
+def _utc_texts(stamps: list[Any]) -> list[str] | None:
+    """Canonical UTC text of timestamps that are all in the `Z` / `+00:00` whole-second shapes, else None.
+
+    The regex checks the shape of every line at once, `fromisoformat` that each is a real instant (no 30 February);
+    then three replacements over the joined text give `YYYY-MM-DD HH:MM:SS.000000` for all of them.
+    """
+    if set(map(type, stamps)) != {str}:
+        return None
+    joined = "\n".join(stamps) + "\n"
+    if _UTC_LINES.fullmatch(joined) is None:
+        return None
+    try:
+        deque(map(datetime.fromisoformat, stamps), maxlen=0)
+    except ValueError:
+        return None
+    texts = joined.replace("T", " ").replace("+00:00", ".000000").replace("Z", ".000000").split("\n")
+    texts.pop()  # after the final newline
+    return texts if len(texts) == len(stamps) else None

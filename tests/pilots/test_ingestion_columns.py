@@ -1,0 +1,125 @@
+"""The column-wise fast path for JSON batches gives exactly what the per-row path gives, or stays out of the way."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime
+
+import pytest
+
+from pilots.errors import ValidationFailed
+from pilots.ingestion import columns, parse, parse_json_records
+from pilots.ingestion.fields import make_window
+from tests.pilots.ingestion_support import audit
+
+WINDOW = make_window(frozenset({"m01", "m02"}), date(2026, 1, 5), date(2026, 3, 29), datetime(2026, 6, 1, tzinfo=UTC))
+
+# For each field: a well-formed value generator and a pool of unusual or invalid values (None means "absent").
+MISSING = object()
+NOT_FINITE = [float("nan"), float("inf"), 10**400]
+UNUSUAL = {
+    "audit_id": ["", 17, None, "x" * 101, "a\x00b", ["a"], MISSING, "a1"],
+    "moderator_id": ["m99", "", None, 5, ["m01"], MISSING, "m02"],
+    "audited_at": [
+        "2026-02-10T08:15:12+00:00",
+        "2026-02-10 08:15:12Z",
+        "2026-02-10T08:15:12.5Z",
+        "2026-02-10T09:15:12+01:00",
+        "20260210T081512Z",
+        "20260210T081512.123+00:00",
+        "2026-02-30T08:15:12Z",
+        "2026-02-10T08:15:12",
+        "2026-02-10x08:15:12Z",
+        "2026-01-04T23:59:59Z",
+        "2026-03-30T00:00:00Z",
+        "2026-03-29T23:59:59Z",
+        "2026-01-05T00:00:00Z",
+        "2026-02-10T08:15:12Z\n2026-02-10T08:15:12Z",
+        "２026-02-10T08:15:12Z",
+        1760000000,
+        None,
+        MISSING,
+    ],
+    "correct": [1, 0, "true", None, MISSING, False],
+    "critical": [True, None, MISSING, 0, "", "false"],
+    "handle_time_s": [0, 3, 0.0, -0.0, 86400, 86400.5, -1, True, "1", *NOT_FINITE, None, MISSING],
+    "policy": ["", None, MISSING, "p" * 100, "p" * 101, "a\x00", 5, False],
+    "queue": ["", None, MISSING, "q" * 101],
+    "auditor_id": ["", None, MISSING, ["qa"]],
+    "extra": [MISSING, MISSING, MISSING, 1],
+    "day": [MISSING, MISSING, "2026-02-10"],
+}
+
+
+def random_record(rng: random.Random, k: int, unusual: float) -> object:
+    if rng.random() < unusual / 20:
+        return rng.choice(["not an object", ["a"], None])
+    second = rng.randrange(0, 80 * 86400)
+    when = datetime.fromtimestamp(datetime(2026, 1, 5, tzinfo=UTC).timestamp() + second, UTC)
+    record = audit(
+        f"a{k}",
+        rng.choice(["m01", "m02"]),
+        when.isoformat().replace("+00:00", rng.choice(["Z", "+00:00"])),
+        correct=rng.random() < 0.9,
+        critical=rng.choice([True, False, None]),
+        handle_time_s=rng.choice([None, round(rng.uniform(0, 300), 1)]),
+    )
+    for name, pool in UNUSUAL.items():
+        if rng.random() < unusual:
+            value = rng.choice(pool)
+            if value is MISSING:
+                record.pop(name, None)
+            else:
+                record[name] = value
+    return record
+
+
+def outcome(records, window=WINDOW):
+    """What parsing gives: the batch's fields, or the rejection's details."""
+    try:
+        batch = parse_json_records(records, window, first_row=3)
+    except ValidationFailed as error:
+        return ("rejected", error.message, error.details)
+    return ("batch", batch.values, batch.row_numbers, batch.duplicates, batch.sums)
+
+
+@pytest.mark.parametrize("unusual", [0.0, 0.01, 0.05, 0.3])
+def test_fast_path_agrees_with_the_row_path(monkeypatch, unusual):
+    rng = random.Random(int(unusual * 1000) + 11)
+    taken = 0
+    for trial in range(400):
+        records = [random_record(rng, k, unusual) for k in range(rng.randint(1, 12))]
+        if rng.random() < 0.1:
+            records.append(dict(records[0]) if isinstance(records[0], dict) else records[0])
+        fast = outcome(records)
+        taken += columns.parse_columns(records, WINDOW, 3) is not None
+        with monkeypatch.context() as patched:
+            patched.setattr(parse, "parse_columns", lambda *args: None)
+            exact = outcome(records)
+        assert fast == exact, (trial, records)
+    if unusual == 0:
+        assert taken > 300  # well-formed batches do take the fast path
+
+
+def test_values_are_stored_form_and_rows_have_booleans():
+    records = [audit("a1", critical=None, handle_time_s=3), audit("a2", correct=False, critical=True, policy="")]
+    batch = columns.parse_columns(records, WINDOW, 1)
+    assert batch is not None
+    assert [v[4:7] for v in batch.values] == [(1, None, 3.0), (0, 1, 42.5)]
+    assert type(batch.values[0][6]) is float
+    assert [(r.correct, r.critical, r.policy) for r in batch.rows] == [(True, None, "spam"), (False, True, None)]
+    assert batch.sums == {("m01", "2026-02-10"): [2, 1, 1, 1, 2, 45.5, 9.0 + 42.5**2]}
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        [],
+        [audit("a1"), audit("a1")],
+        [audit("a1", audited_at="2026-02-10T08:15:12.5Z")],
+        [audit("a1", audited_at="2026-02-10T09:15:12+01:00")],
+    ],
+)
+def test_unusual_batches_are_left_to_the_row_path(records):
+    assert columns.parse_columns(records, WINDOW, 1) is None
+    assert parse_json_records(records, WINDOW) is not None

@@ -12,7 +12,7 @@ Timed, in the same run:
   `--repeats`;
 * baseline: `pandas.read_sql` of the pilot's outcome rows, grouped by moderator (sum of correct, count), which is
   the least any raw-audit implementation must do;
-* the 10x pilot's results request (cost should follow units x days, not audits);
+* the 10x pilot's results request (cost should follow units x days, not audits), alternating with the first pilot's;
 * peak memory of one request in a child process: peak RSS (VmHWM) over the RSS before it, and tracemalloc.
 
     .venv/bin/python bench/bench_results.py [--moderators 5000] [--repeats 3] [--reuse path/to/bench.sqlite3]
@@ -158,16 +158,20 @@ def make_client(database_url: str):
     return app.test_client(), {"Authorization": f"Bearer {token}"}
 
 
-def time_results(database_url: str, pilot_id: int, repeats: int) -> float:
+def time_results(database_url: str, pilot_ids: tuple[int, ...], repeats: int) -> list[float]:
+    """Median time of each pilot's results request. The pilots' requests alternate, so a change in the machine's
+    load during the measurement (other work runs on it) hits every pilot alike instead of skewing their ratio."""
     client, headers = make_client(database_url)
-    client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)  # warm imports and scipy
-    timings = []
+    for pilot_id in pilot_ids:
+        client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)  # warm imports and scipy
+    timings: dict[int, list[float]] = {pilot_id: [] for pilot_id in pilot_ids}
     for _ in range(repeats):
-        start = time.perf_counter()
-        response = client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)
-        timings.append(time.perf_counter() - start)
-        assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    return statistics.median(timings)
+        for pilot_id in pilot_ids:
+            start = time.perf_counter()
+            response = client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)
+            timings[pilot_id].append(time.perf_counter() - start)
+            assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return [statistics.median(timings[pilot_id]) for pilot_id in pilot_ids]
 
 
 def time_baseline(database_url: str, pilot_id: int, repeats: int) -> float:
@@ -241,9 +245,8 @@ def main() -> None:
         big_id, _, _ = seed(url, sim, "bench 10x")
         copy_rollups_times(url, pilot_id, big_id, 10)
 
-    ours = time_results(url, pilot_id, args.repeats)
+    ours, tenfold = time_results(url, (pilot_id, big_id), args.repeats)
     baseline = time_baseline(url, pilot_id, args.repeats)
-    tenfold = time_results(url, big_id, args.repeats)
     status, rss_mb, traced_mb, total_mb = memory(url, pilot_id)
     print()
     print(f"{'measure':<52}{'value':>12}")

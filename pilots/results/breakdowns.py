@@ -32,8 +32,18 @@ DESCRIPTIVE = "descriptive: fixed-horizon interval, not for decisions"
 def segment_labels(panel: Panel, name: str) -> np.ndarray:
     if name == "tenure_band":
         tenure = panel.units.attributes["tenure_months"]
-        return np.array([band("tenure_months", v) if math.isfinite(v) else "" for v in tenure], dtype=object)
+        values, inverse = np.unique(tenure, return_inverse=True)  # a roster has few distinct tenures
+        labels = np.array([band("tenure_months", v) if math.isfinite(v) else "" for v in values], dtype=object)
+        return labels[inverse.reshape(-1)]
     return panel.units.attributes[name]
+
+
+def _levels(labels: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Each non-empty level (sorted) with its mask over units; one pass over the labels, not one per level."""
+    distinct, inverse = np.unique(labels.astype(str), return_inverse=True)
+    inverse = inverse.reshape(-1)
+    truthy = {str(v) for v in labels if v}
+    return [(level, inverse == k) for k, level in enumerate(distinct.tolist()) if level in truthy]
 
 
 def segments(
@@ -43,17 +53,17 @@ def segments(
     y = panel.cumulative(definition.numerator, now)
     x = panel.cumulative(definition.denominator, now)
     arms = panel.units.arms
+    in_control = arms == control
     rows, tests = [], []
     for name in SEGMENTS:
-        labels = segment_labels(panel, name)
-        levels = sorted({str(v) for v in labels if v})
+        levels = _levels(segment_labels(panel, name))
         if len(levels) < 2:
             continue
         for arm in treatments:
+            in_arm = arms == arm
             stats_by_level = {}
-            for level in levels:
-                in_level = labels == level
-                c, t = in_level & (arms == control), in_level & (arms == arm)
+            for level, in_level in levels:
+                c, t = in_level & in_control, in_level & in_arm
                 stats_by_level[level] = (RatioStats.from_units(y[c], x[c]), RatioStats.from_units(y[t], x[t]))
             analysis = segment_effects(stats_by_level, name, alpha)
             for effect in analysis.effects:
@@ -91,16 +101,15 @@ def by_week(
 ) -> list[dict[str, Any]]:
     """The effect within each week since launch (the current week may be partial)."""
     arms = panel.units.arms
+    in_control = arms == control
+    in_arm = {arm: arms == arm for arm in treatments}
+    numerators, denominators = panel.weeks(definition.numerator, now), panel.weeks(definition.denominator, now)
     out = []
-    for week in range(1, now // 7 + 2):
+    for week, (y, x) in enumerate(zip(numerators, denominators, strict=True), start=1):
         first, last = 7 * (week - 1), min(7 * week - 1, now)
-        if first > now:
-            break
-        y = panel.window(definition.numerator, first, last)
-        x = panel.window(definition.denominator, first, last)
-        c_stats = RatioStats.from_units(y[arms == control], x[arms == control])
+        c_stats = RatioStats.from_units(y[in_control], x[in_control])
         for arm in treatments:
-            d = compare(c_stats, RatioStats.from_units(y[arms == arm], x[arms == arm]), alpha)
+            d = compare(c_stats, RatioStats.from_units(y[in_arm[arm]], x[in_arm[arm]]), alpha)
             out.append(
                 {
                     "week": week,

@@ -51,7 +51,16 @@ def build_document(session: Session, pilot_id: int, as_of: date | None = None) -
             [problem("as_of", f"must be on or after the start date {plan.start_date.isoformat()}")],
         )
     cut = min(as_of or plan.end_date, plan.end_date)
-    panel = load_panel(session, pilot.id, plan.unit, plan.start_date, cut, plan.pre_period_start)
+    definitions = [plan.definition(spec.name) for spec in plan.metrics]
+    panel = load_panel(
+        session,
+        pilot.id,
+        plan.unit,
+        plan.start_date,
+        cut,
+        plan.pre_period_start,
+        columns=lambda pre_only: looks.pilot_columns(pre_only, definitions),
+    )
     return plain(_document(pilot, plan, panel, as_of, session))
 
 

@@ -3,26 +3,28 @@
 Two reads, both on `unit_day` (one row per moderator and day) plus the pilot's assignments:
 
 * the pilot period, `start_date <= day <= through`, as a units x days panel of every rollup column;
-* the pre-period, `pre_period_start <= day < start_date`, summed per unit (the CUPED covariate and the variance model).
+* the pre-period, `pre_period_start <= day < start_date`, summed per unit in SQL (the CUPED covariate and the variance
+  model).
 
 Moderators are mapped to their randomized unit in Python (the moderator itself, or the team for team-randomized
-pilots), so team pilots sum their moderators' rows with no SQL grouping. The rows are read through the DBAPI cursor:
-at 5,000 moderators x 56 days that is 280,000 small tuples, and skipping ORM row objects keeps the read well under a
-second. Cost grows with units x days, never with the number of audits.
+pilots), so team pilots sum their moderators' rows with no SQL grouping. The rows are read through the DBAPI cursor,
+never as ORM rows: at 5,000 moderators x 56 days that is up to 280,000 rows, and the cost is the Python object the
+driver builds for every value. On SQLite each row's day and five counts therefore arrive packed into one integer
+(see `_packed_query`) and are unpacked with numpy. Cost grows with units x days, never with the number of audits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import repeat
+from operator import itemgetter
 
 import numpy as np
-from sqlalchemy import select
 from sqlmodel import Session
 
-from pilots.models import Assignment, RosterEntry
 from pilots.rollups import SUMS
 
 COLUMN = {name: k for k, name in enumerate(SUMS)}
@@ -46,7 +48,10 @@ class Units:
 @dataclass(frozen=True, eq=False)
 class Panel:
     """Rollups of the pilot period, `values[column, unit, day]` with day 0 = `start_date`, and pre-period sums
-    `pre[column, unit]`. `days` is the number of calendar days loaded; `pre_days` the pre-period length."""
+    `pre[column, unit]`. `days` is the number of calendar days loaded; `pre_days` the pre-period length.
+
+    `loaded` names the pilot-period columns that were read (every column unless the loader was told which ones the
+    analysis needs); the others hold NaN and asking for them is a KeyError. The pre-period always has every column."""
 
     units: Units
     start_date: date
@@ -54,9 +59,15 @@ class Panel:
     values: np.ndarray
     pre: np.ndarray
     pre_days: int
+    loaded: frozenset[str] = frozenset(SUMS)
+
+    def _index(self, name: str) -> int:
+        if name not in self.loaded:
+            raise KeyError(f"the pilot-period rollup column {name!r} was not loaded")
+        return COLUMN[name]
 
     def column(self, name: str) -> np.ndarray:
-        return self.values[COLUMN[name]]
+        return self.values[self._index(name)]
 
     def pre_column(self, name: str) -> np.ndarray:
         return self.pre[COLUMN[name]]
@@ -77,30 +88,39 @@ class Panel:
 
     def cumulative(self, name: str, through: int) -> np.ndarray:
         """Per-unit sums of `name` over days 0..through (inclusive)."""
-        return self._running[COLUMN[name], :, through]
+        return self._running[self._index(name), :, through]
 
     def cumulative_at(self, name: str, days: tuple[int, ...]) -> np.ndarray:
         """Per-unit sums of `name` over days 0..d for each d in `days`, shape (units, len(days))."""
-        return self._running[COLUMN[name]][:, list(days)]
+        return self._running[self._index(name)][:, list(days)]
 
     def window(self, name: str, first: int, last: int) -> np.ndarray:
         """Per-unit sums of `name` over days first..last (inclusive)."""
-        return self.values[COLUMN[name], :, first : last + 1].sum(axis=1)
+        return self.values[self._index(name), :, first : last + 1].sum(axis=1)
+
+    def weeks(self, name: str, through: int) -> list[np.ndarray]:
+        """Per-unit sums of `name` over each week 7(w-1)..7w-1 of days 0..through (the last week may be partial),
+        the same numbers as `window` week by week, with the complete weeks summed in one pass."""
+        complete = (through + 1) // 7
+        column = self.column(name)
+        by_week = column[:, : 7 * complete].reshape(column.shape[0], complete, 7).sum(axis=2)
+        out = [by_week[:, w] for w in range(complete)]
+        if 7 * complete <= through:
+            out.append(self.window(name, 7 * complete, through))
+        return out
 
 
 def load_units(session: Session, pilot_id: int, unit: str) -> Units:
     """The pilot's units from its assignments, with site, language and tenure (team: the members' mode / mean)."""
-    assignments = session.execute(
-        select(Assignment.moderator_id, Assignment.unit_id, Assignment.arm, Assignment.stratum).where(
-            Assignment.pilot_id == pilot_id
-        )
-    ).all()
+    assignments = _fetch(
+        session, "SELECT moderator_id, unit_id, arm, stratum FROM assignment WHERE pilot_id = {m}", pilot_id
+    )
     roster = {
-        row.moderator_id: row
-        for row in session.execute(
-            select(RosterEntry.moderator_id, RosterEntry.site, RosterEntry.language, RosterEntry.tenure_months).where(
-                RosterEntry.pilot_id == pilot_id
-            )
+        row[0]: row
+        for row in _fetch(
+            session,
+            "SELECT moderator_id, site, language, tenure_months FROM roster_entry WHERE pilot_id = {m}",
+            pilot_id,
         )
     }
     first: dict[str, tuple[str, str]] = {}
@@ -115,14 +135,14 @@ def load_units(session: Session, pilot_id: int, unit: str) -> Units:
     for unit_id in ids:
         rows = [roster[m] for m in members[unit_id] if m in roster]
         if len(rows) == 1:  # the usual case (one moderator per unit): the mode and mean of one value, cheaply
-            row = rows[0]
-            sites.append(row.site or "")
-            languages.append(row.language or "")
-            tenure.append(np.nan if row.tenure_months is None else float(row.tenure_months))
+            _, site, language, months = rows[0]
+            sites.append(site or "")
+            languages.append(language or "")
+            tenure.append(np.nan if months is None else float(months))
             continue
-        sites.append(_mode([r.site or "" for r in rows]))
-        languages.append(_mode([r.language or "" for r in rows]))
-        values = [r.tenure_months for r in rows if r.tenure_months is not None]
+        sites.append(_mode([r[1] or "" for r in rows]))
+        languages.append(_mode([r[2] or "" for r in rows]))
+        values = [r[3] for r in rows if r[3] is not None]
         tenure.append(float(np.mean(values)) if values else np.nan)
     return Units(
         ids=ids,
@@ -146,25 +166,48 @@ def _mode(values: list[str]) -> str:
     return min(counts, key=lambda v: (-counts[v], v))
 
 
-_QUERY = (
-    "SELECT moderator_id, day, audits, correct, critical_audits, critical, handle_audits, handle_sum, handle_sum2 "
-    "FROM unit_day WHERE pilot_id = {m} AND day >= {m} AND day <= {m}"
-)
+# The integer rollup columns (packed on SQLite) and the others (sums of handle times and of their squares).
+_COUNTS = ("audits", "correct", "critical_audits", "critical", "handle_audits")
+_TOTALS = tuple(name for name in SUMS if name not in _COUNTS)
 
+_QUERY = (
+    f"SELECT moderator_id, day, {', '.join(SUMS)} FROM unit_day WHERE pilot_id = {{m}} AND day >= {{m}} "
+    "AND day <= {m}"
+)
 
 _PRE_QUERY = (
-    "SELECT moderator_id, SUM(audits), SUM(correct), SUM(critical_audits), SUM(critical), SUM(handle_audits), "
-    "SUM(handle_sum), SUM(handle_sum2) FROM unit_day WHERE pilot_id = {m} AND day >= {m} AND day <= {m} "
-    "GROUP BY moderator_id"
+    f"SELECT moderator_id, {', '.join(f'SUM({name})' for name in SUMS)} FROM unit_day "
+    "WHERE pilot_id = {m} AND day >= {m} AND day <= {m} GROUP BY moderator_id"
 )
 
+_COUNT_BITS = 10
+_COUNT_MAX = (1 << _COUNT_BITS) - 1
 
-def _rows(session: Session, pilot_id: int, first: date, last: date, query: str = _QUERY) -> list[tuple]:
-    """Rollup tuples for days first..last, through the DBAPI cursor (see module docstring)."""
+
+@lru_cache(maxsize=8)
+def _packed_query(totals: tuple[str, ...] = _TOTALS) -> str:
+    """SQLite: the pilot-period rows with the day offset and the five counts packed into one integer (10 bits for
+    each count, the day above them), so a row crosses into Python as four values instead of nine.
+
+    A row that does not fit comes back NULL (a count outside 0..1,023: OR-ing non-negative counts stays below 1,024
+    only when each does) or as a float (SQLite turns an integer overflow into a REAL: a day offset beyond 8,191; a
+    non-integer count), and the read falls back to `_QUERY`; the panel is the same either way. `totals` are the
+    other columns read, as they are."""
+    packed = "CAST(julianday(day) - julianday(?2) AS INTEGER)"
+    for name in _COUNTS:
+        packed = f"({packed}) * {1 << _COUNT_BITS} + {name}"
+    return (
+        f"SELECT moderator_id, CASE WHEN ({' | '.join(_COUNTS)}) BETWEEN 0 AND {_COUNT_MAX} THEN {packed} END"
+        f"{''.join(', ' + name for name in totals)} FROM unit_day WHERE pilot_id = ?1 AND day >= ?2 AND day <= ?3"
+    )
+
+
+def _fetch(session: Session, query: str, pilot_id: int, *dates: date) -> list[tuple]:
+    """All rows of `query` (`{m}` marks the parameters: the pilot id, then `dates`) through the DBAPI cursor."""
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
     statement = query.format(m="?" if sqlite else "%s")
-    params = (pilot_id, first.isoformat(), last.isoformat()) if sqlite else (pilot_id, first, last)
+    params = (pilot_id, *(d.isoformat() for d in dates)) if sqlite else (pilot_id, *dates)
     cursor = connection.connection.cursor()
     try:
         cursor.execute(statement, params)
@@ -173,51 +216,112 @@ def _rows(session: Session, pilot_id: int, first: date, last: date, query: str =
         cursor.close()
 
 
-def _day_index(values: list, origin: date) -> dict:
-    out = {}
-    for value in set(values):
-        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-        out[value] = (day - origin).days
-    return out
-
-
 def load_panel(
-    session: Session, pilot_id: int, unit: str, start_date: date, through: date, pre_period_start: date | None
+    session: Session,
+    pilot_id: int,
+    unit: str,
+    start_date: date,
+    through: date,
+    pre_period_start: date | None,
+    columns: Callable[[Panel], Collection[str]] | None = None,
 ) -> Panel:
-    """The pilot's units and rollups through `through` (see module docstring)."""
+    """The pilot's units and rollups through `through` (see module docstring).
+
+    `columns`, when given, is asked (with the panel of the pre-period alone, `days` 0) which rollup columns the
+    analysis reads from the pilot period; only those are read (`audits` always). Each column left out is one value
+    less per row crossing from the database."""
     units = load_units(session, pilot_id, unit)
-    days = max(0, (through - start_date).days + 1)
-    values = np.zeros((len(SUMS), units.size, days))
-    if days:
-        _fill(values, _rows(session, pilot_id, start_date, through), units, start_date)
     pre_days = (start_date - pre_period_start).days if pre_period_start and pre_period_start < start_date else 0
     pre = np.zeros((len(SUMS), units.size))
     if pre_days:
-        rows = _rows(session, pilot_id, pre_period_start, start_date - timedelta(days=1), _PRE_QUERY)
-        for moderator_id, *sums in rows:
-            unit_index = units.index_of_moderator.get(moderator_id)
-            if unit_index is not None:
-                pre[:, unit_index] += np.asarray(sums, dtype=float)
-    return Panel(units=units, start_date=start_date, days=days, values=values, pre=pre, pre_days=pre_days)
+        rows = _fetch(session, _PRE_QUERY, pilot_id, pre_period_start, start_date - timedelta(days=1))
+        if rows:
+            unit_index = _unit_index(units, rows)
+            sums = np.array([row[1:] for row in rows], dtype=float).T
+            _add(pre, unit_index, sums, units.size)
+    loaded = frozenset(SUMS)
+    if columns is not None:
+        pre_only = Panel(units, start_date, 0, np.zeros((len(SUMS), units.size, 0)), pre, pre_days)
+        loaded = frozenset(name for name in SUMS if name == "audits" or name in set(columns(pre_only)))
+    days = max(0, (through - start_date).days + 1)
+    values = np.zeros((len(SUMS), units.size, days))
+    if days:
+        _fill_days(values, session, pilot_id, units, start_date, through, loaded)
+    for name in SUMS:
+        if name not in loaded:
+            values[COLUMN[name]] = np.nan
+    return Panel(units, start_date, days, values, pre, pre_days, loaded)
 
 
-def _fill(target: np.ndarray, rows: list[tuple], units: Units, origin: date) -> None:
-    """Add rows into `target[column, unit, day]` (several moderators of one team add up)."""
-    if not rows:
-        return
-    # One C-level conversion of the tuples into typed columns (about twice as fast as zip(*rows) + asarray).
-    table = np.array(rows, dtype=_ROW)
-    moderators, days = table["moderator_id"], table["day"]
+def _fill_days(
+    values: np.ndarray, session: Session, pilot_id: int, units: Units, start: date, through: date, loaded: frozenset
+) -> None:
+    """Add the pilot period's rows into `values[column, unit, day]` (several moderators of one team add up)."""
+    columns = None
+    if session.connection().dialect.name == "sqlite":
+        totals = tuple(name for name in _TOTALS if name in loaded)
+        columns = _packed_columns(_fetch(session, _packed_query(totals), pilot_id, start, through), units, totals)
+    if columns is None:
+        columns = _plain_columns(_fetch(session, _QUERY, pilot_id, start, through), units, start)
+    unit_index, day_index, data = columns
+    n_units, n_days = values.shape[1], values.shape[2]
+    flat = np.where((unit_index >= 0) & (day_index >= 0) & (day_index < n_days), unit_index * n_days + day_index, -1)
+    _add(values.reshape(len(SUMS), n_units * n_days), flat, data, n_units * n_days)
+
+
+def _packed_columns(
+    rows: list[tuple], units: Units, totals: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Unit index, day index and the `SUMS` columns (rows of `data`; zeros for the totals not read) of
+    `_packed_query(totals)` rows; None when a row did not fit."""
+    packed = np.array([row[1] for row in rows], dtype=object if not rows else None)
+    if rows and (packed.dtype != np.int64 or packed.min() < 0):
+        return None
+    packed = packed.astype(np.int64)
+    data = np.zeros((len(SUMS), len(rows)))
+    for k, name in enumerate(_COUNTS):
+        data[COLUMN[name]] = (packed >> (_COUNT_BITS * (len(_COUNTS) - 1 - k))) & _COUNT_MAX
+    for k, name in enumerate(totals, start=2):
+        data[COLUMN[name]] = np.fromiter(map(itemgetter(k), rows), dtype=float, count=len(rows))
+    return _unit_index(units, rows), packed >> (_COUNT_BITS * len(_COUNTS)), data
+
+
+def _plain_columns(rows: list[tuple], units: Units, origin: date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unit index, day index and the `SUMS` columns (rows of `data`) of `_QUERY` rows."""
+    day_of = _day_index({row[1] for row in rows}, origin)
+    day_index = np.fromiter(map(day_of.__getitem__, map(itemgetter(1), rows)), dtype=np.int64, count=len(rows))
+    data = np.array([row[2:] for row in rows], dtype=float).reshape(len(rows), len(SUMS)).T
+    return _unit_index(units, rows), day_index, data
+
+
+def _unit_index(units: Units, rows: list[tuple]) -> np.ndarray:
+    """The unit of each row's moderator (first column), -1 for a moderator without an assignment."""
     lookup = units.index_of_moderator
-    unit_index = np.fromiter(map(lookup.get, moderators, repeat(-1)), dtype=np.int64, count=len(rows))
-    day_of = _day_index(list(set(days)), origin)
-    day_index = np.fromiter(map(day_of.__getitem__, days), dtype=np.int64, count=len(rows))
-    n_units, n_days = target.shape[1], target.shape[2]
-    keep = (unit_index >= 0) & (day_index >= 0) & (day_index < n_days)
-    flat = unit_index[keep] * n_days + day_index[keep]
-    for k, name in enumerate(SUMS):
-        data = table[name][keep]
-        target[k] += np.bincount(flat, weights=data, minlength=n_units * n_days).reshape(n_units, n_days)
+    return np.fromiter(map(lookup.get, map(itemgetter(0), rows), repeat(-1)), dtype=np.int64, count=len(rows))
 
 
-_ROW = np.dtype([("moderator_id", object), ("day", object)] + [(name, np.float64) for name in SUMS])
+def _add(target: np.ndarray, index: np.ndarray, data: np.ndarray, size: int) -> None:
+    """Into an all-zero `target` of `size` columns: ``target[k, index[i]] += data[k, i]`` for every row i (index -1:
+    skipped), summing rows in their order where indexes repeat (a team's moderators).
+
+    Where no index repeats (one moderator per unit) it is a plain scatter; ``+ 0.0`` makes it bit-identical to
+    accumulating into zeros (it only turns -0.0 into 0.0)."""
+    keep = index >= 0
+    if not keep.all():
+        index, data = index[keep], data[:, keep]
+    if not index.size:
+        return
+    scatter = np.bincount(index, minlength=size).max() == 1
+    for k in range(target.shape[0]):
+        if scatter:
+            target[k][index] = data[k] + 0.0
+        else:
+            target[k] += np.bincount(index, weights=data[k], minlength=size)
+
+
+def _day_index(values, origin: date) -> dict:
+    out = {}
+    for value in values:
+        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+        out[value] = (day - origin).days
+    return out

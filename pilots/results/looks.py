@@ -20,12 +20,14 @@ variance model the fractions are calendar time (days elapsed / planned days).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
 import numpy as np
 
+from pilots.catalog import MetricDefinition
 from pilots.planning import VarianceModel, variance_model
 from pilots.results.loader import Panel
 
@@ -111,6 +113,19 @@ def metric_model(panel: Panel, numerator: str, denominator: str, squares: str | 
         through + 1,
         "first_look",
     )
+
+
+def pilot_columns(pre_only: Panel, definitions: Iterable[MetricDefinition]) -> set[str]:
+    """The rollup columns the results read from the pilot period, given the panel of the pre-period alone: `audits`
+    (checks, data_through), each metric's numerator and denominator, and its sums of squares only when the
+    pre-period cannot fit its variance model (`metric_model` then fits the pilot data through the first look)."""
+    out = {"audits"}
+    for definition in definitions:
+        out |= {definition.numerator, definition.denominator}
+        squares = definition.sum_squares
+        if squares and metric_model(pre_only, definition.numerator, definition.denominator, squares, 0) is None:
+            out.add(squares)
+    return out
 
 
 def information_plan(

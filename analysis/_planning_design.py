@@ -9,10 +9,18 @@ Three designs, matching the monitoring options of METHODS.md section 4:
   planned final variance and the nominal level calibrated over the planned looks, so the per-look z thresholds are
   ``c(V_j)``. Power and the drift needed for the target power come from the same recursive integration, and the
   inflation factor is ``(drift / (z_{1-alpha/2} + z_{power}))^2``.
+
+Looks whose information fraction is within `MIN_LOOK_STEP` of the next look are merged into it (`merge_close_looks`).
+A fixed roster's information saturates, so daily looks late in a long pilot add almost no information: their
+z statistics are almost perfectly correlated, and the recursive integration, whose grid is built for steps of at
+least ~1e-3 in information time, breaks down on them (with 7 looks a week over 52 weeks it overflows). Merging also
+bounds the work per planned week, which grows with the square of the looks' count otherwise.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,10 +28,29 @@ import numpy as np
 from scipy import optimize, stats
 
 from analysis._recursive_integration import crossing_probabilities
-from analysis.always_valid import design_mixture, mixture_threshold
-from analysis.group_sequential import boundaries, inflation_factor, rejection_probability
+from analysis.always_valid import (
+    MixtureDesign,
+    crossing_probability,
+    design_mixture,
+    mixture_threshold,
+    tune_tau2,
+)
+from analysis.group_sequential import Boundaries, boundaries, rejection_probability
 
 Method = Literal["fixed", "group_sequential", "always_valid"]
+
+MIN_LOOK_STEP = 1 / 64
+"""Smallest increment of information fraction between the looks the planner integrates over (at most 65 looks, so
+weekly looks over a year are never merged). Against simulation (400,000 paths, 140 and 364 daily looks) integrating
+every look is off by 7% in the crossing probability (140 looks) or overflows (364); merged at 1e-3 it matches within
+the Monte Carlo error. The MDE with looks merged at 1/64 is within 0.7% of the one merged at 1e-3 for daily
+always-valid and group-sequential designs over 12 weeks (ICC 0 and 0.15)."""
+
+MAX_NOMINAL_ALPHA = 0.999
+"""The most liberal nominal level `analysis.always_valid.design_mixture` calibrates to."""
+
+MAX_DRIFT = 1e3
+"""Drifts beyond this cross every boundary with probability 1 to double precision; larger ones are clipped."""
 
 
 @dataclass(frozen=True)
@@ -54,48 +81,110 @@ def always_valid_z(alpha: float, rho: float) -> float:
     return float(mixture_threshold(1.0, rho, alpha))
 
 
+def merge_close_looks(fractions: np.ndarray, min_step: float = MIN_LOOK_STEP) -> np.ndarray:
+    """The planned fractions without the looks that lie within ``min_step`` of the next kept look.
+
+    The last look is always kept, and a dropped look's alpha is spent at the kept look that follows it, so the
+    design still spends exactly ``alpha``.
+    """
+    t = np.asarray(fractions, dtype=float)
+    if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)) or t[0] <= 0 or np.any(np.diff(t) <= 0):
+        raise ValueError("information fractions must be finite, positive and increasing")
+    keep = [t.size - 1]
+    for k in range(t.size - 2, -1, -1):
+        if t[keep[-1]] - t[k] >= min_step:
+            keep.append(k)
+    return t[keep[::-1]]
+
+
+def _root(function: Callable[[float], float], brackets: list[tuple[float, float]]) -> float:
+    """The root of ``function`` in the first of ``brackets`` that holds one (a sign change)."""
+    for low, high in brackets:
+        try:
+            return float(optimize.brentq(function, low, high, xtol=1e-10))
+        except ValueError:  # no sign change in this bracket (or a NaN): try the next one
+            continue
+    raise ValueError("the design's power cannot be computed for these looks")
+
+
 @dataclass(frozen=True)
 class DesignAtHorizon:
-    """A design evaluated for a pilot ending at a given horizon: inflation and a power function."""
+    """A design evaluated for a pilot ending at a given horizon: inflation and a power function.
+
+    ``fractions`` are the looks after `merge_close_looks`; ``thresholds`` the always-valid z thresholds at them
+    (from ``mixture``, calibrated over them) and ``bounds`` the group-sequential boundaries (None for the other
+    designs).
+    """
 
     design: SequentialDesign
     alpha: float
     fractions: np.ndarray
     thresholds: np.ndarray | None
+    bounds: Boundaries | None = None
+    mixture: MixtureDesign | None = None
+
+    def _upper_crossing(self, drift: float) -> float:
+        if self.thresholds is not None:
+            c = self.thresholds
+            return float(crossing_probabilities(self.fractions, c, -c, drift).upper.sum())
+        return rejection_probability(self.bounds, drift)[0]
 
     def power(self, drift: float) -> float:
         """Probability of a significant result (either direction) when ``E[z] = drift`` at the horizon."""
+        drift = min(abs(drift), MAX_DRIFT) if math.isfinite(drift) else MAX_DRIFT
         if self.thresholds is not None:
             c = self.thresholds
             return crossing_probabilities(self.fractions, c, -c, drift).total
-        if self.design.method == "group_sequential" and self.fractions.size > 1:
-            bounds = boundaries(self.fractions, self.alpha, self.design.spending, final=True)
-            up, low = rejection_probability(bounds, drift)
+        if self.bounds is not None:
+            up, low = rejection_probability(self.bounds, drift)
             return float(up + low)
         crit = stats.norm.isf(self.alpha / 2)
         return float(stats.norm.sf(crit - drift) + stats.norm.cdf(-crit - drift))
 
-    def inflation(self, power: float) -> float:
-        """Information inflation over the fixed design at the same alpha and power (1 for ``fixed``)."""
-        if self.design.method == "fixed" or (self.fractions.size == 1 and self.thresholds is None):
-            return 1.0
-        if self.thresholds is None:
-            return float(inflation_factor(self.alpha, power, self.fractions, self.design.spending))
+    def drift(self, power: float, guess: float | None = None) -> float:
+        """The drift (expected z at the horizon) with probability ``power`` of an upper crossing.
+
+        ``power`` must exceed the upper-crossing rate under no effect (``alpha / 2``). A ``guess`` (the previous
+        week's drift) is tried first in a narrow bracket, which halves the integrations per week; then the bracket
+        of `analysis.group_sequential.design_drift`, then wider ones.
+        """
         fixed = stats.norm.isf(self.alpha / 2) + stats.norm.ppf(power)
-        c = self.thresholds
-        drift = optimize.brentq(
-            lambda th: crossing_probabilities(self.fractions, c, -c, th).upper.sum() - power,
-            0.0,
-            2 * float(c.max()) + 5.0,
-            xtol=1e-10,
-        )
-        return float((drift / fixed) ** 2)
+        if self.thresholds is None and self.bounds is None:
+            return float(fixed)
+        high = 2 * fixed + 5.0 if self.thresholds is None else 2 * float(self.thresholds.max()) + 5.0
+        brackets = [(0.0, high * 2**k) for k in range(4)]
+        if guess is not None and 0 < guess < high:
+            brackets.insert(0, (0.98 * guess, 1.02 * guess))
+        return _root(lambda th: self._upper_crossing(th) - power, brackets)
+
+    def inflation(self, power: float, guess: float | None = None) -> float:
+        """Information inflation over the fixed design at the same alpha and power (1 for ``fixed``)."""
+        if self.thresholds is None and self.bounds is None:
+            return 1.0
+        fixed = stats.norm.isf(self.alpha / 2) + stats.norm.ppf(power)
+        return float((self.drift(power, guess) / fixed) ** 2)
 
 
 def at_horizon(design: SequentialDesign, alpha: float, fractions: np.ndarray, final_variance: float) -> DesignAtHorizon:
     """Evaluate the design for looks at planned ``fractions`` ending with variance ``final_variance``."""
-    thresholds = None
+    if design.method == "fixed":
+        return DesignAtHorizon(design, alpha, np.ones(1), None)
+    if not (math.isfinite(final_variance) and final_variance > 0):
+        raise ValueError(f"the planned variance must be positive and finite, got {final_variance}")
+    t = merge_close_looks(fractions)
+    if t.size == 1:
+        return DesignAtHorizon(design, alpha, t, None)
     if design.method == "always_valid":
-        mixture = design_mixture(final_variance, alpha, fractions)
-        thresholds = mixture_threshold(final_variance / fractions, mixture.tau2, mixture.nominal_alpha)
-    return DesignAtHorizon(design, alpha, np.asarray(fractions, dtype=float), thresholds)
+        # The mixture's threshold has a floor (the ln(1 + tau^2 / V) term), so over few looks even the most liberal
+        # nominal level may cross less often than a large alpha asks for: then no calibration exists.
+        tau2 = tune_tau2(final_variance, alpha)
+        ceiling = crossing_probability(t, tau2 / final_variance, MAX_NOMINAL_ALPHA)
+        if ceiling <= alpha:
+            raise ValueError(
+                f"alpha {alpha:.3g} is more than an always-valid test can spend over these looks (at most "
+                f"{ceiling:.2f}); choose a smaller alpha or a group-sequential design"
+            )
+        mixture = design_mixture(final_variance, alpha, t, tau2=tau2)
+        thresholds = mixture_threshold(final_variance / t, mixture.tau2, mixture.nominal_alpha)
+        return DesignAtHorizon(design, alpha, t, thresholds, mixture=mixture)
+    return DesignAtHorizon(design, alpha, t, None, boundaries(t, alpha, design.spending, final=True))

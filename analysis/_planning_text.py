@@ -38,7 +38,8 @@ def summary_sentence(
 ) -> str:
     """E.g. "With 240 moderators at ~12 audits a week, you can detect +1.5 points of accuracy after 4 weeks;
     after 6 weeks more data stops helping." """
-    lead = f"With {units} moderators at ~{audits_per_week:.0f} audits a week, "
+    rate = f"{audits_per_week:.0f}" if audits_per_week >= 10 else f"{audits_per_week:.2g}"
+    lead = f"With {units} moderators at ~{rate} audits a week, "
     last = rows[-1]
     if target_effect is None:
         first = rows[0]

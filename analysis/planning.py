@@ -10,6 +10,7 @@ information fractions the sequential engine uses (METHODS.md section 4).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -19,6 +20,10 @@ from scipy import optimize, stats
 from analysis._planning_design import SequentialDesign, always_valid_z, at_horizon
 from analysis._planning_text import summary_sentence
 from analysis.variance_components import VarianceComponents
+
+MIN_SEQUENTIAL_ALPHA = 1e-9
+"""Smallest per-comparison level a sequential design is planned at: below it the boundary search cannot resolve the
+alpha spent at a look (`analysis._recursive_integration.solve_upper` treats targets under 1e-15 as no boundary)."""
 
 __all__ = [
     "PlanResult",
@@ -99,7 +104,11 @@ class PlanWeek:
 
 @dataclass(frozen=True)
 class PlanResult:
-    """The plan: per-week table, where more data stops helping, and a sentence for the PM."""
+    """The plan: per-week table, where more data stops helping, and a sentence for the PM.
+
+    ``looks_variance`` is the planned variance of the difference at every look; ``looks_unit_variance`` the same
+    divided by the larger variance component (what the information fractions are computed from).
+    """
 
     weeks: tuple[PlanWeek, ...]
     units_per_arm: tuple[int, ...]
@@ -115,6 +124,7 @@ class PlanResult:
     detectable_week: int | None
     summary: str
     looks_variance: tuple[float, ...] = field(repr=False, default=())
+    looks_unit_variance: tuple[float, ...] = field(repr=False, default=())
 
     def week(self, week: int) -> PlanWeek:
         """The row for a given week (1-based)."""
@@ -124,33 +134,56 @@ class PlanResult:
         """Planned ``I_j / I_max`` at every look up to ``horizon_week`` (default: the last planned week)."""
         horizon = len(self.weeks) if horizon_week is None else horizon_week
         looks = horizon * self.design.looks_per_week
-        info = 1.0 / np.asarray(self.looks_variance[:looks])
-        return tuple((info / info[-1]).tolist())
+        variances = self.looks_unit_variance or self.looks_variance
+        return tuple(_fractions(np.asarray(variances[:looks])).tolist())
+
+
+def _fractions(variances: np.ndarray) -> np.ndarray:
+    info = 1.0 / variances
+    return info / info[-1]
+
+
+# Input checks raise ValueErrors whose first word is the offending parameter, so callers can name it.
 
 
 def _arms_iv(units_per_arm, total_units, weights) -> tuple[int, ...]:
     if units_per_arm is not None:
         arms = tuple(int(u) for u in units_per_arm)
-    elif total_units is not None:
-        w = np.asarray((0.5, 0.5) if weights is None else weights, dtype=float)
-        if w.size < 2 or np.any(w <= 0):
-            raise ValueError("weights must have at least two positive entries")
-        arms = tuple(int(k) for k in np.floor(total_units * w / w.sum()).astype(int))
-    else:
-        raise ValueError("give units_per_arm or total_units")
-    if len(arms) < 2 or min(arms) < 1:
-        raise ValueError(f"need at least two arms with at least one unit each, got {arms}")
+        if len(arms) < 2 or min(arms) < 1:
+            raise ValueError(f"units_per_arm must give at least two arms one unit each, got {arms}")
+        return arms
+    if total_units is None:
+        raise ValueError("units_per_arm or total_units must be given")
+    w = np.asarray((0.5, 0.5) if weights is None else weights, dtype=float)
+    if w.size < 2 or not np.all(np.isfinite(w)) or np.any(w <= 0):
+        raise ValueError("weights must have at least two positive entries")
+    w = w / w.max()  # the sum of huge weights would overflow
+    arms = tuple(int(k) for k in np.floor(total_units * (w / w.sum())).astype(int))
+    if min(arms) < 1:
+        raise ValueError(f"total_units is too few to give every arm a unit at these weights, got {arms}")
     return arms
 
 
 def _components_iv(variance, icc, baseline) -> VarianceComponents:
     if variance is not None:
+        between, within = variance.between, variance.within
+        if not (math.isfinite(between) and math.isfinite(within) and between + within > 0):
+            raise ValueError(
+                f"variance components must be finite with a positive total, got between={between}, within={within}"
+            )
         return variance
     if icc is None:
-        raise ValueError("give variance components or an ICC")
+        raise ValueError("variance components or an ICC must be given")
     if not 0.0 < baseline < 1.0:
-        raise ValueError("an ICC alone needs a proportion baseline in (0, 1); give variance components")
+        raise ValueError("baseline must be a proportion in (0, 1) to use an ICC alone; give variance components")
     return VarianceComponents.from_icc(icc, baseline * (1.0 - baseline))
+
+
+def _scaled(components: VarianceComponents) -> tuple[VarianceComponents, float]:
+    """Components divided by their larger part, and that scale: variances are linear in the components, so the
+    design is computed on the unit scale and only the MDE is scaled back (no overflow or underflow at extremes)."""
+    scale = max(components.between, components.within)
+    return VarianceComponents(components.between / scale, components.within / scale), scale
 
 
 def _fixed_t_power(effect: float, sd: float, df: float, alpha: float) -> float:
@@ -230,21 +263,37 @@ def plan_pilot(
     """
     design = design or SequentialDesign()
     arms = _arms_iv(units_per_arm, total_units, weights)
+    if not math.isfinite(baseline):
+        raise ValueError(f"baseline must be finite, got {baseline}")
     components = _components_iv(variance, icc, baseline)
-    if audits_per_unit_per_week <= 0 or weeks < 1:
-        raise ValueError("audits_per_unit_per_week must be > 0 and weeks >= 1")
+    if not (math.isfinite(audits_per_unit_per_week) and audits_per_unit_per_week > 0):
+        raise ValueError(f"audits_per_unit_per_week must be > 0, got {audits_per_unit_per_week}")
+    if weeks < 1:
+        raise ValueError(f"weeks must be >= 1, got {weeks}")
     for name, value in (("alpha", alpha), ("power", power), ("saturation_threshold", saturation_threshold)):
         if not 0.0 < value < 1.0:
             raise ValueError(f"{name} must be in (0, 1), got {value}")
+    if target_effect is not None and not math.isfinite(target_effect):
+        raise ValueError(f"target_effect must be finite, got {target_effect}")
     if use_t and design.method != "fixed":
         raise ValueError("use_t applies to the fixed design only")
     alpha_c = alpha / (len(arms) - 1)
+    if power <= alpha_c / 2:
+        raise ValueError(f"power must exceed alpha / 2 per comparison ({alpha_c / 2:.3g}), got {power}")
+    if design.method != "fixed" and alpha_c < MIN_SEQUENTIAL_ALPHA:
+        raise ValueError(
+            f"alpha per comparison must be at least {MIN_SEQUENTIAL_ALPHA:g} for a sequential design, got {alpha_c:.3g}"
+        )
     k_control, k_treatment = arms[0], min(arms[1:])
+    unit_components, scale = _scaled(components)
 
     def variance_at(week_count: float) -> float:
+        audits = audits_per_unit_per_week * week_count
+        if not audits > 0:  # underflow of a vanishing rate
+            raise ValueError(f"audits_per_unit_per_week is too small to plan with, got {audits_per_unit_per_week}")
         return difference_variance(
-            components,
-            audits_per_unit_per_week * week_count,
+            unit_components,
+            audits,
             k_treatment,
             k_control,
             audit_rate_cv=audit_rate_cv,
@@ -253,41 +302,50 @@ def plan_pilot(
         )
 
     per_look = design.looks_per_week
-    looks_variance = tuple(variance_at(j / per_look) for j in range(1, weeks * per_look + 1))
-    z_sum = stats.norm.isf(alpha_c / 2) + stats.norm.ppf(power)
+    # On the unit scale (see `_scaled`); only `1 / m` can overflow, for a vanishing audit rate.
+    unit_variances = np.array([variance_at(j / per_look) for j in range(1, weeks * per_look + 1)])
+    if not (np.all(np.isfinite(unit_variances)) and np.all(unit_variances > 0)):
+        raise ValueError(f"audits_per_unit_per_week is too small to plan with, got {audits_per_unit_per_week}")
+    looks_variance = tuple(v * scale for v in unit_variances.tolist())  # inf, not a warning, if it overflows
+    sd_scale = math.sqrt(scale)
+    # Python floats from here: a ratio that overflows is inf (reported as null), not a numpy warning.
+    z_sum = float(stats.norm.isf(alpha_c / 2) + stats.norm.ppf(power))
     rows = []
+    drift = None
     for week in range(1, weeks + 1):
+        unit_var = float(unit_variances[week * per_look - 1])
         var = looks_variance[week * per_look - 1]
-        info = 1.0 / np.asarray(looks_variance[: week * per_look])
-        fractions = info / info[-1]
-        evaluated = at_horizon(design, alpha_c, fractions, var)
-        factor = evaluated.inflation(power)
+        fractions = _fractions(unit_variances[: week * per_look])
+        evaluated = at_horizon(design, alpha_c, fractions, unit_var)
+        factor = evaluated.inflation(power, guess=drift)
+        drift = z_sum * math.sqrt(factor)
+        sd = math.sqrt(unit_var) * sd_scale
         if use_t:
             df = k_treatment + k_control - 2
             mde = optimize.brentq(
-                lambda d, v=var, f=df: _fixed_t_power(d, np.sqrt(v), f, alpha_c) - power,
-                1e-12 * np.sqrt(var),
-                20 * np.sqrt(var) * z_sum,
+                lambda d, s=sd, f=df: _fixed_t_power(d, s, f, alpha_c) - power,
+                1e-12 * sd,
+                20 * sd * z_sum,
                 xtol=1e-14,
             )
         else:
-            mde = z_sum * np.sqrt(factor * var)
+            mde = z_sum * math.sqrt(factor * unit_var) * sd_scale
         target_power = None
         if target_effect is not None:
             if use_t:
                 df = k_treatment + k_control - 2
-                target_power = _fixed_t_power(target_effect, np.sqrt(var), df, alpha_c)
+                target_power = _fixed_t_power(target_effect, sd, df, alpha_c)
             else:
-                target_power = evaluated.power(abs(target_effect) / np.sqrt(var))
+                target_power = evaluated.power(abs(target_effect) / sd_scale / math.sqrt(unit_var))
         rows.append(
             PlanWeek(
                 week=week,
                 audits_per_unit=audits_per_unit_per_week * week,
                 variance_difference=var,
-                information=1.0 / var,
+                information=1.0 / var if var > 0 else math.inf,
                 inflation_factor=factor,
                 mde=float(mde),
-                mde_relative=float(mde / baseline) if baseline != 0 else float("nan"),
+                mde_relative=float(mde) / baseline if baseline != 0 else math.nan,
                 power=target_power,
             )
         )
@@ -325,4 +383,5 @@ def plan_pilot(
         detectable_week=detectable,
         summary=summary,
         looks_variance=looks_variance,
+        looks_unit_variance=tuple(unit_variances.tolist()),
     )

@@ -13,6 +13,7 @@ Two sources feed the two-level variance model (METHODS.md section 7):
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -29,6 +30,45 @@ from pilots.errors import ValidationFailed, problem
 Source = Literal["pre_period", "first_look", "parameters"]
 SPENDING = {"obrien_fleming": "obf", "pocock": "pocock", "obf": "obf"}
 MIN_UNITS_FOR_MODEL = 4
+# `analysis.planning` names the offending parameter first in its ValueErrors; these are the request's names for them.
+REQUEST_FIELDS = {
+    "units_per_arm": "units_per_arm",
+    "total_units": "units",
+    "weights": "weights",
+    "variance": "variance_components",
+    "icc": "icc",
+    "baseline": "baseline",
+    "audits_per_unit_per_week": "audits_per_week",
+    "weeks": "weeks",
+    "alpha": "alpha",
+    "power": "power",
+    "target_effect": "target_effect",
+    "looks_per_week": "looks_per_week",
+}
+
+logger = logging.getLogger(__name__)
+
+
+def baseline_problem(metric: str, baseline: float, *, icc_alone: bool) -> str | None:
+    """What is wrong with `baseline` for `metric` (None when nothing): a proportion lies in [0, 1], and in (0, 1) when
+    an ICC alone sets the variance (``p (1 - p)`` must be positive); other metrics (handle time) must be positive."""
+    definition = METRICS[metric]
+    if definition.proportion:
+        if icc_alone and not 0 < baseline < 1:
+            return "must be a proportion in (0, 1) for this metric when the variance comes from an ICC"
+        if not 0 <= baseline <= 1:
+            return "must be a proportion in [0, 1] for this metric"
+        return None
+    if not baseline > 0:
+        return f"must be > 0 for {definition.label.lower()} ({definition.unit_of_measure})"
+    return None
+
+
+def icc_problem(metric: str) -> str | None:
+    """An ICC alone gives the variance of a proportion only (``p (1 - p)``); other metrics need variance components."""
+    if METRICS[metric].proportion:
+        return None
+    return f"an ICC alone cannot give the variance of {METRICS[metric].label.lower()}; give variance components"
 
 
 @dataclass(frozen=True)
@@ -165,8 +205,13 @@ def run_plan(
     target_effect: float | None,
     audit_rate_cv: float = 0.0,
     pre_audits_per_unit: float = 0.0,
+    fields: dict[str, str] | None = None,
 ) -> PlanResult:
-    """Call `analysis.planning.plan_pilot`, turning its ValueErrors into a 422 (they name the parameter)."""
+    """Call `analysis.planning.plan_pilot`, turning its ValueErrors into a 422 naming the parameter.
+
+    `fields` renames parameters for the caller (`total_units` is `units` in a request body). A numerical failure
+    that names no parameter is a bug: it is logged and answered with a plain 422, never the solver's text.
+    """
     definition = METRICS[metric]
     design = SequentialDesign(
         method="fixed" if method == "fixed" else method,  # type: ignore[arg-type]
@@ -192,20 +237,19 @@ def run_plan(
             metric=definition.label.lower(),
             percent_points=definition.proportion,
         )
-    except ValueError as error:
-        raise ValidationFailed("The plan cannot be computed from these parameters.", [_problem(error)]) from error
-
-
-def _problem(error: ValueError) -> dict[str, Any]:
-    text = str(error)
-    for name in ("units_per_arm", "total_units", "weights", "icc", "baseline", "alpha", "power", "weeks"):
-        if name in text:
-            return problem(name, text)
-    if "audits_per_unit_per_week" in text:
-        return problem("audits_per_week", text)
-    if "variance" in text:
-        return problem("variance_components", text)
-    return problem("body", text)
+    except (ValueError, ArithmeticError, RuntimeError) as error:
+        names = {**REQUEST_FIELDS, **(fields or {})}
+        name, _, rest = str(error).partition(" ")
+        if isinstance(error, ValueError) and name in names:
+            message = rest if rest.startswith(("must ", "is ")) else str(error)
+            raise ValidationFailed(
+                "The plan cannot be computed from these parameters.", [problem(names[name], message)]
+            ) from error
+        logger.warning("Planner failed for %s looks a week over %s weeks: %r", looks_per_week, weeks, error)
+        raise ValidationFailed(
+            "The planner could not compute this design; try fewer looks a week or fewer weeks.",
+            [problem("looks_per_week", "this many looks could not be planned for these parameters")],
+        ) from error
 
 
 def weeks_between(start: date, end: date) -> int:
@@ -290,6 +334,16 @@ def pilot_plan(session, pilot_id: int, overrides: dict[str, Any]) -> dict[str, A
         days = (plan.start_date - plan.pre_period_start).days
         model = variance_model(y, x, y2 if sq else None, days, "pre_period", pre_audits_per_unit=float(x.mean()))
     given = {k: overrides.get(k) for k in ("baseline", "icc", "audits_per_week")}
+    if given["baseline"] is not None:
+        reason = baseline_problem(metric, given["baseline"], icc_alone=model is None)
+        if reason is not None:
+            raise ValidationFailed("The query string is invalid.", [problem("baseline", reason)])
+    if model is None and (reason := icc_problem(metric)) is not None:
+        raise ValidationFailed(
+            f"Pilot {pilot_id} has no pre-period audits to estimate the variance of {definition.label.lower()} "
+            "from, and an ICC alone cannot give it; load pre-period audits first.",
+            [problem("pre_period", "has no audits"), problem("icc", reason)],
+        )
     if model is None and None in given.values():
         missing = [k for k, v in given.items() if v is None]
         raise ValidationFailed(
@@ -304,7 +358,8 @@ def pilot_plan(session, pilot_id: int, overrides: dict[str, Any]) -> dict[str, A
     method = plan.design.method
     looks_per_week = 7 if method == "always_valid" else 1
     if model is not None:
-        components, baseline = model.components, overrides.get("baseline") or model.baseline
+        components = model.components
+        baseline = model.baseline if given["baseline"] is None else given["baseline"]
         per_week, cv, pre = model.audits_per_unit_per_day * 7, model.audit_rate_cv, model.pre_audits_per_unit
         source = "pre_period"
     else:
@@ -328,6 +383,7 @@ def pilot_plan(session, pilot_id: int, overrides: dict[str, Any]) -> dict[str, A
         target_effect=overrides.get("target_effect"),
         audit_rate_cv=cv,
         pre_audits_per_unit=pre,
+        fields={"total_units": "roster", "weights": "arms", "alpha": "design.alpha", "power": "design.power"},
     )
     extra: dict[str, Any] = {"pilot_id": pilot_id, "variance_source": source, "units": len(units)}
     if method == "group_sequential" and plan.design.looks > 1:

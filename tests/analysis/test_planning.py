@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 
+from analysis._planning_design import MIN_LOOK_STEP, at_horizon, merge_close_looks
 from analysis.group_sequential import inflation_factor
 from analysis.planning import (
     SequentialDesign,
@@ -274,3 +275,118 @@ def test_planner_power_matches_simulated_pilots(effect_points):
     mc_se = np.sqrt(planned * (1 - planned) / n_pilots)
     # Planner power is ~0.6 at +1.5 points (0.05 under no effect); MC standard error ~0.017 (0.008).
     assert abs(observed - planned) < 3.5 * mc_se + 0.01
+
+
+def test_merge_close_looks_keeps_the_last_look_and_spacing():
+    merged = merge_close_looks(np.array([0.1, 0.1005, 0.2, 0.9995, 1.0]), min_step=0.01)
+    np.testing.assert_array_equal(merged, [0.1005, 0.2, 1.0])
+    daily = merge_close_looks(np.arange(1, 365) / 364)
+    assert daily[-1] == 1.0 and daily.size <= 65 and np.all(np.diff(daily) >= MIN_LOOK_STEP)
+    weekly = np.arange(1, 53) / 52
+    np.testing.assert_array_equal(merge_close_looks(weekly), weekly)  # a year of weekly looks is never merged
+    with pytest.raises(ValueError, match="increasing"):
+        merge_close_looks(np.array([0.5, 0.4, 1.0]))
+
+
+@pytest.mark.parametrize(
+    ("method", "spending"), [("group_sequential", "obf"), ("group_sequential", "pocock"), ("always_valid", "obf")]
+)
+def test_daily_looks_over_a_year_are_planned(method, spending):
+    """364 looks whose information barely grows late in the pilot used to overflow the recursive integration
+    (group sequential) or leave the always-valid calibration without a sign change."""
+    plan = plan_pilot(
+        total_units=240,
+        audits_per_unit_per_week=12,
+        baseline=0.93,
+        icc=0.15,
+        weeks=52,
+        design=SequentialDesign(method, looks_per_week=7, spending=spending),
+        target_effect=0.015,
+    )
+    mdes = np.array([row.mde for row in plan.weeks])
+    assert np.all(np.isfinite(mdes)) and np.all(np.diff(mdes) <= 1e-12)
+    assert all(row.inflation_factor > 1 and 0 <= row.power <= 1 for row in plan.weeks[1:])
+    # Daily looks cost more than the fixed design and, at the horizon, no less than weekly ones (within the
+    # merging approximation, 0.2%).
+    weekly = plan_pilot(
+        total_units=240,
+        audits_per_unit_per_week=12,
+        baseline=0.93,
+        icc=0.15,
+        weeks=52,
+        design=SequentialDesign(method, looks_per_week=1, spending=spending),
+    )
+    assert plan.week(52).mde > 0.998 * weekly.week(52).mde
+
+
+def test_always_valid_plan_with_daily_looks_matches_simulation():
+    """The always-valid design at the horizon of a daily-look plan, simulated at its (merged) looks: the false-go
+    rate is alpha and the power at the planned MDE is the target, within Monte Carlo error (200,000 paths)."""
+    common = dict(total_units=240, audits_per_unit_per_week=12, baseline=0.93, icc=0.15, weeks=30)
+    design = SequentialDesign("always_valid", looks_per_week=7)
+    plan = plan_pilot(**common, design=design)
+    fractions = np.asarray(plan.information_fractions())
+    variance = plan.week(30).variance_difference
+    evaluated = at_horizon(design, 0.05, fractions, variance)
+    t, c = evaluated.fractions, evaluated.thresholds
+    rng = np.random.default_rng(11)
+    drift = plan.week(30).mde / np.sqrt(variance)
+    for theta, expected in ((0.0, 0.05), (drift, 0.8)):
+        paths = 200_000
+        score, crossed, previous = np.zeros(paths), np.zeros(paths, dtype=bool), 0.0
+        for tk, ck in zip(t, c, strict=True):
+            score += rng.standard_normal(paths) * np.sqrt(tk - previous) + theta * (tk - previous)
+            previous = tk
+            crossed |= np.abs(score / np.sqrt(tk)) >= ck
+        rate = crossed.mean()
+        assert rate == pytest.approx(expected, abs=4 * np.sqrt(expected * (1 - expected) / paths)), theta
+
+
+def test_degenerate_inputs_name_the_parameter():
+    base = dict(units_per_arm=(100, 100), audits_per_unit_per_week=12, baseline=0.93)
+    with pytest.raises(ValueError, match=r"^variance components must be finite with a positive total"):
+        plan_pilot(**base, variance=VarianceComponents(0.0, 0.0))
+    with pytest.raises(ValueError, match=r"^audits_per_unit_per_week is too small"):
+        plan_pilot(**{**base, "audits_per_unit_per_week": 5e-324}, variance=ACCURACY, design=SequentialDesign())
+    with pytest.raises(ValueError, match=r"^power must exceed alpha / 2"):
+        plan_pilot(**base, variance=ACCURACY, alpha=0.5, power=0.2)
+    with pytest.raises(ValueError, match=r"^alpha per comparison must be at least"):
+        plan_pilot(**base, variance=ACCURACY, alpha=1e-12, design=SequentialDesign("group_sequential"))
+    with pytest.raises(ValueError, match=r"^alpha 0\.5 is more than an always-valid test can spend"):
+        plan_pilot(**base, variance=ACCURACY, alpha=0.5, design=SequentialDesign("always_valid"))
+    with pytest.raises(ValueError, match=r"^total_units is too few"):
+        plan_pilot(**{**base, "units_per_arm": None}, total_units=3, weights=(1, 100), variance=ACCURACY)
+    with pytest.raises(ValueError, match=r"^units_per_arm must give"):
+        plan_pilot(**{**base, "units_per_arm": (10, 0)}, variance=ACCURACY)
+
+
+@pytest.mark.parametrize("scale", [1e-280, 1e280])
+def test_plan_scales_with_the_variance_components(scale):
+    """Variances are linear in the components, so tiny or huge ones plan like ordinary ones (no underflow to a
+    zero variance or overflow to infinity) and the MDE scales with their square root."""
+    common = dict(units_per_arm=(120, 120), audits_per_unit_per_week=12, baseline=0.93, weeks=4, target_effect=0.01)
+    design = SequentialDesign("group_sequential")
+    plain = plan_pilot(**common, variance=ACCURACY, design=design)
+    scaled = plan_pilot(
+        **{**common, "target_effect": 0.01 * np.sqrt(scale)},
+        variance=VarianceComponents(ACCURACY.between * scale, ACCURACY.within * scale),
+        design=design,
+    )
+    for a, b in zip(plain.weeks, scaled.weeks, strict=True):
+        assert b.mde == pytest.approx(a.mde * np.sqrt(scale), rel=1e-9)
+        assert b.inflation_factor == pytest.approx(a.inflation_factor, rel=1e-9)
+        assert b.power == pytest.approx(a.power, rel=1e-9)
+
+
+def test_a_target_effect_far_beyond_the_mde_has_full_power():
+    for design in (SequentialDesign(), SequentialDesign("group_sequential"), SequentialDesign("always_valid", 7)):
+        plan = plan_pilot(
+            units_per_arm=(100, 100),
+            audits_per_unit_per_week=12,
+            baseline=0.93,
+            variance=ACCURACY,
+            weeks=3,
+            design=design,
+            target_effect=1e300,
+        )
+        assert [row.power for row in plan.weeks] == pytest.approx([1.0] * 3, abs=1e-12)

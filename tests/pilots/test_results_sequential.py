@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -37,7 +39,7 @@ def test_always_valid_latest_p_value_equals_the_full_calibrated_one(effect):
     assert outcome.information_source == "planned"
     history = [point.p_value for point in outcome.history]
     assert history == pytest.approx(list(direct.p_values), rel=1e-3, abs=1e-6)  # the running p-value at every look
-    assert all(later <= earlier for earlier, later in zip(history, history[1:], strict=False))
+    assert all(later <= earlier for earlier, later in pairwise(history))
 
 
 def test_group_sequential_matches_monitor_at_planned_fractions():

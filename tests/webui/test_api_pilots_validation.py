@@ -142,15 +142,26 @@ def test_create_lists_every_problem_at_once(api):
         ("{not json", "application/json"),
         ("[1, 2]", "application/json"),
         ("", "application/json"),
-        ("name=x", "application/x-www-form-urlencoded"),
-        ('{"name": "x"}', "text/plain"),
         ("\xff\xfe", "application/json"),
     ],
 )
-def test_malformed_bodies_are_422_on_body(api, data, content_type):
+def test_malformed_json_bodies_are_422_on_body(api, data, content_type):
     response = api.as_("pm").post("/api/v1/pilots", data=data, content_type=content_type)
     assert response.status_code == 422
     assert response.json["error"]["details"][0]["field"] == "body"
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [("name=x", "application/x-www-form-urlencoded"), ('{"name": "x"}', "text/plain"), ('{"name": "x"}', None)],
+)
+def test_bodies_that_are_not_json_are_415(api, data, content_type):
+    """The OpenAPI document has always said 415 here; the route used to answer 422."""
+    response = api.as_("pm").post("/api/v1/pilots", data=data, content_type=content_type)
+    assert response.status_code == 415
+    error = response.json["error"]
+    assert error["code"] == "unsupported_media_type" and "application/json" in error["message"]
+    assert error["details"][0]["field"] == "Content-Type"
 
 
 def test_non_finite_numbers_are_rejected(api):

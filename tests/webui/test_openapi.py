@@ -13,6 +13,8 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from pilots.schemas import PilotCreate
+from tests.pilots.results_support import make_pilot, write_unit_days
+from tests.pilots.results_support import settings as simulation
 
 DOC = "/api/v1/openapi.json"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -61,6 +63,38 @@ def test_request_models_are_the_validating_models(client):
     assert conclude["requestBody"]["required"] is False
 
 
+def test_415_is_declared_exactly_where_a_body_is_read(client):
+    """Every operation with a request body answers 415 to a body in another format (and says so); no other does.
+    Only role-checked routes declare 403 (`/me` answers any valid token), only routes that read input 422."""
+    document = client.get(DOC).json
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            label = f"{method.upper()} {path}"
+            assert ("415" in operation["responses"]) == ("requestBody" in operation), label
+    # Routes that read no input cannot answer 422 (spectree used to add it to every route).
+    assert set(document["paths"]["/api/v1/me"]["get"]["responses"]) == {"200", "401"}
+    assert set(document["paths"][DOC]["get"]["responses"]) == {"200"}
+    assert set(document["paths"]["/api/v1/pilots/{pilot_id}"]["get"]["responses"]) == {"200", "401", "403", "404"}
+    assert "422" in document["paths"]["/api/v1/pilots/{pilot_id}/launch"]["post"]["responses"]
+
+
+def test_every_body_route_answers_415_to_another_format(app, api, client):
+    """Drive the document: each operation with a request body, sent text/plain, answers the 415 it declares."""
+    pilot_id = _draft(api)
+    document = client.get(DOC).json
+    checked = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" not in operation:
+                continue
+            url = path.replace("{pilot_id}", str(pilot_id))
+            response = api.as_("admin").open(method.upper(), url, data="hello", content_type="text/plain")
+            assert response.status_code == 415, (method, path, response.status_code, response.json)
+            assert "application/json" in response.json["error"]["message"]
+            checked += 1
+    assert checked >= 7
+
+
 def _draft(api) -> int:
     body = {
         "name": "Fuzz target",
@@ -106,6 +140,40 @@ def test_pilots_routes_conform_to_the_document(app, api, mode):
         @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters))
         @settings(
             max_examples=6, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
+        def run(case):
+            case.call_and_validate(headers=headers, excluded_checks=EXCLUDED)
+
+        run()
+
+
+PLAN_AND_READ_OPERATIONS = {
+    "POST /api/v1/plan",
+    "GET /api/v1/pilots/{pilot_id}/plan",
+    "GET /api/v1/pilots/{pilot_id}/results",
+    "GET /api/v1/me",
+}
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_plan_and_results_routes_conform_to_the_document(app, api, session, mode):
+    """The same property run for the planner (whose numerics must answer 200 or a 4xx it declares for any body the
+    document allows), the results of a running pilot with pre-period data, and `/me`."""
+    sim = simulation(n_moderators=30, weeks=2)
+    pilot_id, roster = make_pilot(session, sim)
+    write_unit_days(session, pilot_id, roster, sim)
+    headers = {"Authorization": f"Bearer {api._tokens['analyst']}"}
+    schema = schemathesis.openapi.from_wsgi(DOC, app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [operation for operation in operations if operation.label in PLAN_AND_READ_OPERATIONS]
+    assert len(operations) == len(PLAN_AND_READ_OPERATIONS)
+
+    for operation in operations:
+        path_parameters = {"pilot_id": pilot_id} if "{pilot_id}" in operation.path else None
+
+        @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters))
+        @settings(
+            max_examples=8, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
         )
         def run(case):
             case.call_and_validate(headers=headers, excluded_checks=EXCLUDED)

@@ -21,7 +21,7 @@ ERROR_DESCRIPTIONS = {
     403: "The token's role may not do this",
     404: "No such resource",
     409: "Conflicts with the current state",
-    415: "Unsupported content type",
+    415: "The body's Content-Type is not one the route reads (application/json, or text/csv where listed)",
     422: "Invalid input: `details` lists `{row, field, message}` for every problem",
 }
 
@@ -71,16 +71,30 @@ spec = SpecTree(
 )
 
 
-def responses(ok: int, model: Any = None, *errors: int, public: bool = False) -> Response:
+class DeclaredResponse(Response):
+    """A spectree Response that lists exactly the declared codes.
+
+    `spec.validate` adds the validation-error status (422) to every route, also to routes that read no input and can
+    never answer it (`/me`, `GET /pilots/{id}`); routes that validate input declare 422 themselves.
+    """
+
+    def add_model(self, code: int, model: Any, replace: bool = True, description: str | None = None) -> None:
+        if not replace:  # only spectree's automatic validation-error entry is added without replacing
+            return
+        super().add_model(code, model, replace, description)
+
+
+def responses(ok: int, model: Any = None, *errors: int, public: bool = False, role_checked: bool = True) -> Response:
     """A spectree Response: the success code and model, then the listed error codes with the error envelope.
 
-    Authenticated routes (all but `public` ones) always list 401 and 403 as well.
+    Authenticated routes (all but `public` ones) always list 401 as well, and 403 when they check the caller's role
+    (`require`, all but `role_checked=False` ones).
     """
     codes: dict[str, Any] = {f"HTTP_{ok}": model}
-    wanted = set(errors) if public else {401, 403, *errors}
+    wanted = set(errors) if public else {401, *errors} | ({403} if role_checked else set())
     for code in sorted(wanted):
         codes[f"HTTP_{code}"] = (ErrorEnvelope, ERROR_DESCRIPTIONS[code])
-    return Response(**codes)
+    return DeclaredResponse(**codes)
 
 
 def document() -> dict[str, Any]:

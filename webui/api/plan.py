@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from analysis.variance_components import VarianceComponents
 from pilots.catalog import METRIC_NAMES, METRICS
-from pilots.planning import pilot_plan, plan_document, run_plan
+from pilots.planning import baseline_problem, icc_problem, pilot_plan, plan_document, run_plan
 from pilots.schemas.common import InputModel, rule_errors
 from webui.api import bp
 from webui.api.auth import require
@@ -23,7 +23,13 @@ MetricName = Literal[METRIC_NAMES]  # type: ignore[valid-type]
 
 class VarianceComponentsIn(InputModel):
     between: float = Field(ge=0, description="Between-unit variance of the true rates (sigma_b^2).")
-    within: float = Field(ge=0, description="Within-unit variance of one audit (sigma_w^2).")
+    within: float = Field(
+        gt=0,
+        description=(
+            "Within-unit variance of one audit (sigma_w^2), > 0: only an outcome that never varies for a moderator "
+            "has none (for a proportion, a baseline of exactly 0 or 1)."
+        ),
+    )
 
 
 class PlanRequest(InputModel):
@@ -32,19 +38,26 @@ class PlanRequest(InputModel):
 
     metric: MetricName = "accuracy"
     units: int | None = Field(default=None, ge=2, le=1_000_000, description="Total units (moderators or teams).")
-    units_per_arm: list[int] | None = Field(default=None, min_length=2, max_length=10)
+    units_per_arm: list[Annotated[int, Field(le=1_000_000)]] | None = Field(default=None, min_length=2, max_length=10)
     weights: list[float] | None = Field(default=None, min_length=2, max_length=10)
     audits_per_week: float = Field(gt=0, le=10_000, description="Audits per unit per week.")
-    baseline: float = Field(description="Control rate or mean, e.g. 0.93 for accuracy.")
-    icc: float | None = Field(default=None, ge=0, le=1)
+    baseline: float = Field(
+        description=(
+            "Control rate or mean, e.g. 0.93 for accuracy: a proportion in [0, 1] (in (0, 1) with `icc`), or > 0 for "
+            "handle_time."
+        )
+    )
+    icc: float | None = Field(default=None, ge=0, le=1, description="Proportion metrics only.")
     variance_components: VarianceComponentsIn | None = None
     weeks: int = Field(default=8, ge=1, le=52)
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    power: float = Field(default=0.8, gt=0, lt=1)
+    alpha: float = Field(default=0.05, gt=0, le=0.5, description="Two-sided false-go rate (as in a pilot's design).")
+    power: float = Field(default=0.8, ge=0.5, lt=1, description="As in a pilot's design.")
     method: Literal["fixed", "group_sequential", "always_valid"] = "group_sequential"
     looks_per_week: int = Field(default=1, ge=1, le=7)
     spending: Literal["obrien_fleming", "pocock"] = "obrien_fleming"
-    target_effect: float | None = Field(default=None, description="Effect of interest on the metric's scale.")
+    target_effect: float | None = Field(
+        default=None, description="Effect of interest on the metric's scale, not 0 (at most 1 for a proportion)."
+    )
     audit_rate_cv: float = Field(default=0.0, ge=0, le=5)
     pre_period_audits_per_unit: float = Field(default=0.0, ge=0, le=100_000)
 
@@ -59,22 +72,44 @@ class PlanRequest(InputModel):
             errors.append((("weights",), "weights must be positive", self.weights))
         if (self.icc is None) == (self.variance_components is None):
             errors.append((("icc",), "give exactly one of icc or variance_components", self.icc))
-        if self.icc is not None and METRICS[self.metric].proportion and not 0 < self.baseline < 1:
-            errors.append((("baseline",), "must be a proportion in (0, 1) for this metric", self.baseline))
-        if self.target_effect is not None and self.target_effect == 0:
-            errors.append((("target_effect",), "must not be zero", self.target_effect))
+        if self.icc is not None and (reason := icc_problem(self.metric)) is not None:
+            errors.append((("icc",), reason, self.icc))
+        if (reason := baseline_problem(self.metric, self.baseline, icc_alone=self.icc is not None)) is not None:
+            errors.append((("baseline",), reason, self.baseline))
+        if self.target_effect is not None:
+            if self.target_effect == 0:
+                errors.append((("target_effect",), "must not be zero", self.target_effect))
+            elif METRICS[self.metric].proportion and abs(self.target_effect) > 1:
+                errors.append((("target_effect",), "must be between -1 and 1 for a proportion", self.target_effect))
         if errors:
             raise rule_errors("PlanRequest", errors)
         return self
 
 
 class PilotPlanQuery(InputModel):
+    """Overrides of what the pilot's pre-period gives; `baseline` is checked against the metric like `POST /plan`."""
+
     metric: MetricName | None = None
     target_effect: float | None = None
     weeks: int | None = Field(default=None, ge=1, le=52)
     baseline: float | None = None
     icc: float | None = Field(default=None, ge=0, le=1)
     audits_per_week: float | None = Field(default=None, gt=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _rules(self) -> PilotPlanQuery:
+        errors = []
+        if self.target_effect is not None and self.target_effect == 0:
+            errors.append((("target_effect",), "must not be zero", self.target_effect))
+        # icc_alone=False: with pre-period data the ICC is not used; pilots.planning checks the rest.
+        reason = None
+        if self.metric is not None and self.baseline is not None:
+            reason = baseline_problem(self.metric, self.baseline, icc_alone=False)
+        if reason is not None:
+            errors.append((("baseline",), reason, self.baseline))
+        if errors:
+            raise rule_errors("PilotPlanQuery", errors)
+        return self
 
 
 class PlanWeekOut(BaseModel):

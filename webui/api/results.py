@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pilots import accounts
 from pilots.results import results_document
 from pilots.results.export import results_table
+from pilots.schemas.fields import PlanDate
 from webui.api import bp
 from webui.api.auth import require
 from webui.api.formats import export_response, wants_csv
@@ -31,7 +32,9 @@ PILOT_ID = {"pilot_id": "The pilot's id."}
 class ResultsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: date | None = Field(default=None, description="Recompute with only the data audited up to this day.")
+    as_of: PlanDate | None = Field(
+        default=None, description="Recompute with only the data audited up to this day (YYYY-MM-DD exactly)."
+    )
     format: Literal["json", "csv"] | None = Field(default=None, description="csv needs the export permission.")
 
 

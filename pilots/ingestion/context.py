@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from pilots.errors import Conflict, NotFound
 from pilots.ingestion.fields import Window, make_window
+from pilots.lookup import MAX_ID
 from pilots.models import Assignment, Pilot
 
 
@@ -42,6 +43,8 @@ def ensure_accepting(pilot_id: int, status: str | None) -> None:
 def load_context(session: Session, pilot_id: int, now: datetime | None = None) -> PilotContext:
     """The pilot's window and roster; raises NotFound / Conflict when it does not accept outcomes."""
     # Core on the session's connection: the ORM's row handling would cost more than the query (thousands of ids).
+    if not 0 < pilot_id <= MAX_ID:  # an id no table can hold: 404, never a database overflow error
+        raise NotFound(f"Pilot {pilot_id} does not exist.")
     connection = session.connection()
     pilot = connection.execute(
         select(Pilot.status, Pilot.start_date, Pilot.end_date, Pilot.pre_period_start).where(Pilot.id == pilot_id)

@@ -209,3 +209,17 @@ def test_exports_of_an_id_beyond_any_pilot_are_404(api):
         response = api.get(f"/api/v1/pilots/{2**40}/{path}")
         assert response.status_code == 404, path
         assert response.json["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("pilot_id", [2**31, 2**40, 2**63, 2**70])
+def test_posting_outcomes_to_an_id_beyond_any_pilot_is_404(api, pilot_id):
+    row = {"audit_id": "a1", "moderator_id": "m1", "audited_at": "2024-06-03T10:00:00Z", "correct": True}
+    as_json = api.post(f"/api/v1/pilots/{pilot_id}/outcomes", json={"outcomes": [row]})
+    as_csv = api.post(
+        f"/api/v1/pilots/{pilot_id}/outcomes",
+        data="audit_id,moderator_id,audited_at,correct\na1,m1,2024-06-03T10:00:00Z,true\n",
+        content_type="text/csv",
+    )
+    for response in (as_json, as_csv):
+        assert response.status_code == 404, response.json
+        assert response.json["error"]["code"] == "not_found"

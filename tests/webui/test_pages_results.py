@@ -141,8 +141,9 @@ def test_as_of_is_passed_through_and_announced(app, signed_in):
     assert 'value="2025-03-10"' in page
 
 
-def test_bad_as_of_is_a_friendly_400(app, signed_in):
-    response, page = _page(app, signed_in, path="/pilots/{id}/results?as_of=last-tuesday")
+@pytest.mark.parametrize("as_of", ["last-tuesday", "20250310", "2025-W10-2", "2025-03-10T00:00:00", "2025-02-30"])
+def test_bad_as_of_is_a_friendly_400(app, signed_in, as_of):
+    response, page = _page(app, signed_in, path=f"/pilots/{{id}}/results?as_of={as_of}")
     assert response.status_code == 400
     assert "as_of must be a date like 2025-03-14" in page
 

@@ -5,6 +5,7 @@ Every view here needs a signed-in user (enforced for the whole blueprint in `web
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from flask import abort, current_app, render_template, request
@@ -80,11 +81,16 @@ def pilot_overview(pilot_id: int):
     )
 
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _as_of() -> date | None:
     raw = request.args.get("as_of") or None
     if raw is None:
         return None
     try:
+        if not ISO_DATE.fullmatch(raw):  # fromisoformat also takes 20250314 and week dates
+            raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
         abort(400, description=f"as_of must be a date like 2025-03-14, got {raw[:20]!r}.")

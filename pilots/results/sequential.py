@@ -35,7 +35,7 @@ from analysis.always_valid import (
     log_likelihood_ratio,
     p_values_from_lr,
 )
-from analysis.group_sequential import FutilityDesign
+from analysis.group_sequential import FutilityDesign, design_drift
 from analysis.gs_monitor import Look, monitor
 from analysis.information import MIN_STEP, information_time, monotone
 from pilots.results.looks import TOLERANCE, InformationPlan
@@ -70,6 +70,16 @@ def mixture(final_variance: float, alpha: float, fractions: np.ndarray | None) -
 @lru_cache(maxsize=256)
 def _mixture(final_variance: float, alpha: float, fractions: tuple[float, ...] | None) -> MixtureDesign:
     return design_mixture(final_variance, alpha, None if fractions is None else np.asarray(fractions))
+
+
+def sized_drift(alpha: float, power: float, fractions: np.ndarray, spending: str) -> float:
+    """`design_drift` over the planned reviews, memoized per process (a pure function of the plan)."""
+    return _sized_drift(float(alpha), float(power), tuple(np.round(np.asarray(fractions), 4).tolist()), spending)
+
+
+@lru_cache(maxsize=256)
+def _sized_drift(alpha: float, power: float, fractions: tuple[float, ...], spending: str) -> float:
+    return design_drift(alpha, power, np.asarray(fractions), spending)
 
 
 @dataclass(frozen=True)
@@ -231,7 +241,12 @@ def _group_sequential(
         Look(sign * float(e), float(math.sqrt(var)), float(t), float(df))
         for e, var, t, df in zip(series.estimates, v, fractions, series.dfs, strict=True)
     ]
-    design = None if futility is None else FutilityDesign(beta=futility.beta, spending=spending)
+    design = None
+    if futility is not None:
+        # The drift the design was sized for comes from the whole planned schedule of reviews; derived from the
+        # reviews taken so far it would treat the latest one as the last and make interim bounds far too strict.
+        theta = sized_drift(alpha, 1.0 - futility.beta, monotone(plan.planned_fractions()), spending)
+        design = FutilityDesign(beta=futility.beta, spending=spending, theta=theta)
     result = monitor(looks, alpha, spending, final=final, futility=design)
     k = result.stopped_at if result.stopped_at is not None else len(looks) - 1
     crossing: Crossing = _on_difference_scale(result.status, sign)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.group_sequential import FutilityDesign, boundaries, power_with_futility
+from analysis.group_sequential import FutilityDesign, boundaries, design_drift, power_with_futility
 from analysis.gs_monitor import Look, monitor
 from pilots.results.document import build_document
 from pilots.results.looks import InformationPlan, planned_look_days
@@ -36,12 +36,26 @@ def test_matches_monitor_with_beta_spending_futility():
     series = LookSeries(DAYS[:3], (0.001, -0.002, 0.0005), tuple(PLANNED[:3]), (np.inf,) * 3)
     outcome = run("group_sequential", series, PLAN, 0.05, "obf", final=False, futility=Futility(0.2, True))
     looks = [Look(e, np.sqrt(v), t) for e, v, t in zip(series.estimates, PLANNED[:3], [0.2, 0.4, 0.6], strict=True)]
-    direct = monitor(looks, 0.05, "obf", futility=FutilityDesign(0.2, "obf"))
+    theta = design_drift(0.05, 0.8, PLAN.planned_fractions(), "obf")  # sized over all five planned reviews
+    direct = monitor(looks, 0.05, "obf", futility=FutilityDesign(0.2, "obf", theta=theta))
     assert outcome.crossing == direct.status
     assert outcome.boundary == pytest.approx(direct.critical_values[direct.stopped_at or 2])
     k = direct.stopped_at if direct.stopped_at is not None else 2
     assert outcome.futility_boundary == pytest.approx(direct.futility_values[k])
     assert outcome.rejected is False
+
+
+def test_interim_bounds_are_those_of_the_whole_planned_schedule():
+    """Review by review, the futility bound is the full design's (drift sized over all five planned reviews), not
+    one recomputed as if the latest review were the last: that would make early bounds far too strict."""
+    full = run_bounds()
+    se = np.sqrt(PLANNED)
+    for k in range(1, 5):
+        series = LookSeries(DAYS[:k], tuple(2.0 * se[:k]), tuple(PLANNED[:k]), (np.inf,) * k)
+        outcome = run("group_sequential", series, PLAN, 0.05, "obf", final=False, futility=Futility(0.2, True))
+        assert outcome.crossing == "none"
+        assert outcome.futility_boundary == pytest.approx(full.futility[k - 1], abs=1e-6)
+    assert full.futility[0] == pytest.approx(-1.370, abs=1e-3)
 
 
 def test_lower_is_better_metric_is_the_mirror_image():

@@ -35,28 +35,3 @@ class ParsedBatch:
             Outcome(a, m, t, d, bool(c), None if k is None else bool(k), h, p, q, au)
             for a, m, t, d, c, k, h, p, q, au in self.values
         ]
-
-
-def add_sums(
-    sums: dict[tuple[str, str], list[float]],
-    moderators: list[str],
-    days: list[str],
-    correct: list[int],
-    critical: list[int | None],
-    handle: list[float | None],
-) -> None:
-    """Add audits given column by column to `sums` (same order and arithmetic as the per-row loops)."""
-    get = sums.get
-    for key, c, k, h in zip(zip(moderators, days, strict=True), correct, critical, handle, strict=True):
-        acc = get(key)
-        if acc is None:
-            acc = sums[key] = [0, 0, 0, 0, 0, 0.0, 0.0]
-        acc[0] += 1
-        acc[1] += c
-        if k is not None:
-            acc[2] += 1
-            acc[3] += k
-        if h is not None:
-            acc[4] += 1
-            acc[5] += h
-            acc[6] += h * h

@@ -19,8 +19,9 @@ from itertools import repeat
 from operator import getitem, itemgetter, ne
 from typing import Any
 
+from pilots import rollups
 from pilots.ingestion import fields as f
-from pilots.ingestion.batch import AS_INT, ParsedBatch, add_sums
+from pilots.ingestion.batch import AS_INT, ParsedBatch
 from pilots.ingestion.fields import Window
 
 _NONE = type(None)
@@ -75,14 +76,8 @@ def parse_columns(records: Sequence[Any], window: Window, first_row: int) -> Par
         return None
     days = list(map(getitem, instants, repeat(_DAY)))
     correct, critical = list(map(_as_int, correct)), list(map(_as_int, critical))
-    batch = ParsedBatch(
-        values=list(
-            zip(ids, moderators, instants, days, correct, critical, handle, policy, queue, auditor, strict=True)
-        ),
-        row_numbers=list(range(first_row, first_row + n)),
-    )
-    add_sums(batch.sums, moderators, days, correct, critical, handle)
-    return batch
+    values = list(zip(ids, moderators, instants, days, correct, critical, handle, policy, queue, auditor, strict=True))
+    return ParsedBatch(values=values, row_numbers=list(range(first_row, first_row + n)), sums=rollups.aggregate(values))
 
 
 def _texts(values: list[str]) -> bool:

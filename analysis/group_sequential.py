@@ -24,7 +24,7 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -311,13 +311,6 @@ def power_with_futility(bounds: Boundaries) -> float:
     """
     if bounds.futility is None or bounds.theta is None:
         raise ValueError("bounds have no futility boundaries")
-    lower = np.maximum(np.asarray(bounds.futility), np.asarray(bounds.lower))
-    prop = Propagator(bounds.theta)
-    total = 0.0
-    t = bounds.information_fractions
-    for k, tk in enumerate(t):
-        up, _ = prop.cross(tk, bounds.upper[k], lower[k])
-        total += up
-        if k < len(t) - 1:
-            prop.advance(tk, bounds.upper[k], lower[k])
-    return float(total)
+    # Obeyed futility bounds are a lower boundary: continue only while futility < Z < upper.
+    lower = tuple(np.maximum(np.asarray(bounds.futility), np.asarray(bounds.lower)).tolist())
+    return rejection_probability(replace(bounds, lower=lower), bounds.theta)[0]

@@ -45,9 +45,12 @@ class UnitDay(SQLModel, table=True):
 
     __tablename__ = "unit_day"
     __table_args__ = (
-        PrimaryKeyConstraint("pilot_id", "moderator_id", "day"),
-        # Covering index for the results engine's date-range reads (migration 0002).
+        # Day first, so an ingestion batch's new rows append instead of scattering (migration 0003).
+        PrimaryKeyConstraint("pilot_id", "day", "moderator_id"),
+        # Covering index for the results engine's date-range reads (migration 0002). PostgreSQL only: on SQLite the
+        # table is WITHOUT ROWID, stored in key order with every column, which covers those reads by itself.
         Index("ix_unit_day_results", "pilot_id", "day", "moderator_id", *SUMS_COLUMNS),
+        {"sqlite_with_rowid": False},
     )
 
     pilot_id: int = Field(foreign_key="pilot.id")

@@ -1,0 +1,91 @@
+"""Schema migrations keep data: migration 0003 re-keys `unit_day` by day (and, on SQLite, makes it WITHOUT ROWID)
+and back again, with every rollup row intact and upserts still matching the key. Runs on a scratch database of the
+same kind as the suite's (a temporary SQLite file, or a scratch PostgreSQL database beside the test one)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from pilots import rollups
+from pilots.db import make_engine
+from pilots.migrate import current_revision, downgrade, upgrade
+from tests.pilots._roster_factories import make_pilot
+
+ROWS = {("m2", "2026-03-03"): [3, 2, 3, 0, 3, 120.0, 5000.0], ("m1", "2026-03-02"): [2, 2, 2, 1, 2, 80.0, 3300.0]}
+
+
+@pytest.fixture
+def scratch_url(tmp_path) -> Iterator[str]:
+    suite = os.environ.get("PILOTLAB_TEST_DATABASE_URL", "")
+    if not suite.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
+        return
+    url = make_url(suite)
+    name = f"{url.database}_migrations"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _state(url: str) -> tuple[list[str], list[tuple]]:
+    engine = make_engine(url)
+    try:
+        key = inspect(engine).get_pk_constraint("unit_day")["constrained_columns"]
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT moderator_id, CAST(day AS TEXT), audits, correct, handle_sum FROM unit_day ORDER BY 1")
+            ).all()
+        return key, [tuple(row) for row in rows]
+    finally:
+        engine.dispose()
+
+
+def test_unit_day_rekey_round_trip_keeps_every_row(scratch_url):
+    upgrade(scratch_url, "0002")
+    engine = make_engine(scratch_url)
+    with Session(engine) as session:
+        pilot = make_pilot(session)
+        rollups.add(session.connection(), pilot.id, ROWS)
+        session.commit()
+        pilot_id = pilot.id
+    engine.dispose()
+    before = [("m1", "2026-03-02", 2, 2, 80.0), ("m2", "2026-03-03", 3, 2, 120.0)]
+    assert _state(scratch_url) == (["pilot_id", "moderator_id", "day"], before)
+
+    upgrade(scratch_url)
+    assert current_revision(scratch_url) == "0003"
+    assert _state(scratch_url) == (["pilot_id", "day", "moderator_id"], before)
+    engine = make_engine(scratch_url)
+    indexes = {index["name"] for index in inspect(engine).get_indexes("unit_day")}
+    if engine.dialect.name == "sqlite":  # rows stored in key order with every column: no covering index needed
+        with engine.connect() as connection:
+            ddl = connection.execute(text("SELECT sql FROM sqlite_master WHERE name = 'unit_day'")).scalar_one()
+        assert "WITHOUT ROWID" in ddl and "ix_unit_day_results" not in indexes
+    else:
+        assert "ix_unit_day_results" in indexes
+    engine.dispose()
+    engine = make_engine(scratch_url)
+    with Session(engine) as session:  # the upsert still matches the re-ordered key: sums add up
+        rollups.add(session.connection(), pilot_id, {("m1", "2026-03-02"): [1, 1, 1, 0, 1, 40.0, 1600.0]})
+        session.commit()
+    engine.dispose()
+    added = [("m1", "2026-03-02", 3, 3, 120.0), before[1]]
+    assert _state(scratch_url)[1] == added
+
+    downgrade(scratch_url, "0002")
+    assert _state(scratch_url) == (["pilot_id", "moderator_id", "day"], added)
+    upgrade(scratch_url)
+    assert _state(scratch_url) == (["pilot_id", "day", "moderator_id"], added)

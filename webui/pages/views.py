@@ -5,21 +5,24 @@ Every view here needs a signed-in user (enforced for the whole blueprint in `web
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from flask import abort, current_app, render_template, request
 from flask_login import current_user
+from pydantic import TypeAdapter, ValidationError
 
 from pilots import events
 from pilots.errors import NotFound, PilotLabError
 from pilots.lookup import get_pilot
 from pilots.models import Pilot
 from pilots.results import results_document
+from pilots.schemas.fields import PlanDate
 from webui.database import get_session
 from webui.pages import bp, queries
 from webui.pages.presenter import results_view
 from webui.pages.wording import design_rows, plan_metric_row, verdict
+
+PLAN_DATE = TypeAdapter(PlanDate)
 
 # Exports of moderator-level rows need the `export` permission; aggregates are readable by everyone.
 EXPORTS = (
@@ -81,18 +84,13 @@ def pilot_overview(pilot_id: int):
     )
 
 
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
 def _as_of() -> date | None:
     raw = request.args.get("as_of") or None
     if raw is None:
         return None
     try:
-        if not ISO_DATE.fullmatch(raw):  # fromisoformat also takes 20250314 and week dates
-            raise ValueError(raw)
-        return date.fromisoformat(raw)
-    except ValueError:
+        return PLAN_DATE.validate_python(raw)  # YYYY-MM-DD only, the API's own rule
+    except ValidationError:
         abort(400, description=f"as_of must be a date like 2025-03-14, got {raw[:20]!r}.")
 
 

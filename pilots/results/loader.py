@@ -228,8 +228,9 @@ def load_panel(
     """The pilot's units and rollups through `through` (see module docstring).
 
     `columns`, when given, is asked (with the panel of the pre-period alone, `days` 0) which rollup columns the
-    analysis reads from the pilot period; only those are read (`audits` always). Each column left out is one value
-    less per row crossing from the database."""
+    analysis reads from the pilot period. On SQLite the handle-time sums it does not need are left out of the query
+    (the counts are always read, packed into one integer per row); PostgreSQL reads every column. Columns left out
+    hold NaN in the panel and asking for them raises KeyError."""
     units = load_units(session, pilot_id, unit)
     pre_days = (start_date - pre_period_start).days if pre_period_start and pre_period_start < start_date else 0
     pre = np.zeros((len(SUMS), units.size))

@@ -146,6 +146,16 @@ def audit_rate_balance(
     return CheckResult("audit_rate", bool(p >= threshold), stat, p, msg)
 
 
+def _share_by_arm_test(hits: np.ndarray, totals: np.ndarray) -> tuple[float, float]:
+    """Whether the share of units with some property differs by arm: Fisher's exact test on the 2x2 table for two
+    arms, the chi-square test of independence for more; (0, 1) when no unit or every unit has it."""
+    if hits.sum() == 0 or hits.sum() == totals.sum():
+        return 0.0, 1.0
+    table = np.column_stack([hits, totals - hits])
+    res = stats.fisher_exact(table) if len(hits) == 2 else stats.chi2_contingency(table, correction=False)
+    return float(res.statistic), float(res.pvalue)
+
+
 def audit_coverage(
     assigned: Mapping[str, int],
     audited: Mapping[str, int],
@@ -174,15 +184,7 @@ def audit_coverage(
             "audit_coverage", True, math.nan, math.nan, reasons.describe(reasons.TOO_FEW_UNITS), reasons.TOO_FEW_UNITS
         )
     shares = ", ".join(f"{a} {s} of {n}" for a, s, n in zip(arms, seen, total, strict=True))
-    table = np.column_stack([seen, total - seen])
-    if seen.sum() == total.sum():
-        stat, p = 0.0, 1.0
-    elif len(arms) == 2:
-        res = stats.fisher_exact(table)
-        stat, p = float(res.statistic), float(res.pvalue)
-    else:
-        res = stats.chi2_contingency(table, correction=False)
-        stat, p = float(res.statistic), float(res.pvalue)
+    stat, p = _share_by_arm_test(seen, total)
     if p < threshold:
         msg = (
             f"QA audits reach the arms' {unit}s very differently ({shares} have audits; p = {p:.2g}). Outcomes of "
@@ -218,16 +220,8 @@ def attrition(
             reasons.describe(reasons.TOO_FEW_UNITS),
             reasons.TOO_FEW_UNITS,
         )
-    table = np.column_stack([gone, total - gone])
     rates = ", ".join(f"{a} {g}/{n}" for a, g, n in zip(arms, gone, total, strict=True))
-    if gone.sum() == 0 or gone.sum() == total.sum():
-        stat, p = 0.0, 1.0
-    elif len(arms) == 2:
-        res = stats.fisher_exact(table)
-        stat, p = float(res.statistic), float(res.pvalue)
-    else:
-        res = stats.chi2_contingency(table, correction=False)
-        stat, p = float(res.statistic), float(res.pvalue)
+    stat, p = _share_by_arm_test(gone, total)
     if p < threshold:
         msg = (
             f"Moderators stopped being audited at different rates by arm ({rates} inactive; "

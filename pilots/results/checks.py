@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -58,16 +59,21 @@ def _active(panel: Panel, now: int | None) -> np.ndarray:
     return panel.cumulative("audits", now) > 0
 
 
+def _per_arm(panel: Panel, arms: Iterable[str], mask: np.ndarray | None = None) -> dict[str, int]:
+    """Units of each arm (those where `mask` holds, when given)."""
+    counts = {}
+    for arm in arms:
+        members = panel.units.arms == arm
+        counts[arm] = int((members if mask is None else members & mask).sum())
+    return counts
+
+
 def srm(panel: Panel, weights: dict[str, int], now: int | None) -> CheckResult:
-    active = _active(panel, now)
-    counts = {arm: int((active & (panel.units.arms == arm)).sum()) for arm in weights}
-    return sample_ratio_mismatch(counts, weights)
+    return sample_ratio_mismatch(_per_arm(panel, weights, _active(panel, now)), weights)
 
 
 def srm_json(check: CheckResult, panel: Panel, weights: dict[str, int], now: int | None) -> dict[str, Any]:
-    active = _active(panel, now)
-    counts = {arm: int((active & (panel.units.arms == arm)).sum()) for arm in weights}
-    assigned = {arm: int((panel.units.arms == arm).sum()) for arm in weights}
+    counts, assigned = _per_arm(panel, weights, _active(panel, now)), _per_arm(panel, weights)
     return {
         "p_value": float(check.p_value) if math.isfinite(check.p_value) else None,
         "ok": bool(check.ok),
@@ -80,10 +86,7 @@ def srm_json(check: CheckResult, panel: Panel, weights: dict[str, int], now: int
 
 
 def coverage(panel: Panel, arms: tuple[str, ...], now: int | None, unit: str = "moderator") -> CheckResult:
-    active = _active(panel, now)
-    assigned = {arm: int((panel.units.arms == arm).sum()) for arm in arms}
-    audited = {arm: int((active & (panel.units.arms == arm)).sum()) for arm in arms}
-    return audit_coverage(assigned, audited, unit=unit)
+    return audit_coverage(_per_arm(panel, arms), _per_arm(panel, arms, _active(panel, now)), unit=unit)
 
 
 def audit_rate(panel: Panel, arms: tuple[str, ...], now: int | None, unit: str = "moderator") -> CheckResult:
@@ -101,9 +104,7 @@ def recent_attrition(panel: Panel, arms: tuple[str, ...], now: int | None) -> Ch
         )
     ever = panel.cumulative("audits", now - RECENT_DAYS) > 0
     recent = panel.window("audits", now - RECENT_DAYS + 1, now) > 0
-    units = {arm: int((ever & (panel.units.arms == arm)).sum()) for arm in arms}
-    inactive = {arm: int((ever & ~recent & (panel.units.arms == arm)).sum()) for arm in arms}
-    return attrition(units, inactive)
+    return attrition(_per_arm(panel, arms, ever), _per_arm(panel, arms, ever & ~recent))
 
 
 def balance(panel: Panel, control: str) -> tuple[CheckResult, list[dict[str, Any]]]:

@@ -13,7 +13,7 @@ import numpy as np
 from pilots import accounts
 from pilots.db import make_engine, session_factory
 from pilots.models import Assignment, Pilot, RosterEntry
-from pilots.simulate import SimulationSettings, simple_assignment, simulate_audits, simulate_roster
+from pilots.simulation import SimulationSettings, simple_assignment, simulate_audits, simulate_roster
 
 SEED = 20261125
 

@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from pilots.db import make_engine
 from pilots.migrate import upgrade
-from pilots.simulate import write_audits_csv
+from pilots.simulation import write_audits_csv
 
 
 def rss_mb(pid: int) -> float | None:

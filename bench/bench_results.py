@@ -38,7 +38,7 @@ from pilots import accounts, ingestion
 from pilots.db import make_engine, session_factory
 from pilots.migrate import upgrade
 from pilots.models import Assignment, Pilot, RosterEntry
-from pilots.simulate import SimulationSettings, simple_assignment, simulate_audits, simulate_roster
+from pilots.simulation import SimulationSettings, simple_assignment, simulate_audits, simulate_roster
 from webui import create_app
 
 SEED = 20261125

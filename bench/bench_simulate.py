@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from pilots.simulate import (
+from pilots.simulation import (
     SimulationSettings,
     simple_assignment,
     simulate_audits,

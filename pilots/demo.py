@@ -19,9 +19,9 @@ from sqlmodel import Session, select
 
 from pilots import accounts, events, ingestion, lifecycle, roster
 from pilots.models import Assignment, Event, User
-from pilots.roster_input import validate_records
+from pilots.roster.upload import validate_records
 from pilots.schemas import Arm, Design, MetricSpec, PilotCreate
-from pilots.simulate import SimulationSettings, simulate_audits, simulate_roster
+from pilots.simulation import SimulationSettings, simulate_audits, simulate_roster
 
 DEMO_PASSWORD = "pilotlab-demo"
 DEMO_USERS = {"demo-admin": "admin", "demo-pm": "pm", "demo-analyst": "analyst", "demo-viewer": "viewer"}

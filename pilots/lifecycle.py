@@ -14,13 +14,13 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from pilots import events
+from pilots.assignment.randomization import randomize
 from pilots.db import write_transaction
 from pilots.errors import Conflict, ValidationFailed, problem
 from pilots.lookup import get_pilot
 from pilots.models import Assignment, Event, Pilot, RosterEntry
 from pilots.models._time import utcnow
 from pilots.plan import canonical_plan, plan_hash
-from pilots.randomization import randomize
 from pilots.schemas import PilotCreate, PilotPublic, PilotUpdate, problems_from
 
 

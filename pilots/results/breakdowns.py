@@ -20,10 +20,10 @@ import numpy as np
 
 from analysis.ratio import RatioStats, compare
 from analysis.segments import CHERRY_PICKING_WARNING, segment_effects
+from pilots.assignment.strata import band
 from pilots.catalog import MetricDefinition
 from pilots.results.loader import Panel
 from pilots.results.metric import finite, interval
-from pilots.strata import band
 
 SEGMENTS = ("site", "language", "tenure_band")
 DESCRIPTIVE = "descriptive: fixed-horizon interval, not for decisions"

@@ -31,8 +31,8 @@ from analysis.checks import (
     covariate_balance,
     sample_ratio_mismatch,
 )
+from pilots.assignment.strata import band
 from pilots.results.loader import Panel
-from pilots.strata import band
 
 RECENT_DAYS = 7
 ATTRITION_FROM_DAY = 14

@@ -18,7 +18,7 @@ import numpy as np
 from sqlmodel import Session
 
 from analysis.permutation import randomization_test
-from pilots._blocks import reassign
+from pilots.assignment.blocks import reassign
 from pilots.errors import Conflict, ValidationFailed, problem
 from pilots.lookup import get_pilot
 from pilots.models import Pilot

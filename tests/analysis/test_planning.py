@@ -229,7 +229,7 @@ def test_input_checks():
 
 def _simulated_rejection_rate(effect_points: float, n_pilots: int, seed: int) -> tuple[float, dict]:
     """Fixed-horizon delta-method z tests on pilots drawn by the aggregated simulator (fixed roster)."""
-    from pilots.simulate import (
+    from pilots.simulation import (
         SimulationSettings,
         simple_assignment,
         simulate_roster,

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from pilots import ingestion, lifecycle, rollups
 from pilots.models import Assignment, Pilot, RosterEntry
-from pilots.simulate import SimulationSettings, simulate_audits, simulate_roster, simulate_unit_days
+from pilots.simulation import SimulationSettings, simulate_audits, simulate_roster, simulate_unit_days
 
 START = date(2026, 3, 2)
 

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from pilots.balance import balance_report, balance_table, mean_smd, proportion_smd
+from pilots.assignment.balance import balance_report, balance_table, mean_smd, proportion_smd
+from pilots.assignment.randomization import randomize
 from pilots.errors import Conflict
-from pilots.randomization import randomize
 from tests.pilots._roster_factories import add_roster, make_pilot, moderators
 
 

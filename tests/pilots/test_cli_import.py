@@ -12,7 +12,7 @@ from pilots import rollups
 from pilots.cli import cli
 from pilots.commands import register
 from pilots.models import Event, Outcome
-from pilots.simulate import write_audits_csv
+from pilots.simulation import write_audits_csv
 from tests.pilots.ingestion_support import MODERATORS, audit, make_pilot
 from webui.database import sessions
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pilots._blocks import allocation_cycle, assign_strata, block_sequence, reassign, stratum_generator
+from pilots.assignment.blocks import allocation_cycle, assign_strata, block_sequence, reassign, stratum_generator
+from pilots.assignment.randomization import assign_late_joiners, randomize
 from pilots.errors import Conflict, ValidationFailed
-from pilots.randomization import assign_late_joiners, randomize
 from tests.pilots._roster_factories import add_roster, make_pilot, moderators
 
 

@@ -14,7 +14,7 @@ from pilots.models import Outcome
 from pilots.results import results_document, service
 from pilots.results.document import build_document
 from pilots.roster import add_late_joiners
-from pilots.roster_input import RosterRow
+from pilots.roster.upload import RosterRow
 from tests.pilots.results_support import START, assignment, ingest_audits, make_pilot, settings, write_unit_days
 from webui.database import sessions
 

@@ -18,7 +18,7 @@ from pilots.results.document import _document
 from pilots.results.loader import Panel, Units
 from pilots.rollups import SUMS
 from pilots.schemas import plan_of
-from pilots.simulate import SimulationSettings, simple_assignment, simulate_roster, simulate_unit_days
+from pilots.simulation import SimulationSettings, simple_assignment, simulate_roster, simulate_unit_days
 
 SIM = SimulationSettings(n_moderators=100, weeks=6, pre_weeks=2)
 

@@ -124,7 +124,7 @@ TEAM_SIM = replace(SIM, n_moderators=200, weeks=3, pre_weeks=2)
 
 
 def _team_panel(rng: np.random.Generator) -> Panel:
-    from pilots.simulate import simulate_roster, simulate_unit_days
+    from pilots.simulation import simulate_roster, simulate_unit_days
 
     roster = simulate_roster(TEAM_SIM, rng)
     teams = sorted({row["team"] for row in roster})

@@ -12,13 +12,13 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from pilots import rollups
+from pilots.assignment.strata import band
 from pilots.catalog import METRICS
 from pilots.models import Assignment, Pilot
 from pilots.results import looks
 from pilots.results.breakdowns import _levels, segment_labels
 from pilots.results.loader import COLUMN, Panel, Units, load_panel
 from pilots.rollups import SUMS
-from pilots.strata import band
 from tests.pilots.results_support import START, assignment, make_pilot, settings
 
 PRE_START = START - timedelta(days=21)  # settings(): three pre-period weeks

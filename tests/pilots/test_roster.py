@@ -7,13 +7,13 @@ import json
 import pytest
 from sqlmodel import select
 
+from pilots.assignment.randomization import randomize
 from pilots.errors import Conflict, NotFound, ValidationFailed
 from pilots.events import history
 from pilots.exports import csv_chunks
 from pilots.models import RosterEntry
-from pilots.randomization import randomize
 from pilots.roster import add_late_joiners, assignment_table, replace_roster, roster_table
-from pilots.roster_input import RosterRow, parse_upload
+from pilots.roster.upload import RosterRow, parse_upload
 from tests.pilots._roster_factories import make_pilot, moderators
 
 HEADER = "moderator_id,team,site,language,tenure_months,baseline_accuracy,shift\n"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pilots.simulate import (
+from pilots.simulation import (
     AUDIT_FIELDS,
     SimulationSettings,
     calibrate_logit_normal,

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from pilots.assignment.randomization import randomize
 from pilots.events import history
-from pilots.randomization import randomize
 from tests.pilots._roster_factories import make_pilot, moderators
 
 CSV = {"Content-Type": "text/csv"}

@@ -2,7 +2,7 @@
 
 Uploading a roster needs `write` (admin, pm). The roster and the assignments are moderator-level data and need
 `export` (admin, pm, analyst); the balance report is aggregate and needs only `read` (a viewer may see it). Bodies
-are JSON or CSV (`Content-Type: text/csv`) and validated by `pilots.roster_input`, which reports every bad row; the
+are JSON or CSV (`Content-Type: text/csv`) and validated by `pilots.roster.upload`, which reports every bad row; the
 models below document them in the OpenAPI description.
 """
 
@@ -14,10 +14,10 @@ from flask import abort, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from pilots import roster
-from pilots.balance import balance_report, balance_table
+from pilots.assignment.balance import balance_report, balance_table
 from pilots.lookup import get_pilot
 from pilots.models import Assignment
-from pilots.roster_input import parse_upload
+from pilots.roster.upload import parse_upload
 from webui.api import bp
 from webui.api.auth import actor, require
 from webui.api.formats import ExportFormat, export_response, wants_csv

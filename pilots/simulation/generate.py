@@ -1,7 +1,7 @@
 """Realistic simulated moderation operations: rosters, QA audits and aggregated per-moderator-day counts.
 
 Pure Python and numpy, no database. Everything is driven by a `numpy.random.Generator`, so a seed reproduces a whole
-operation. Two paths share one model (see `pilots._simulate_settings` for the model itself):
+operation. Two paths share one model (see `pilots.simulation.model` for the model itself):
 
 * `simulate_audits` streams audit dicts with the ingestion field names, week by week, for demos, ingestion tests and
   benchmarks; memory stays flat however many rows are drawn.
@@ -21,14 +21,15 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from pilots._simulate_model import (
+from pilots.ingestion.fields import FIELDS
+from pilots.simulation.model import (
     cell_parameters,
     day_range,
     draw_audits,
     draw_handle_times,
     effect_scales,
 )
-from pilots._simulate_settings import (
+from pilots.simulation.settings import (
     DEFAULT_SITES,
     SimulatedRoster,
     SimulationSettings,
@@ -36,7 +37,6 @@ from pilots._simulate_settings import (
     calibrate_logit_normal,
     simulate_roster,
 )
-from pilots.ingestion.fields import FIELDS
 
 __all__ = [
     "AUDIT_FIELDS",

@@ -18,14 +18,14 @@ from sqlalchemy import delete, insert
 from sqlmodel import Session, select
 
 from pilots import events
+from pilots.assignment.randomization import assign_late_joiners
 from pilots.db import write_transaction
 from pilots.errors import Conflict
 from pilots.exports import ExportTable
 from pilots.lookup import get_pilot
 from pilots.models import Assignment, RosterEntry
 from pilots.models._time import utcnow
-from pilots.randomization import assign_late_joiners
-from pilots.roster_input import CORE_COLUMNS, RosterRow
+from pilots.roster.upload import CORE_COLUMNS, RosterRow
 
 _PAGE = 1000
 _INSERT_BATCH = 1000

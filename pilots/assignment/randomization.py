@@ -1,10 +1,10 @@
 """Stratified permuted-block randomization of a pilot's roster at launch, and of late joiners afterwards.
 
 Units are moderators, or teams when the plan says `unit: team` (every moderator of a team gets the team's arm).
-Each unit's stratum comes from `pilots.strata`; within a stratum, units sorted by id (code-point order) take
-consecutive arms of the stratum's block sequence (`pilots._blocks`), whose generator depends only on the pilot's
-seed and the stratum key. So the same roster, plan and seed give the same assignment on any database or machine,
-whatever the upload order.
+Each unit's stratum comes from `pilots.assignment.strata`; within a stratum, units sorted by id (code-point order)
+take consecutive arms of the stratum's block sequence (`pilots.assignment.blocks`), whose generator depends only on
+the pilot's seed and the stratum key. So the same roster, plan and seed give the same assignment on any database or
+machine, whatever the upload order.
 
 Late joiners continue their stratum's sequence: the first new unit of a stratum takes position `n`, where `n` is
 the number of units already assigned there, and a batch's new units are taken in id order. A late joiner whose team
@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from pilots._blocks import allocation_cycle, assign_strata, block_sequence, stratum_generator
-from pilots.errors import Conflict, ValidationFailed, problem
-from pilots.layers import ensure_no_conflicts
-from pilots.models import Assignment, Pilot, RosterEntry
-from pilots.strata import (
+from pilots.assignment.blocks import allocation_cycle, assign_strata, block_sequence, stratum_generator
+from pilots.assignment.layers import ensure_no_conflicts
+from pilots.assignment.strata import (
     FIXED_LABEL_ATTRIBUTES,
     MAX_STRATUM_KEY,
     Edges,
@@ -34,6 +32,8 @@ from pilots.strata import (
     team_labels,
     unit_values,
 )
+from pilots.errors import Conflict, ValidationFailed, problem
+from pilots.models import Assignment, Pilot, RosterEntry
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def plan_cycle(pilot: Pilot) -> tuple[str, ...]:
 
 def launch_bands(entries: Sequence[RosterEntry], pilot: Pilot) -> dict[str, tuple[float, ...]]:
     """Quartile band edges of the pilot's continuous numeric strata attributes, from the roster randomized at launch
-    (`pilots.strata`); late joiners are banded with the same edges."""
+    (`pilots.assignment.strata`); late joiners are banded with the same edges."""
     return data_bands(unit_values(entries, pilot.strata, pilot.unit))
 
 

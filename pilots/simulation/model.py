@@ -13,7 +13,7 @@ from datetime import date
 
 import numpy as np
 
-from pilots._simulate_settings import SimulatedRoster, SimulationSettings
+from pilots.simulation.settings import SimulatedRoster, SimulationSettings
 
 MIN_HANDLE_TIME_S = 1.0
 

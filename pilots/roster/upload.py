@@ -23,8 +23,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pilots.assignment.strata import BANDS
 from pilots.errors import ValidationFailed, problem
-from pilots.strata import BANDS
 
 CORE_COLUMNS = ("moderator_id", "team", "site", "language", "tenure_months")
 MAX_ROWS = 50_000

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 from pilots import settings
+from webui.converters import register_converters
 
 
 class ConfigurationError(RuntimeError):
@@ -34,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     _check_secret_key(app)
 
+    register_converters(app)
     register_extensions(app)
     register_blueprints(app)
     return app

@@ -18,8 +18,10 @@ from datetime import datetime
 from itertools import repeat
 from operator import getitem, itemgetter, ne
 from typing import Any
+from unicodedata import normalize
 
 from pilots import rollups
+from pilots.identifiers import clean_column
 from pilots.ingestion import fields as f
 from pilots.ingestion.batch import AS_INT, ParsedBatch
 from pilots.ingestion.fields import Window
@@ -57,12 +59,14 @@ def parse_columns(records: Sequence[Any], window: Window, first_row: int) -> Par
             return None
     except KeyError:
         return None
-    if set(map(type, ids)) != {str} or min(map(len, ids)) == 0 or not _texts(ids) or len(set(ids)) != n:
+    if set(map(type, ids)) != {str} or min(map(len, ids)) == 0:
         return None
-    try:
-        if not window.roster.issuperset(moderators):
-            return None
-    except TypeError:  # an unhashable moderator_id
+    ids = _texts(ids)
+    if ids is None or len(set(ids)) != n or set(map(type, moderators)) != {str}:
+        return None
+    if not "".join(moderators).isascii():
+        moderators = [normalize("NFC", moderator) for moderator in moderators]
+    if not window.roster.issuperset(moderators):
         return None
     if set(map(type, correct)) != {bool} or not _BOOL_OR_NONE.issuperset(map(type, critical)):
         return None
@@ -80,9 +84,14 @@ def parse_columns(records: Sequence[Any], window: Window, first_row: int) -> Par
     return ParsedBatch(values=values, row_numbers=list(range(first_row, first_row + n)), sums=rollups.aggregate(values))
 
 
-def _texts(values: list[str]) -> bool:
-    """Strings of at most MAX_TEXT characters without NUL (types already checked)."""
-    return not values or (max(map(len, values)) <= f.MAX_TEXT and "\x00" not in "".join(values))
+def _texts(values: list[str]) -> list[str] | None:
+    """Identifiers (`pilots.identifiers`, in NFC) of at most MAX_TEXT characters, or None (types already checked)."""
+    if not values:
+        return values
+    cleaned = clean_column(values)
+    if cleaned is None or max(map(len, cleaned)) > f.MAX_TEXT:
+        return None
+    return cleaned
 
 
 def _optional_text(values: list[Any]) -> list[str | None] | None:
@@ -90,8 +99,12 @@ def _optional_text(values: list[Any]) -> list[str | None] | None:
     if not _STR_OR_NONE.issuperset(map(type, values)):
         return None
     present = list(filter(None, values))
-    if not _texts(present):
+    cleaned = _texts(present)
+    if cleaned is None:
         return None
+    if cleaned is not present and cleaned != present:  # some values were normalized: put them back in place
+        replaced = iter(cleaned)
+        return [next(replaced) if value else None for value in values]
     if len(present) + values.count(None) < len(values):  # some empty strings
         return [value or None for value in values]
     return values

@@ -16,7 +16,8 @@ Typing rules, decided once and documented in the API description:
 Validated timestamps are carried as canonical UTC text, `YYYY-MM-DD HH:MM:SS.ffffff` (SQLAlchemy's SQLite storage
 format), and days as `YYYY-MM-DD`: fixed-width text compares in time order, goes to SQLite as is and to PostgreSQL
 through COPY, and saves formatting a datetime per row on the hot path.
-* `handle_time_s` is finite, 0 to `MAX_HANDLE_TIME_S`; text fields are 1 to 100 characters without NUL characters.
+* `handle_time_s` is finite, 0 to `MAX_HANDLE_TIME_S`; text fields are identifiers (`pilots.identifiers`: no control,
+  zero-width or bidirectional-control characters, stored in Unicode NFC) of 1 to 100 characters once normalized.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
+
+from pilots import identifiers
 
 FIELDS: tuple[str, ...] = (
     "audit_id",
@@ -107,10 +110,12 @@ def text_problem(value: Any, required: bool, json: bool) -> str | None:
         return "is required" if required else None
     if not isinstance(value, str):
         return f"must be a string, got {_json_type(value)}" if json else "must be text"
-    if len(value) > MAX_TEXT:
-        return f"must be at most {MAX_TEXT} characters, got {len(value)}"
-    if "\x00" in value:
-        return "must not contain NUL characters"
+    refused = identifiers.problem(value)
+    if refused:
+        return refused
+    size = len(identifiers.clean(value) or value)
+    if size > MAX_TEXT:
+        return f"must be at most {MAX_TEXT} characters, got {size}"
     return None
 
 

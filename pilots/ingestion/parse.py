@@ -11,6 +11,7 @@ once and counted as duplicates; a repeat with different content is a problem.
 from __future__ import annotations
 
 import gc
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pilots.errors import ValidationFailed, problem
+from pilots.identifiers import clean as clean_identifier
 from pilots.ingestion import fields as f
 from pilots.ingestion.batch import AS_INT, ParsedBatch
 from pilots.ingestion.columns import parse_columns
@@ -27,6 +29,7 @@ from pilots.ingestion.fields import Window
 __all__ = ["ParsedBatch", "collector_paused", "parse_csv_rows", "parse_json_records"]
 
 _fromiso = datetime.fromisoformat
+_nfc = unicodedata.normalize
 _CSV_INTS = {text: AS_INT[value] for text, value in f.CSV_BOOLEANS.items()}
 _MAX_TEXT = f.MAX_TEXT
 _MAX_HANDLE = f.MAX_HANDLE_TIME_S
@@ -87,7 +90,14 @@ def parse_json_records(records: Sequence[Any], window: Window, first_row: int = 
             if type(rec) is not dict or not known(rec):
                 raise _Bad
             a, m, c, t = rec["audit_id"], rec["moderator_id"], rec["correct"], rec["audited_at"]
-            if type(a) is not str or not a or len(a) > _MAX_TEXT or "\x00" in a or m not in roster:
+            if type(a) is not str or type(m) is not str:
+                raise _Bad
+            # Identifiers: ASCII needs only isprintable; anything else is checked and normalized (NFC) first.
+            if not a.isascii():
+                a = _identifier(a)
+            if not m.isascii():
+                m = _nfc("NFC", m)
+            if not a or len(a) > _MAX_TEXT or not a.isprintable() or m not in roster:
                 raise _Bad
             parsed = _fromiso(t)
             if len(t) in _UTC_SIZES and t[19:] in _UTC_TAILS and t[4] == t[7] == "-" and t[13] == t[16] == ":":
@@ -105,12 +115,15 @@ def parse_json_records(records: Sequence[Any], window: Window, first_row: int = 
                 else:
                     raise _Bad
             p, q, au = rec.get("policy"), rec.get("queue"), rec.get("auditor_id")
-            if p is not None and (type(p) is not str or len(p) > _MAX_TEXT or "\x00" in p):
-                raise _Bad
-            if q is not None and (type(q) is not str or len(q) > _MAX_TEXT or "\x00" in q):
-                raise _Bad
-            if au is not None and (type(au) is not str or len(au) > _MAX_TEXT or "\x00" in au):
-                raise _Bad
+            # The inline test accepts plain ASCII text; anything else is decided by `_identifier` (or refused).
+            if p is not None and (type(p) is not str or not p.isascii() or len(p) > _MAX_TEXT or not p.isprintable()):
+                p = _identifier(p)
+            if q is not None and (type(q) is not str or not q.isascii() or len(q) > _MAX_TEXT or not q.isprintable()):
+                q = _identifier(q)
+            if au is not None and (
+                type(au) is not str or not au.isascii() or len(au) > _MAX_TEXT or not au.isprintable()
+            ):
+                au = _identifier(au)
         except (_Bad, KeyError, TypeError, ValueError, AttributeError, OverflowError):
             _diagnose(rec, window, n, problems, json=True)
             continue
@@ -152,7 +165,11 @@ def parse_csv_rows(rows: Iterable[list[str]], layout: CsvLayout, window: Window,
             if len(raw) != width:
                 raise _Bad
             a, m, t, c, k, h, p, q, au = getter([*raw, ""] if pad else raw)
-            if not a or len(a) > _MAX_TEXT or "\x00" in a or m not in roster:
+            if not a.isascii():
+                a = _identifier(a)
+            if not m.isascii():
+                m = _nfc("NFC", m)
+            if not a or len(a) > _MAX_TEXT or not a.isprintable() or m not in roster:
                 raise _Bad
             parsed = _fromiso(t)
             if len(t) in _UTC_SIZES and t[19:] in _UTC_TAILS and t[4] == t[7] == "-" and t[13] == t[16] == ":":
@@ -169,10 +186,12 @@ def parse_csv_rows(rows: Iterable[list[str]], layout: CsvLayout, window: Window,
                     raise _Bad
             else:
                 h = None
-            if (p and (len(p) > _MAX_TEXT or "\x00" in p)) or (q and (len(q) > _MAX_TEXT or "\x00" in q)):
-                raise _Bad
-            if au and (len(au) > _MAX_TEXT or "\x00" in au):
-                raise _Bad
+            if p and (not p.isascii() or len(p) > _MAX_TEXT or not p.isprintable()):
+                p = _identifier(p)
+            if q and (not q.isascii() or len(q) > _MAX_TEXT or not q.isprintable()):
+                q = _identifier(q)
+            if au and (not au.isascii() or len(au) > _MAX_TEXT or not au.isprintable()):
+                au = _identifier(au)
         except (_Bad, KeyError, TypeError, ValueError, OverflowError):
             _diagnose_csv(raw, layout, window, n, problems)
             continue
@@ -204,6 +223,19 @@ def parse_csv_rows(rows: Iterable[list[str]], layout: CsvLayout, window: Window,
 
 _UTC_SIZES = (20, 25)
 _UTC_TAILS = ("Z", "+00:00")
+
+
+def _identifier(value: Any) -> str:
+    """A text value the inline tests did not accept: non-ASCII text in NFC within the length limit, else `_Bad`.
+
+    The refused characters are those of `pilots.identifiers`; the limit applies to the normalized text.
+    """
+    if type(value) is not str:
+        raise _Bad
+    cleaned = clean_identifier(value)
+    if cleaned is None or len(cleaned) > _MAX_TEXT:
+        raise _Bad
+    return cleaned
 
 
 def _utc_text(parsed: datetime) -> str:
@@ -251,6 +283,8 @@ def _diagnose(rec: Any, window: Window, n: int, problems: _Problems, *, json: bo
         if message:
             problems.add(n, name, message)
     moderator = rec.get("moderator_id")
+    if isinstance(moderator, str):
+        moderator = _nfc("NFC", moderator)
     if f.text_problem(moderator, True, json) is None and moderator not in window.roster:
         problems.add(n, "moderator_id", f"{moderator!r} is not an assigned moderator of this pilot")
     message = f.timestamp_problem(rec.get("audited_at"), window)

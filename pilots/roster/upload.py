@@ -9,6 +9,9 @@ Formats
   than guessed, so a misspelt `tenure` cannot silently become an attribute. Empty cells are missing values; extra
   attribute cells that look like plain decimal numbers (`3`, `-2`, `0.91`, not `007`) are read as numbers.
 
+Text values (ids, team, site, language, extra text attributes) follow `pilots.identifiers`: control, zero-width and
+bidirectional-control characters are refused, and values are stored in Unicode NFC, as outcome ids are.
+
 Rows are numbered from 1 over the records (the CSV header is not a row). Any bad row rejects the whole upload with
 every problem listed (the first 100 in the response).
 """
@@ -23,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pilots import identifiers
 from pilots.assignment.strata import BANDS
 from pilots.errors import ValidationFailed, problem
 
@@ -83,6 +87,8 @@ def read_json(text: str) -> list[Any]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise ValidationFailed("The body is not valid JSON.", [problem("body", str(error))]) from error
+    except RecursionError as error:  # nesting deeper than the interpreter's recursion limit
+        raise ValidationFailed("The body is nested too deeply.", [problem("body", "is nested too deeply")]) from error
     if not isinstance(document, dict) or not isinstance(document.get("moderators"), list):
         raise ValidationFailed(
             'Send {"moderators": [...]} as JSON, or the roster as text/csv.',
@@ -201,10 +207,19 @@ def _text(value: Any, name: str, row: int, found: list[dict[str, Any]]) -> str:
     if not isinstance(value, str):
         found.append(problem(name, f"must be a string, got {type(value).__name__}", row))
         return ""
-    value = value.strip()
+    value = _identifier(value.strip(), name, row, found)
     if len(value) > TEXT_LIMITS[name]:
         found.append(problem(name, f"is {len(value)} characters long (at most {TEXT_LIMITS[name]})", row))
     return value
+
+
+def _identifier(value: str, name: str, row: int, found: list[dict[str, Any]]) -> str:
+    """`value` in NFC, or a problem naming the refused character (the rule of `pilots.identifiers`)."""
+    cleaned = identifiers.clean(value)
+    if cleaned is None:
+        found.append(problem(name, identifiers.problem(value) or "is not a usable identifier", row))
+        return value
+    return cleaned
 
 
 def _number(value: Any, name: str, row: int, found: list, low: float, high: float) -> float | None:
@@ -239,10 +254,11 @@ def _attributes(record: dict[str, Any], row: int, found: list[dict[str, Any]]) -
             if number is not None:
                 attributes[name] = number
         elif isinstance(value, str):
+            value = _identifier(value.strip(), name, row, found)
             if len(value) > MAX_ATTRIBUTE_TEXT:
                 found.append(problem(name, f"is {len(value)} characters long (at most {MAX_ATTRIBUTE_TEXT})", row))
-            elif value.strip():
-                attributes[name] = value.strip()
+            elif value:
+                attributes[name] = value
         elif isinstance(value, bool) or (isinstance(value, int | float) and math.isfinite(value)):
             attributes[name] = value
         else:

@@ -25,6 +25,21 @@ class NotFound(PilotLabError):
     code = "not_found"
 
 
+class Forbidden(PilotLabError):
+    """The caller is signed in but may not do this to this object (not its owner or a collaborator, an admin-only
+    field)."""
+
+    http_status = 403
+    code = "forbidden"
+
+
+class Gone(PilotLabError):
+    """The data existed but was deleted on purpose (the retention policy purged a concluded pilot's raw audits)."""
+
+    http_status = 410
+    code = "gone"
+
+
 class Conflict(PilotLabError):
     """The request is valid but clashes with stored state (a second launch, an audit id stored with other content)."""
 

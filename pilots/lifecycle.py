@@ -7,21 +7,24 @@ changes it, records an event with the actor in the same transaction and commits.
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from pilots import events
+from pilots import access, events
+from pilots.accounts import can
 from pilots.assignment.randomization import randomize
 from pilots.db import write_transaction
 from pilots.errors import Conflict, ValidationFailed, problem
 from pilots.lookup import get_pilot
-from pilots.models import Assignment, Event, Pilot, RosterEntry
+from pilots.models import Assignment, Event, Pilot, RosterEntry, User
 from pilots.models._time import utcnow
 from pilots.plan import canonical_plan, plan_hash
 from pilots.schemas import PilotCreate, PilotPublic, PilotUpdate, problems_from
+from pilots.schemas.fields import MAX_SEED
 
 
 def list_pilots(
@@ -40,6 +43,7 @@ def list_pilots(
 def to_public(session: Session, pilots: list[Pilot]) -> list[PilotPublic]:
     """API views of `pilots`, with roster sizes and assigned-unit counts (two grouped queries for the whole list)."""
     ids = [pilot.id for pilot in pilots]
+    collaborators = access.collaborators(session, ids)
     roster = dict(
         session.exec(
             select(RosterEntry.pilot_id, func.count())
@@ -56,7 +60,12 @@ def to_public(session: Session, pilots: list[Pilot]) -> list[PilotPublic]:
     )
     return [
         PilotPublic.model_validate(
-            {**pilot.model_dump(), "roster_size": roster.get(pilot.id, 0), "assigned_units": units.get(pilot.id, 0)}
+            {
+                **pilot.model_dump(),
+                "collaborators": collaborators.get(pilot.id, []),
+                "roster_size": roster.get(pilot.id, 0),
+                "assigned_units": units.get(pilot.id, 0),
+            }
         )
         for pilot in pilots
     ]
@@ -69,12 +78,18 @@ def pilot_events(session: Session, pilot_id: int) -> list[Event]:
 
 
 def create_pilot(session: Session, data: PilotCreate, actor: str) -> Pilot:
-    """Register a draft pilot; `owner` defaults to the actor."""
+    """Register a draft pilot owned by the actor (or, when an admin named one, by `data.owner`). Who may set
+    `owner` and `seed` is checked by the caller (`pilots.access.ensure_may_set`); a seed given here is recorded as
+    set by hand."""
     with write_transaction(session):
+        if data.owner is not None:
+            _check_owner(session, data.owner)
         pilot = Pilot(**_columns(data), owner=data.owner or actor, status="draft")
         session.add(pilot)
         session.flush()
         events.record(session, actor, "pilot.created", pilot.id, plan=canonical_plan(pilot))
+        if data.seed is not None:
+            events.record(session, actor, "pilot.seed_set", pilot.id, seed=data.seed)
     return pilot
 
 
@@ -87,7 +102,8 @@ def update_pilot(session: Session, pilot_id: int, patch: PilotUpdate, actor: str
         before = canonical_plan(pilot)
         for name, value in _columns(data).items():
             setattr(pilot, name, value)
-        if data.owner is not None:
+        if data.owner is not None and data.owner != pilot.owner:
+            _check_owner(session, data.owner)
             pilot.owner = data.owner
         after = canonical_plan(pilot)
         changed = sorted(name for name in after if after[name] != before[name])
@@ -102,6 +118,8 @@ def update_pilot(session: Session, pilot_id: int, patch: PilotUpdate, actor: str
                 before={name: before[name] for name in changed},
                 after={name: after[name] for name in changed},
             )
+        if "seed" in changed and pilot.seed is not None:
+            events.record(session, actor, "pilot.seed_set", pilot.id, seed=pilot.seed)
     return pilot
 
 
@@ -118,6 +136,9 @@ def launch_pilot(session: Session, pilot_id: int, actor: str) -> Pilot:
                 f"Pilot {pilot.id} is already {pilot.status}; a pilot is launched once.",
                 {"status": pilot.status, "plan_hash": pilot.plan_hash},
             )
+        seed_source = "set by hand" if pilot.seed is not None else "drawn at launch"
+        if pilot.seed is None:
+            pilot.seed = secrets.randbelow(MAX_SEED + 1)
         assignments = randomize(session, pilot)
         now = utcnow()
         pilot.status, pilot.launched_at, pilot.updated_at = "running", now, now
@@ -131,6 +152,8 @@ def launch_pilot(session: Session, pilot_id: int, actor: str) -> Pilot:
             "pilot.launched",
             pilot.id,
             plan_hash=pilot.plan_hash,
+            seed=pilot.seed,
+            seed_source=seed_source,
             units=len({a.unit_id for a in assignments}),
             moderators_by_arm=arms,
         )
@@ -149,6 +172,14 @@ def conclude_pilot(session: Session, pilot_id: int, actor: str, note: str | None
         pilot.status, pilot.concluded_at, pilot.updated_at = "concluded", now, now
         events.record(session, actor, "pilot.concluded", pilot.id, note=note, plan_hash=pilot.plan_hash)
     return pilot
+
+
+def _check_owner(session: Session, name: str) -> None:
+    user = session.exec(select(User).where(User.name == name)).first()
+    if user is None or not user.active or not can(user.role, "write"):
+        raise ValidationFailed(
+            "The owner must be an active pm or admin.", [problem("owner", f"no active pm or admin is named {name!r}")]
+        )
 
 
 def _require_draft(pilot: Pilot) -> None:

@@ -5,8 +5,8 @@ import click
 
 def register(cli: click.Group) -> None:
     """Attach every subcommand group to `cli` (idempotent)."""
-    from pilots.commands import db, demo, outcomes, users
+    from pilots.commands import db, demo, outcomes, retention, users
 
-    for command in (db.db, users.users, demo.demo, outcomes.outcomes):
+    for command in (db.db, users.users, demo.demo, outcomes.outcomes, retention.retention_group):
         if command.name not in cli.commands:
             cli.add_command(command)

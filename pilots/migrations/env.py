@@ -35,10 +35,22 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
-    # render_as_batch lets ALTER-style migrations work on SQLite by rebuilding tables.
+    # render_as_batch lets ALTER-style migrations work on SQLite by rebuilding tables (copy, drop, rename). Dropping a
+    # table that other tables reference needs foreign keys off, which SQLite only allows outside a transaction: so
+    # they go off here, and every reference is checked before they go back on.
+    # (Straight on the driver's connection: SQLAlchemy's connection would open a transaction first.)
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
+    if sqlite:
+        driver = connection.connection.driver_connection
+        broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+        driver.execute("PRAGMA foreign_keys=ON")
+        if broken:
+            raise RuntimeError(f"The migration left rows that reference missing rows: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -1,5 +1,6 @@
 """The tables. Importing this package registers every table on `SQLModel.metadata` (Alembic reads it)."""
 
+from pilots.models.access import PilotCollaborator
 from pilots.models.accounts import ApiToken, User
 from pilots.models.events import Event
 from pilots.models.outcomes import Outcome, UnitDay
@@ -7,4 +8,15 @@ from pilots.models.pilot import Pilot
 from pilots.models.results_cache import ResultsCache
 from pilots.models.roster import Assignment, RosterEntry
 
-__all__ = ["ApiToken", "Assignment", "Event", "Outcome", "Pilot", "ResultsCache", "RosterEntry", "UnitDay", "User"]
+__all__ = [
+    "ApiToken",
+    "Assignment",
+    "Event",
+    "Outcome",
+    "Pilot",
+    "PilotCollaborator",
+    "ResultsCache",
+    "RosterEntry",
+    "UnitDay",
+    "User",
+]

@@ -15,7 +15,10 @@ class Pilot(SQLModel, table=True):
     `arms`, `strata`, `metrics` and `design` are JSON documents validated by the API data models in
     `pilots.schemas`; once the pilot is launched the plan is locked and `plan_hash` holds its canonical hash.
     `data_version` increases with every accepted batch of outcomes and every batch of late joiners, so cached results
-    know when they are stale.
+    know when they are stale. `owner` is the name of the user who created the pilot (only an admin may hand it to
+    someone else). `seed` stays empty until launch draws it, unless an admin set it to reproduce a recorded
+    randomization. `outcomes_purged_at` is set when the retention policy deleted the raw audits (rollups, results and
+    the decision record stay).
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -27,7 +30,7 @@ class Pilot(SQLModel, table=True):
     unit: str = Field(default="moderator", max_length=20)
     arms: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     strata: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    seed: int = Field(sa_column=Column(BigInteger, nullable=False))
+    seed: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     metrics: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     design: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     start_date: date
@@ -40,3 +43,4 @@ class Pilot(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     launched_at: datetime | None = None
     concluded_at: datetime | None = None
+    outcomes_purged_at: datetime | None = None

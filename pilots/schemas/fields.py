@@ -67,6 +67,14 @@ AttributeName = Annotated[
     Field(description="A roster attribute: team, site, language, tenure_months or an extra attribute's name."),
 ]
 Weight = Annotated[int, Field(ge=1, le=100, description="Relative allocation weight (positive integer).")]
-Seed = Annotated[int, Field(ge=0, le=MAX_SEED, description="Randomization seed; random when omitted, then stored.")]
+Seed = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MAX_SEED,
+        description="Randomization seed. Drawn by the service at launch; only an admin may set one, to reproduce a "
+        "recorded randomization.",
+    ),
+]
 PlanDate = Annotated[date, Strict(False), BeforeValidator(_iso_date), Field(description="A calendar date, YYYY-MM-DD.")]
 Margin = Annotated[float, Field(gt=0, le=1e9, description="Non-inferiority margin (> 0).")]

@@ -7,7 +7,6 @@ state. The table model `pilots.models.Pilot` stores `arms`, `metrics` and `desig
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Literal
 
@@ -16,7 +15,6 @@ from pydantic import ConfigDict, Field, model_validator
 from pilots.catalog import METRIC_NAMES, METRICS
 from pilots.schemas.common import InputModel, OutputModel, rule_errors
 from pilots.schemas.fields import (
-    MAX_SEED,
     ArmName,
     AttributeName,
     Label,
@@ -119,14 +117,16 @@ class PilotCreate(PilotBase, InputModel):
 
     model_config = ConfigDict(strict=True)
 
-    owner: Person | None = Field(default=None, description="Defaults to the creating user.")
+    owner: Person | None = Field(
+        default=None, description="The creating user; only an admin may name another user (a pm or admin)."
+    )
     arms: list[Arm] = Field(
         default_factory=lambda: [Arm(name="control"), Arm(name="treatment")],
         min_length=2,
         max_length=MAX_ARMS,
         description="Control first; 2 to 10 arms. Defaults to control/treatment 1:1.",
     )
-    seed: Seed = Field(default_factory=lambda: secrets.randbelow(MAX_SEED + 1))
+    seed: Seed | None = None
 
     @model_validator(mode="after")
     def _plan_rules(self) -> PilotCreate:
@@ -231,7 +231,10 @@ class PilotPublic(PilotBase):
 
     id: int
     owner: str
-    seed: int
+    collaborators: list[str] = Field(description="Users who may change the pilot as its owner does.")
+    seed: int | None = Field(
+        description="The randomization seed: drawn at launch (null before, unless an admin set it)."
+    )
     status: Status
     plan_hash: str | None = Field(description="SHA-256 of the canonical plan, set at launch.")
     data_version: int
@@ -239,6 +242,9 @@ class PilotPublic(PilotBase):
     updated_at: datetime
     launched_at: datetime | None
     concluded_at: datetime | None
+    outcomes_purged_at: datetime | None = Field(
+        description="When the retention policy deleted the raw audits (rollups, results and the decision stay)."
+    )
     roster_size: int = Field(description="Moderators on the roster.")
     assigned_units: int = Field(description="Distinct randomized units (moderators or teams).")
 

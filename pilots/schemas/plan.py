@@ -24,7 +24,7 @@ class PilotPlan(BaseModel):
     unit: str
     arms: tuple[Arm, ...]
     strata: tuple[str, ...]
-    seed: int
+    seed: int | None
     metrics: tuple[MetricSpec, ...]
     design: Design
     start_date: date

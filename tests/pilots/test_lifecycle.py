@@ -40,7 +40,7 @@ def test_create_stores_a_draft_with_owner_and_event(session):
     pilot = new_pilot(session)
     assert pilot.id is not None and pilot.status == "draft" and pilot.owner == "alice"
     assert pilot.design["min_days"] == 14 and pilot.arms[0] == {"name": "control", "weight": 1}
-    assert 0 <= pilot.seed < 2**53
+    assert pilot.seed is None  # drawn at launch
     [event] = history(session, pilot.id)
     assert (event.action, event.actor) == ("pilot.created", "alice")
 
@@ -52,10 +52,11 @@ def test_update_records_what_changed(session):
     session.expire_all()
     stored = session.get(Pilot, pilot.id)
     assert stored.seed == 5 and stored.design["looks"] == 3 and stored.design["alpha"] == 0.05
-    event = history(session, pilot.id)[-1]
+    event, seed_set = history(session, pilot.id)[-2:]
     assert event.action == "pilot.updated" and event.actor == "bob"
     assert event.details["fields"] == ["design", "seed"]
     assert event.details["before"]["seed"] == seed and event.details["after"]["seed"] == 5
+    assert (seed_set.action, seed_set.actor, seed_set.details) == ("pilot.seed_set", "bob", {"seed": 5})
 
 
 def test_invalid_update_changes_nothing(session):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
@@ -16,7 +17,6 @@ from sqlmodel import Session
 from pilots import rollups
 from pilots.db import make_engine
 from pilots.migrate import current_revision, downgrade, upgrade
-from tests.pilots._roster_factories import make_pilot
 
 ROWS = {("m2", "2026-03-03"): [3, 2, 3, 0, 3, 120.0, 5000.0], ("m1", "2026-03-02"): [2, 2, 2, 1, 2, 80.0, 3300.0]}
 
@@ -40,6 +40,32 @@ def scratch_url(tmp_path) -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _old_pilot(connection, status: str, seed: int = 20240611) -> int:
+    """A pilot row written with the columns every revision has (the ORM model may have more than an old schema)."""
+    values = {
+        "name": "Pilot",
+        "kind": "ab",
+        "hypothesis": "",
+        "owner": "pm-user",
+        "unit": "moderator",
+        "arms": '[{"name": "control", "weight": 1}, {"name": "treatment", "weight": 1}]',
+        "strata": "[]",
+        "seed": seed,
+        "metrics": "[]",
+        "design": "{}",
+        "start_date": date(2024, 6, 1),
+        "end_date": date(2024, 7, 1),
+        "status": status,
+        "data_version": 0,
+        "created_at": datetime(2024, 5, 1, tzinfo=UTC),
+        "updated_at": datetime(2024, 5, 1, tzinfo=UTC),
+    }
+    columns = ", ".join(values)
+    marks = ", ".join(f":{name}" for name in values)
+    inserted = connection.execute(text(f"INSERT INTO pilot ({columns}) VALUES ({marks}) RETURNING id"), values)
+    return inserted.scalar_one()
+
+
 def _state(url: str) -> tuple[list[str], list[tuple]]:
     engine = make_engine(url)
     try:
@@ -57,15 +83,14 @@ def test_unit_day_rekey_round_trip_keeps_every_row(scratch_url):
     upgrade(scratch_url, "0002")
     engine = make_engine(scratch_url)
     with Session(engine) as session:
-        pilot = make_pilot(session)
-        rollups.add(session.connection(), pilot.id, ROWS)
+        pilot_id = _old_pilot(session.connection(), "draft")
+        rollups.add(session.connection(), pilot_id, ROWS)
         session.commit()
-        pilot_id = pilot.id
     engine.dispose()
     before = [("m1", "2026-03-02", 2, 2, 80.0), ("m2", "2026-03-03", 3, 2, 120.0)]
     assert _state(scratch_url) == (["pilot_id", "moderator_id", "day"], before)
 
-    upgrade(scratch_url)
+    upgrade(scratch_url, "0003")
     assert current_revision(scratch_url) == "0003"
     assert _state(scratch_url) == (["pilot_id", "day", "moderator_id"], before)
     engine = make_engine(scratch_url)
@@ -89,3 +114,36 @@ def test_unit_day_rekey_round_trip_keeps_every_row(scratch_url):
     assert _state(scratch_url) == (["pilot_id", "moderator_id", "day"], added)
     upgrade(scratch_url)
     assert _state(scratch_url) == (["pilot_id", "day", "moderator_id"], added)
+
+
+def _pilots(url: str) -> dict[str, int | None]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return dict(connection.execute(text("SELECT status, seed FROM pilot")).all())
+    finally:
+        engine.dispose()
+
+
+def test_seeds_of_drafts_are_cleared_and_collaborators_added_then_back(scratch_url):
+    """0004: drafts lose the seed chosen when they were made (launch draws one); launched pilots keep theirs."""
+    upgrade(scratch_url, "0003")
+    engine = make_engine(scratch_url)
+    with engine.begin() as connection:
+        _old_pilot(connection, "draft", seed=11)
+        _old_pilot(connection, "running", seed=22)
+    engine.dispose()
+
+    upgrade(scratch_url, "0004")
+    assert _pilots(scratch_url) == {"draft": None, "running": 22}
+    engine = make_engine(scratch_url)
+    assert "pilot_collaborator" in inspect(engine).get_table_names()
+    assert {c["name"]: c["nullable"] for c in inspect(engine).get_columns("pilot")}["seed"] is True
+    engine.dispose()
+
+    downgrade(scratch_url, "0003")
+    assert _pilots(scratch_url) == {"draft": 0, "running": 22}
+    engine = make_engine(scratch_url)
+    assert "pilot_collaborator" not in inspect(engine).get_table_names()
+    engine.dispose()
+    upgrade(scratch_url)

@@ -17,7 +17,6 @@ BODY = {
     "unit": "moderator",
     "arms": [{"name": "control", "weight": 1}, {"name": "macros", "weight": 1}],
     "strata": ["site", "language"],
-    "seed": 20240601,
     "metrics": [
         {"name": "accuracy", "role": "primary"},
         {"name": "handle_time", "role": "guardrail", "margin": 0.1, "relative": True},
@@ -96,7 +95,7 @@ def test_create_returns_draft_with_every_field(api):
     assert response.headers["Location"].endswith(f"/api/v1/pilots/{pilot['id']}")
     assert pilot["status"] == "draft"
     assert pilot["owner"] == "pm-user"
-    for field in ("name", "kind", "hypothesis", "layer", "unit", "strata", "seed", "start_date", "end_date"):
+    for field in ("name", "kind", "hypothesis", "layer", "unit", "strata", "start_date", "end_date"):
         assert pilot[field] == BODY[field]
     assert pilot["arms"] == BODY["arms"]
     assert pilot["design"] == BODY["design"]
@@ -123,13 +122,15 @@ def test_defaults_fill_the_plan(api):
         "futility": False,
     }
     assert first["unit"] == "moderator" and first["strata"] == [] and first["layer"] is None
-    assert isinstance(first["seed"], int) and first["seed"] != second["seed"]
-    assert api.get(f"/api/v1/pilots/{first['id']}").json["seed"] == first["seed"]
+    assert first["seed"] is None and second["seed"] is None  # drawn at launch
     assert first["name"] == second["name"]  # names need not be unique
 
 
-def test_owner_can_be_given(api):
-    assert create(api, owner="Ops lead")["owner"] == "Ops lead"
+def test_an_admin_may_name_another_owner(api):
+    named = api.as_("admin").post("/api/v1/pilots", json=body(owner="pm-user"))
+    assert named.status_code == 201 and named.json["owner"] == "pm-user"
+    refused = api.as_("admin").post("/api/v1/pilots", json=body(owner="Ops lead"))
+    assert refused.status_code == 422 and refused.json["error"]["details"][0]["field"] == "owner"
 
 
 def test_get_unknown_pilot_is_404(api):
@@ -306,7 +307,8 @@ def test_every_change_is_an_event_with_its_actor(api, session):
         ("pilot.launched", "pm-user"),
         ("pilot.concluded", "admin-user"),
     ]
-    assert trail[0]["details"]["plan"]["seed"] == BODY["seed"]
+    assert trail[0]["details"]["plan"]["seed"] is None
+    assert trail[2]["details"]["seed"] == api.get(url).json["seed"]
     assert trail[1]["details"]["fields"] == ["hypothesis"]
     assert trail[1]["details"]["after"] == {"hypothesis": "Sharper"}
     assert trail[2]["details"]["plan_hash"] == api.get(url).json["plan_hash"]

@@ -186,7 +186,6 @@ def test_end_to_end_with_the_registry_launch(api):
         "start_date": "2024-01-01",
         "end_date": "2024-02-01",
         "strata": ["site", "tenure_months", "baseline_accuracy"],
-        "seed": 7,
         "layer": "queue",
     }
     first = api.as_("pm").post("/api/v1/pilots", json=body).json["id"]

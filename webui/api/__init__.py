@@ -19,6 +19,7 @@ bp.before_request(authenticate_request)
 def init_app(app: Flask) -> None:
     """Import the route modules (which attach to `bp`) and register the blueprint."""
     from webui.api import (
+        collaborators,  # noqa: F401
         meta,  # noqa: F401
         outcomes,  # noqa: F401
         pilots,  # noqa: F401

@@ -18,7 +18,8 @@ BEARER = "bearer"
 ERROR_DESCRIPTIONS = {
     400: "Bad request",
     401: "Missing, unknown or revoked API token",
-    403: "The token's role may not do this",
+    403: "The caller may not do this (its role, or it neither owns nor collaborates on the pilot)",
+    410: "Deleted on purpose (the retention policy purged the raw audits)",
     404: "No such resource",
     409: "Conflicts with the current state",
     415: "The body's Content-Type is not one the route reads (application/json, or text/csv where listed)",

@@ -14,11 +14,12 @@ from flask import abort, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from pilots import ingestion, rollups
-from pilots.errors import ValidationFailed, problem
+from pilots.errors import Gone, ValidationFailed, problem
 from pilots.ingestion.export import outcomes_table
 from pilots.lookup import get_pilot
 from pilots.models import Pilot
 from webui.api import bp
+from webui.api.access import require_pilot_change
 from webui.api.auth import actor, require
 from webui.api.formats import ExportFormat, export_response
 from webui.api.inputs import query_args
@@ -119,7 +120,7 @@ class OutcomeQuery(ExportFormat):
     path_parameter_descriptions=PILOT_ID,
     operation_id="ingestOutcomes",
 )
-@require("write")
+@require_pilot_change
 def ingest_outcomes(pilot_id: int):
     """Ingest a batch of QA outcomes (JSON, or CSV with `Content-Type: text/csv`); all-or-nothing.
 
@@ -140,7 +141,7 @@ def ingest_outcomes(pilot_id: int):
 @bp.get("/pilots/<int:pilot_id>/outcomes")
 @spec.validate(
     query=OutcomeQuery,
-    resp=responses(200, OutcomeExport, 400, 404, 422),
+    resp=responses(200, OutcomeExport, 400, 404, 410, 422),
     tags=TAGS,
     skip_validation=True,
     path_parameter_descriptions=PILOT_ID,
@@ -153,6 +154,12 @@ def export_outcomes(pilot_id: int):
     if query.since and query.until and query.since > query.until:
         raise ValidationFailed("The date range is empty.", [problem("since", "must not be after until")])
     pilot = _pilot(pilot_id)
+    if pilot.outcomes_purged_at is not None:
+        raise Gone(
+            f"The raw audits of pilot {pilot_id} were deleted on {pilot.outcomes_purged_at:%Y-%m-%d} under the "
+            "retention policy; per-unit totals (/units) and results remain.",
+            {"purged_at": pilot.outcomes_purged_at.isoformat()},
+        )
     table = outcomes_table(sessions(), pilot_id, pilot.start_date, query.since, query.until)
     return export_response(table, f"pilot-{pilot_id}-outcomes")
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import jsonify, url_for
+from flask import g, jsonify, url_for
 
-from pilots import lifecycle
+from pilots import access, lifecycle
 from pilots.schemas import (
     ConcludeRequest,
     EventList,
@@ -16,6 +16,7 @@ from pilots.schemas import (
     PilotUpdate,
 )
 from webui.api import bp
+from webui.api.access import require_pilot_change
 from webui.api.auth import actor, require
 from webui.api.inputs import json_body, query_args
 from webui.api.openapi import responses, spec
@@ -41,10 +42,13 @@ def _one(pilot) -> dict:
 def create_pilot():
     """Register a pilot (status draft).
 
-    Omitted fields take defaults: arms control/treatment 1:1, a random (stored) seed, group-sequential design with
-    alpha 0.05, power 0.8, 5 looks, O'Brien-Fleming spending and 14 minimum days; the owner is the caller.
+    Omitted fields take defaults: arms control/treatment 1:1, group-sequential design with alpha 0.05, power 0.8,
+    5 looks, O'Brien-Fleming spending and 14 minimum days. The owner is the caller and the randomization seed is
+    drawn at launch: only an admin may set `owner` or `seed` (403 naming the field otherwise).
     """
-    pilot = lifecycle.create_pilot(get_session(), json_body(PilotCreate), actor())
+    data = json_body(PilotCreate)
+    access.ensure_may_set(data.model_fields_set, g.user)
+    pilot = lifecycle.create_pilot(get_session(), data, actor())
     response = jsonify(_one(pilot))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_pilot", pilot_id=pilot.id)
@@ -88,10 +92,13 @@ def get_pilot(pilot_id: int):
     skip_validation=True,
     operation_id="updatePilot",
 )
-@require("write")
+@require_pilot_change
 def update_pilot(pilot_id: int):
-    """Edit a draft pilot (a merge patch; `design` merges field by field). 409 once the plan is locked at launch."""
-    pilot = lifecycle.update_pilot(get_session(), pilot_id, json_body(PilotUpdate), actor())
+    """Edit a draft pilot (a merge patch; `design` merges field by field). 409 once the plan is locked at launch.
+    Only its owner, collaborators and admins may edit it; only an admin may change `owner` or `seed`."""
+    patch = json_body(PilotUpdate)
+    access.ensure_may_set(patch.model_fields_set, g.user)
+    pilot = lifecycle.update_pilot(get_session(), pilot_id, patch, actor())
     return jsonify(_one(pilot))
 
 
@@ -102,7 +109,7 @@ def update_pilot(pilot_id: int):
     path_parameter_descriptions=PILOT_ID,
     operation_id="launchPilot",
 )
-@require("write")
+@require_pilot_change
 def launch_pilot(pilot_id: int):
     """Randomize the roster and lock the plan; the pilot becomes running. 409 on a second launch or a layer
     conflict, 422 when the roster is empty or lacks a stratum attribute."""
@@ -118,7 +125,7 @@ def launch_pilot(pilot_id: int):
     skip_validation=True,
     operation_id="concludePilot",
 )
-@require("write")
+@require_pilot_change
 def conclude_pilot(pilot_id: int):
     """End a running pilot (409 otherwise). The body is optional: `{"note": "..."}` goes to the audit trail."""
     body = json_body(ConcludeRequest, optional=True)

@@ -19,6 +19,7 @@ from pilots.lookup import get_pilot
 from pilots.models import Assignment
 from pilots.roster.upload import parse_upload
 from webui.api import bp
+from webui.api.access import require_pilot_change
 from webui.api.auth import actor, require
 from webui.api.formats import ExportFormat, export_response, wants_csv
 from webui.api.inputs import query_args
@@ -140,7 +141,7 @@ def _upload():
     path_parameter_descriptions=PILOT_ID,
     operation_id="replaceRoster",
 )
-@require("write")
+@require_pilot_change
 def replace_roster(pilot_id: int):
     """Replace a draft pilot's whole roster (JSON or CSV). Once the pilot runs this is a 409: add late joiners
     with POST instead."""
@@ -158,7 +159,7 @@ def replace_roster(pilot_id: int):
     path_parameter_descriptions=PILOT_ID,
     operation_id="addLateJoiners",
 )
-@require("write")
+@require_pilot_change
 def add_late_joiners(pilot_id: int):
     """Add late joiners to a running pilot and assign them (201; 200 when every moderator was re-sent unchanged).
 

@@ -11,7 +11,7 @@ from flask import abort, current_app, render_template, request
 from flask_login import current_user
 from pydantic import TypeAdapter, ValidationError
 
-from pilots import events
+from pilots import access, events
 from pilots.errors import NotFound, PilotLabError
 from pilots.lookup import get_pilot
 from pilots.models import Pilot
@@ -80,6 +80,7 @@ def pilot_overview(pilot_id: int):
         roster_size=queries.roster_size(session, pilot.id),
         by_arm=queries.assignments_by_arm(session, pilot.id),
         trail=events.history(session, pilot.id),
+        collaborators=access.collaborators(session, [pilot.id]).get(pilot.id, []),
         exports=exports,
     )
 

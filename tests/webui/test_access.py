@@ -2,7 +2,8 @@
 collaborators; the seed drawn at launch (admins alone may set one); owners a PM cannot choose.
 
 The route list is generated from the app's URL map, so a new route that changes a pilot cannot be missed: it either
-carries the `require_pilot_change` check or is named here with the check it uses instead.
+carries the check (`webui.api.access.require_pilot_change` on the API, `webui.pages.access.pilot_change_required` on
+pages) or is named in OWN_CHECKS with the check it uses instead.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ def make_pilot(
     pilot = Pilot(
         name=name,
         kind="tool",
-        owner="tests",
+        owner="pm-user",  # the `pm` of the tokens fixture owns it
         arms=[{"name": "control", "weight": 1}, {"name": "treatment", "weight": 1}],
         seed=7,
         metrics=[{"name": "accuracy"}],

@@ -43,7 +43,7 @@ def make_pilot(
     pilot = Pilot(
         name="results test",
         kind="tool",
-        owner="tests",
+        owner="pm-user",  # the `pm` of the tokens fixture owns it
         unit=unit,
         arms=arms or [{"name": "control", "weight": 1}, {"name": "treatment", "weight": 1}],
         strata=strata if strata is not None else ["site"],

@@ -28,7 +28,7 @@ def _pilot(method: str) -> Pilot:
         id=1,
         name="oc",
         kind="tool",
-        owner="tests",
+        owner="pm-user",  # the `pm` of the tokens fixture owns it
         arms=[{"name": "control", "weight": 1}, {"name": "treatment", "weight": 1}],
         strata=[],
         seed=1,

@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, select
 
-from pilots import accounts, events, ingestion, lifecycle, roster
+from pilots import accounts, events, ingestion, lifecycle, roster, settings
 from pilots.models import Assignment, Event, User
 from pilots.roster.upload import validate_records
 from pilots.schemas import Arm, Design, MetricSpec, PilotCreate
@@ -171,7 +171,7 @@ def _demo_users(session: Session) -> str:
         if session.exec(select(User).where(User.name == name)).first() is None:
             accounts.create_user(session, name, role, password=DEMO_PASSWORD)
     admin = session.exec(select(User).where(User.name == "demo-admin")).one()
-    return accounts.issue_token(session, admin, label="demo")
+    return accounts.issue_token(session, admin, "demo", default_days=settings.token_default_days())
 
 
 def _seed_pilot(

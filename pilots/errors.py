@@ -64,3 +64,14 @@ class ValidationFailed(PilotLabError):
 def problem(field: str, message: str, row: int | None = None) -> dict[str, Any]:
     """One entry of a ValidationFailed's details. `row` is 1-based over the submitted records (None for the body)."""
     return {"row": row, "field": field, "message": message}
+
+
+class TooManyAttempts(PilotLabError):
+    """Too many failed sign-ins or token lookups; `retry_after` says in how many seconds to try again."""
+
+    http_status = 429
+    code = "too_many_requests"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many failed attempts. Try again in {retry_after} seconds.", {"retry_after": retry_after})
+        self.retry_after = retry_after

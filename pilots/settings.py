@@ -27,3 +27,11 @@ def default_database_url(folder: Path | None = None) -> str:
 def database_url() -> str:
     """`PILOTLAB_DATABASE_URL`, else the SQLite file in the instance folder."""
     return os.environ.get(f"{ENV_PREFIX}DATABASE_URL") or default_database_url()
+
+
+def token_default_days() -> int:
+    """How long a new API token lives unless its creator says otherwise: `PILOTLAB_TOKEN_DEFAULT_DAYS`, else 90."""
+    from pilots.accounts.tokens import DEFAULT_TOKEN_DAYS
+
+    configured = os.environ.get(f"{ENV_PREFIX}TOKEN_DEFAULT_DAYS")
+    return int(configured) if configured else DEFAULT_TOKEN_DAYS

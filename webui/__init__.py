@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 from pilots import settings
+from webui import security
 from webui.converters import register_converters
 
 
@@ -29,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         JSON_SORT_KEYS=False,
+        **security.defaults(),
     )
     app.config.from_prefixed_env("PILOTLAB")
     if test_config:
@@ -81,6 +83,7 @@ def register_extensions(app: Flask) -> None:
     from webui import database
 
     database.init_app(app)
+    security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -5,8 +5,8 @@ import click
 
 def register(cli: click.Group) -> None:
     """Attach every subcommand group to `cli` (idempotent)."""
-    from pilots.commands import db, demo, outcomes, retention, users
+    from pilots.commands import db, demo, outcomes, retention, tokens, users
 
-    for command in (db.db, users.users, demo.demo, outcomes.outcomes, retention.retention_group):
+    for command in (db.db, users.users, tokens.tokens, demo.demo, outcomes.outcomes, retention.retention_group):
         if command.name not in cli.commands:
             cli.add_command(command)

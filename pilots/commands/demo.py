@@ -18,9 +18,17 @@ def demo(ctx, moderators: int, today) -> None:
     summary = demo_data.seed_demo(
         ctx.sessions, today.date() if today else date.today(), moderators=moderators, progress=click.echo
     )
-    if not summary.created:
-        click.echo("The demo is already seeded; nothing to do.")
+    if summary.created:
+        click.echo(f"Sign in as {', '.join(demo_data.DEMO_USERS)} with password {demo_data.DEMO_PASSWORD!r}.")
+        click.echo("API token of demo-admin (shown once):")
+        click.echo(summary.token)
         return
-    click.echo(f"Sign in as {', '.join(demo_data.DEMO_USERS)} with password {demo_data.DEMO_PASSWORD!r}.")
-    click.echo("API token of demo-admin (shown once):")
-    click.echo(summary.token)
+    click.echo("The demo is already seeded; nothing to do.")
+    click.echo(
+        f"Sign in as {', '.join(demo_data.DEMO_USERS)} with password {demo_data.DEMO_PASSWORD!r} (unless an admin "
+        "changed it)."
+    )
+    click.echo(
+        "API token: sign in and open 'My tokens' (/account/tokens), or run "
+        "`.venv/bin/pilotlab tokens create demo-admin --name cli`."
+    )

@@ -1,7 +1,7 @@
 """The tables. Importing this package registers every table on `SQLModel.metadata` (Alembic reads it)."""
 
 from pilots.models.access import PilotCollaborator
-from pilots.models.accounts import ApiToken, User
+from pilots.models.accounts import ApiToken, AuthFailure, User, UserSession
 from pilots.models.events import Event
 from pilots.models.outcomes import Outcome, UnitDay
 from pilots.models.pilot import Pilot
@@ -11,6 +11,7 @@ from pilots.models.roster import Assignment, RosterEntry
 __all__ = [
     "ApiToken",
     "Assignment",
+    "AuthFailure",
     "Event",
     "Outcome",
     "Pilot",
@@ -19,4 +20,5 @@ __all__ = [
     "RosterEntry",
     "UnitDay",
     "User",
+    "UserSession",
 ]

@@ -112,7 +112,7 @@ def test_unit_day_rekey_round_trip_keeps_every_row(scratch_url):
 
     downgrade(scratch_url, "0002")
     assert _state(scratch_url) == (["pilot_id", "moderator_id", "day"], added)
-    upgrade(scratch_url)
+    upgrade(scratch_url, "0003")
     assert _state(scratch_url) == (["pilot_id", "day", "moderator_id"], added)
 
 

@@ -65,16 +65,23 @@ def test_request_models_are_the_validating_models(client):
 
 def test_415_is_declared_exactly_where_a_body_is_read(client):
     """Every operation with a request body answers 415 to a body in another format (and says so); no other does.
-    Only role-checked routes declare 403 (`/me` answers any valid token), only routes that read input 422."""
+    Every authenticated route declares 401, 403 (a pilot-scoped token used elsewhere) and 429 (token guessing
+    throttled); only routes that read input declare 422."""
     document = client.get(DOC).json
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             label = f"{method.upper()} {path}"
             assert ("415" in operation["responses"]) == ("requestBody" in operation), label
     # Routes that read no input cannot answer 422 (spectree used to add it to every route).
-    assert set(document["paths"]["/api/v1/me"]["get"]["responses"]) == {"200", "401"}
+    assert set(document["paths"]["/api/v1/me"]["get"]["responses"]) == {"200", "401", "403", "429"}
     assert set(document["paths"][DOC]["get"]["responses"]) == {"200"}
-    assert set(document["paths"]["/api/v1/pilots/{pilot_id}"]["get"]["responses"]) == {"200", "401", "403", "404"}
+    assert set(document["paths"]["/api/v1/pilots/{pilot_id}"]["get"]["responses"]) == {
+        "200",
+        "401",
+        "403",
+        "404",
+        "429",
+    }
     assert "422" in document["paths"]["/api/v1/pilots/{pilot_id}/launch"]["post"]["responses"]
 
 

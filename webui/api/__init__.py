@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
         plan,  # noqa: F401
         results,  # noqa: F401
         roster,  # noqa: F401
+        tokens,  # noqa: F401
     )
 
     app.register_blueprint(bp)

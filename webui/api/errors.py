@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from pilots.errors import PilotLabError
+from pilots.errors import PilotLabError, TooManyAttempts
 
 API_PREFIX = "/api/"
 
@@ -32,7 +32,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PilotLabError)
     def _domain_error(error: PilotLabError):
         _rollback()
-        return error_response(error.http_status, error.code, error.message, error.details)
+        response = error_response(error.http_status, error.code, error.message, error.details)
+        if isinstance(error, TooManyAttempts):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):

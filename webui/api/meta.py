@@ -36,7 +36,7 @@ def openapi_document():
 
 
 @bp.get("/me")
-@spec.validate(resp=responses(200, Me, role_checked=False), tags=["meta"], operation_id="whoami")
+@spec.validate(resp=responses(200, Me), tags=["meta"], operation_id="whoami")
 def whoami():
     """Who the token belongs to, and their role."""
     return jsonify({"name": g.user.name, "role": g.user.role})

@@ -17,13 +17,15 @@ from pilots.schemas import ErrorEnvelope, problems_from
 BEARER = "bearer"
 ERROR_DESCRIPTIONS = {
     400: "Bad request",
-    401: "Missing, unknown or revoked API token",
-    403: "The caller may not do this (its role, or it neither owns nor collaborates on the pilot)",
+    401: "Missing, unknown, expired or revoked API token",
+    403: "The caller may not do this (its role, it neither owns nor collaborates on the pilot, or its token is scoped "
+    "to another pilot's ingestion)",
     410: "Deleted on purpose (the retention policy purged the raw audits)",
     404: "No such resource",
     409: "Conflicts with the current state",
     415: "The body's Content-Type is not one the route reads (application/json, or text/csv where listed)",
     422: "Invalid input: `details` lists `{row, field, message}` for every problem",
+    429: "Too many failed token lookups from this address: try again after `Retry-After` seconds",
 }
 
 
@@ -85,14 +87,14 @@ class DeclaredResponse(Response):
         super().add_model(code, model, replace, description)
 
 
-def responses(ok: int, model: Any = None, *errors: int, public: bool = False, role_checked: bool = True) -> Response:
+def responses(ok: int, model: Any = None, *errors: int, public: bool = False) -> Response:
     """A spectree Response: the success code and model, then the listed error codes with the error envelope.
 
-    Authenticated routes (all but `public` ones) always list 401 as well, and 403 when they check the caller's role
-    (`require`, all but `role_checked=False` ones).
+    Authenticated routes (all but `public` ones) always list 401 (no valid token), 403 (a role check, or a token
+    scoped to one pilot's ingestion used elsewhere) and 429 (failed token lookups throttled per address).
     """
     codes: dict[str, Any] = {f"HTTP_{ok}": model}
-    wanted = set(errors) if public else {401, *errors} | ({403} if role_checked else set())
+    wanted = set(errors) if public else {401, 403, 429, *errors}
     for code in sorted(wanted):
         codes[f"HTTP_{code}"] = (ErrorEnvelope, ERROR_DESCRIPTIONS[code])
     return DeclaredResponse(**codes)

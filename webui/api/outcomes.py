@@ -21,6 +21,7 @@ from pilots.models import Pilot
 from webui.api import bp
 from webui.api.access import require_pilot_change
 from webui.api.auth import actor, require
+from webui.api.downloads import record_download
 from webui.api.formats import ExportFormat, export_response
 from webui.api.inputs import query_args
 from webui.api.openapi import responses, spec
@@ -161,6 +162,7 @@ def export_outcomes(pilot_id: int):
             {"purged_at": pilot.outcomes_purged_at.isoformat()},
         )
     table = outcomes_table(sessions(), pilot_id, pilot.start_date, query.since, query.until)
+    record_download("outcomes", pilot_id)
     return export_response(table, f"pilot-{pilot_id}-outcomes")
 
 
@@ -178,6 +180,7 @@ def export_units(pilot_id: int):
     """Per-unit aggregates: one row per moderator and period (pre, pilot), from the daily rollups, streamed."""
     query_args(ExportFormat)
     pilot = _pilot(pilot_id)
+    record_download("units", pilot_id)
     return export_response(rollups.units_table(sessions(), pilot_id, pilot.start_date), f"pilot-{pilot_id}-units")
 
 

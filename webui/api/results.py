@@ -20,6 +20,7 @@ from pilots.results.export import results_table
 from pilots.schemas.fields import PlanDate
 from webui.api import bp
 from webui.api.auth import require
+from webui.api.downloads import record_download
 from webui.api.formats import export_response, wants_csv
 from webui.api.inputs import query_args
 from webui.api.openapi import responses, spec
@@ -106,5 +107,6 @@ def get_results(pilot_id: int):
     use_cache = bool(current_app.config.get("RESULTS_CACHE", True))
     document = results_document(get_session(), pilot_id, query.as_of, use_cache=use_cache)
     if csv:
+        record_download("results", pilot_id)
         return export_response(results_table(document), f"pilot-{pilot_id}-results")
     return jsonify(document)

@@ -21,6 +21,7 @@ from pilots.roster.upload import parse_upload
 from webui.api import bp
 from webui.api.access import require_pilot_change
 from webui.api.auth import actor, require
+from webui.api.downloads import record_download
 from webui.api.formats import ExportFormat, export_response, wants_csv
 from webui.api.inputs import query_args
 from webui.api.openapi import responses, spec
@@ -209,6 +210,7 @@ def get_roster(pilot_id: int):
     `Accept: text/csv`), so it can be edited and re-sent."""
     query_args(ExportFormat)
     get_pilot(get_session(), pilot_id)
+    record_download("roster", pilot_id)
     return export_response(roster.roster_table(get_session(), pilot_id), f"pilot-{pilot_id}-roster")
 
 
@@ -226,6 +228,7 @@ def get_assignments(pilot_id: int):
     """Every moderator's arm and stratum by moderator id, streamed (empty before launch)."""
     query_args(ExportFormat)
     get_pilot(get_session(), pilot_id)
+    record_download("assignments", pilot_id)
     return export_response(roster.assignment_table(get_session(), pilot_id), f"pilot-{pilot_id}-assignments")
 
 
@@ -245,5 +248,6 @@ def get_balance(pilot_id: int):
     query_args(ExportFormat)
     report = balance_report(get_session(), get_pilot(get_session(), pilot_id))
     if wants_csv():
+        record_download("balance", pilot_id)
         return export_response(balance_table(report), f"pilot-{pilot_id}-balance")
     return jsonify(report.to_dict())

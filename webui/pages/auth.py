@@ -1,7 +1,9 @@
-"""Session sign-in for people using the site: Flask-Login sessions, a CSRF-protected form, safe `next` redirects.
+"""Session sign-in for people using the site: server-side sessions, a CSRF-protected form, safe `next` redirects.
 
-The user loader reads the `User` row on every request and refuses inactive users, so deactivating someone ends
-their session at once. Views see a small `SignedInUser` (id, name, role), never the ORM row.
+Flask-Login keeps a random session id in the signed cookie (`SignedInUser.get_id`); the user loader looks it up in
+`user_session` on every request, so signing out (which ends the row) makes a copied cookie useless, an idle session
+expires, a new sign-in gets a new id, and deactivating someone ends their session at once. Sign-in is throttled per
+account and per address (429 with `Retry-After`). Views see a small `SignedInUser`, never the ORM row.
 """
 
 from __future__ import annotations
@@ -9,15 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from pilots import accounts
-from pilots.models import User
-from webui.database import get_session
+from pilots.accounts import access
+from pilots.accounts import sessions as user_sessions
+from pilots.db import unit_of_work
+from pilots.errors import TooManyAttempts
+from webui.database import get_session, sessions
+from webui.security import client_address, idle_timeout, limits
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -28,27 +34,31 @@ login_manager.login_message_category = "info"
 
 @dataclass(frozen=True)
 class SignedInUser(UserMixin):
-    """The person behind the session cookie, as views and templates need them."""
+    """The person behind the session cookie, as views and templates need them (`id` is the user's id;
+    `session_id` the server-side session's, which is what the cookie carries)."""
 
     id: int
     name: str
     role: str
+    session_id: str
 
     def get_id(self) -> str:
-        return str(self.id)
+        return self.session_id
 
     def can(self, permission: str) -> bool:
         return accounts.can(self.role, permission)
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> SignedInUser | None:
-    if not user_id.isdigit():
+def load_user(session_id: str) -> SignedInUser | None:
+    found = user_sessions.load_session(get_session(), session_id, idle_timeout())
+    if found is None:
         return None
-    user = get_session().get(User, int(user_id))
-    if user is None or not user.active:
-        return None
-    return SignedInUser(id=user.id, name=user.name, role=user.role)
+    user, record = found
+    if user_sessions.needs_touch(record):
+        with unit_of_work(sessions()) as work:
+            user_sessions.touch(work, record.id)
+    return SignedInUser(id=user.id, name=user.name, role=user.role, session_id=session_id)
 
 
 class LoginForm(FlaskForm):
@@ -84,9 +94,19 @@ def login():
         return redirect(safe_next(request.args.get("next")) or url_for("pages.pilot_list"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(get_session(), form.name.data.strip(), form.password.data)
-        if user is not None:
-            login_user(SignedInUser(id=user.id, name=user.name, role=user.role))
+        try:
+            with unit_of_work(sessions()) as work:
+                signed_in = access.sign_in(work, form.name.data.strip(), form.password.data, client_address(), limits())
+        except TooManyAttempts as error:
+            minutes = -(-error.retry_after // 60)
+            form.password.errors.append(
+                f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+            )
+            return render_template("pages/login.html", form=form), 429, {"Retry-After": str(error.retry_after)}
+        if signed_in is not None:
+            user = signed_in.user
+            session.clear()  # nothing from before sign-in survives it (a fresh CSRF token too)
+            login_user(SignedInUser(id=user.id, name=user.name, role=user.role, session_id=signed_in.session_id))
             return redirect(safe_next(request.args.get("next")) or url_for("pages.pilot_list"))
         form.password.errors.append("That user name and password do not match an active account.")
     status = 401 if form.errors and request.method == "POST" else 200
@@ -98,6 +118,10 @@ def logout():
     """Sign out (POST with the CSRF token, so another site cannot sign people out)."""
     form = LogoutForm()
     if form.validate_on_submit():
+        if current_user.is_authenticated:
+            with unit_of_work(sessions()) as work:
+                access.sign_out(work, current_user.session_id, current_user.name, client_address())
         logout_user()
+        session.clear()
         flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))

@@ -1,0 +1,33 @@
+"""The audit trail of downloads: who exported which table of which pilot, in which format and date range.
+
+Each export route calls `record_download` once, just before it streams. The record is committed in its own short
+unit of work (the export itself is a read), with the pilot in the details rather than as the event's pilot, so a
+pilot's own history shows its changes and not every read of it.
+"""
+
+from __future__ import annotations
+
+from flask import request
+
+from pilots import events
+from pilots.db import unit_of_work
+from webui.api.auth import actor
+from webui.api.formats import wants_csv
+from webui.database import sessions
+
+FILTERS = ("since", "until", "as_of")
+
+
+def record_download(table: str, pilot_id: int | None = None) -> None:
+    """Record that the caller downloaded `table` (of `pilot_id`) in the requested format."""
+    filters = {name: request.args[name] for name in FILTERS if name in request.args}
+    with unit_of_work(sessions()) as work:
+        events.record(
+            work,
+            actor(),
+            "export.downloaded",
+            table=table,
+            pilot=pilot_id,
+            format="csv" if wants_csv() else "json",
+            **filters,
+        )

@@ -52,7 +52,7 @@ def digest(secret: str) -> str:
 def issue(
     session: Session,
     user: User,
-    name: str = "",
+    name: str,
     *,
     expires_in_days: int | None = None,
     default_days: int = DEFAULT_TOKEN_DAYS,
@@ -60,9 +60,7 @@ def issue(
     actor: str | None = None,
 ) -> IssuedToken:
     """Create an API token for `user` (the caller commits). With an `actor`, it is recorded in the audit trail."""
-    problems = []
-    if len(name) > 100:
-        problems.append(problem("name", "must be at most 100 characters"))
+    problems = _name_problems(name)
     days = default_days if expires_in_days is None else expires_in_days
     if not 1 <= days <= MAX_TOKEN_DAYS:
         problems.append(problem("expires_in_days", f"must be 1 to {MAX_TOKEN_DAYS} days"))
@@ -91,7 +89,20 @@ def issue(
     return IssuedToken(token, secret)
 
 
-def issue_token(session: Session, user: User, name: str = "", **options) -> str:
+def _name_problems(name: str) -> list[dict]:
+    """The API's rule for a token's name (pilots.schemas.fields.Person), applied to every caller."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from pilots.schemas.fields import Person
+
+    try:
+        TypeAdapter(Person).validate_python(name.strip())
+    except ValidationError as error:
+        return [problem("name", item["msg"].removeprefix("Value error, ")) for item in error.errors()]
+    return []
+
+
+def issue_token(session: Session, user: User, name: str = "api", **options) -> str:
     """Issue a token (see `issue`) and return only its secret."""
     return issue(session, user, name, **options).secret
 

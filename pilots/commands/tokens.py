@@ -20,7 +20,7 @@ def tokens() -> None:
 
 @tokens.command()
 @click.argument("user")
-@click.option("--name", default="", help="What the token is for, e.g. 'nightly import'.")
+@click.option("--name", default="cli", show_default=True, help="What the token is for, e.g. 'nightly import'.")
 @click.option("--expires-in-days", type=int, default=None, help="Default: PILOTLAB_TOKEN_DEFAULT_DAYS (90).")
 @click.option("--pilot", "pilot_id", type=int, default=None, help="Scope the token to this pilot's ingestion only.")
 @click.pass_obj

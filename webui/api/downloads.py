@@ -18,13 +18,14 @@ from webui.database import sessions
 FILTERS = ("since", "until", "as_of")
 
 
-def record_download(table: str, pilot_id: int | None = None) -> None:
-    """Record that the caller downloaded `table` (of `pilot_id`) in the requested format."""
+def record_download(table: str, pilot_id: int | None = None, who: str | None = None) -> None:
+    """Record that the caller (`who`, by default the API caller) downloaded `table` (of `pilot_id`) in the
+    requested format."""
     filters = {name: request.args[name] for name in FILTERS if name in request.args}
     with unit_of_work(sessions()) as work:
         events.record(
             work,
-            actor(),
+            who or actor(),
             "export.downloaded",
             table=table,
             pilot=pilot_id,

@@ -194,3 +194,14 @@ def test_issue_and_revoke_are_in_the_audit_trail(api, app):
         trail = [(e.actor, e.action, e.details.get("token_id")) for e in session.exec(select(Event).order_by(Event.id))]
     assert ("analyst-user", "token.issued", issued["id"]) in trail
     assert ("admin-user", "token.revoked", issued["id"]) in trail
+
+
+def test_the_token_routes_are_documented_with_their_statuses(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    assert set(paths[TOKENS]["post"]["responses"]) == {"201", "401", "403", "415", "422", "429"}
+    assert set(paths[TOKENS]["get"]["responses"]) == {"200", "401", "403", "429"}
+    assert set(paths[f"{TOKENS}/{{token_id}}"]["delete"]["responses"]) == {"204", "401", "403", "404", "429"}
+    body = paths[TOKENS]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert body.endswith("/TokenCreate")
+    issued = paths[TOKENS]["post"]["responses"]["201"]["content"]["application/json"]["schema"]["$ref"]
+    assert issued.endswith("/TokenIssued")

@@ -47,9 +47,11 @@ def test_every_role_issues_and_revokes_its_own_tokens(app, role):
     issued = post_form(client, "/account/tokens", "/account/tokens", {"name": "laptop", "expires_in_days": "30"})
     assert issued.status_code == 200 and issued.headers["Cache-Control"] == "no-store"
     secret = secret_in(issued.get_data(as_text=True))
-    assert secret and app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).json[
-        "name"
-    ] == f"{role}-person"
+    assert (
+        secret
+        and app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).json["name"]
+        == f"{role}-person"
+    )
     again = client.get("/account/tokens").get_data(as_text=True)
     assert secret not in again and "laptop" in again, "shown once, listed by name afterwards"
 

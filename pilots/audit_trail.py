@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import or_
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, select
 
 from pilots.exports import ExportTable
@@ -57,19 +58,20 @@ def page(session: Session, trail: TrailFilter, limit: int, offset: int = 0) -> t
     return rows[:limit], len(rows) > limit
 
 
-def trail_table(session: Session, trail: TrailFilter) -> ExportTable:
-    """The filtered trail as an export, oldest first, read in chunks by id."""
+def trail_table(factory: sessionmaker[Session], trail: TrailFilter) -> ExportTable:
+    """The filtered trail as an export, oldest first, read in chunks by id with its own session (closed when the
+    stream ends, however it ends)."""
 
     def rows() -> Iterator[dict[str, Any]]:
         last = 0
-        while True:
-            chunk = list(
-                session.exec(_where(select(Event), trail).where(Event.id > last).order_by(Event.id).limit(CHUNK))
-            )
-            for event in chunk:
-                yield {name: getattr(event, name) for name in COLUMNS}
-            if len(chunk) < CHUNK:
-                return
-            last = chunk[-1].id
+        with factory() as session:
+            while True:
+                statement = _where(select(Event), trail).where(Event.id > last).order_by(Event.id).limit(CHUNK)
+                chunk = [{name: getattr(event, name) for name in COLUMNS} for event in session.exec(statement)]
+                session.rollback()  # no transaction stays open while the client reads a chunk
+                yield from chunk
+                if len(chunk) < CHUNK:
+                    return
+                last = chunk[-1]["id"]
 
     return ExportTable("events", COLUMNS, rows)

@@ -16,7 +16,7 @@ from pilots.errors import NotFound, PilotLabError
 from pilots.schemas.fields import PlanDate
 from webui.api.downloads import record_download
 from webui.api.formats import export_response, wants_csv
-from webui.database import get_session
+from webui.database import get_session, sessions
 from webui.pages import bp
 from webui.pages.account import issue_from_form, token_form, token_rows
 from webui.pages.account_forms import (
@@ -205,7 +205,7 @@ def admin_audit_export():
     trail = _trail_filter()
     wants_csv()  # 400 for an unknown format, before anything is recorded
     record_download("audit", who=current_user.name)
-    response = export_response(audit_trail.trail_table(get_session(), trail), "pilotlab-audit-trail")
+    response = export_response(audit_trail.trail_table(sessions(), trail), "pilotlab-audit-trail")
     if not wants_csv():
         response.headers["Content-Disposition"] = 'attachment; filename="pilotlab-audit-trail.json"'
     return response

@@ -87,3 +87,18 @@ def sign_in(client, name: str, password: str = PASSWORD, next_url: str | None = 
     path = "/login" + (f"?next={next_url}" if next_url else "")
     token = csrf_token(client.get(path).get_data(as_text=True))
     return client.post(path, data={"name": name, "password": password, "csrf_token": token})
+
+
+@contextmanager
+def another_app(database_url: str, **config: Any) -> Iterator[Any]:
+    """A second app on the test database (another gunicorn worker, or other settings); its engine is disposed at
+    the end so no connection outlives the test."""
+    from webui import create_app
+    from webui.database import engine
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret", **config})
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            engine().dispose()

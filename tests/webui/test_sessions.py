@@ -10,8 +10,7 @@ from sqlmodel import select
 
 from pilots.models import UserSession
 from pilots.models._time import utcnow
-from tests.webui.page_support import csrf_token, db, make_user, sign_in
-from webui import create_app
+from tests.webui.page_support import another_app, csrf_token, db, make_user, sign_in
 
 
 def _cookie(client) -> str:
@@ -96,19 +95,25 @@ def test_the_session_id_rotates_at_sign_in(app, client):
     assert planted.get("/").status_code == 302
 
 
-def test_the_cookie_is_secure_over_https_only(database_url):
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "k"})
+def test_the_cookie_is_secure_over_https_only(app, database_url):
+    """(`app` only so its teardown empties the database.)"""
+    with another_app(database_url) as direct:
+        _check_secure_cookie(direct)
+    with another_app(database_url, TRUSTED_PROXIES=1) as proxied:
+        assert "Secure" in proxied.test_client().get("/login", headers=FORWARDED).headers["Set-Cookie"]
+
+
+FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+
+
+def _check_secure_cookie(app) -> None:
     plain = app.test_client().get("/login")
     assert "Secure" not in plain.headers["Set-Cookie"]
     https = app.test_client().get("/login", base_url="https://pilotlab.example")
     assert "Secure" in https.headers["Set-Cookie"]
     assert "HttpOnly" in https.headers["Set-Cookie"] and "SameSite=Lax" in https.headers["Set-Cookie"]
-    # Forwarded headers are ignored unless a proxy is configured...
-    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
-    assert "Secure" not in app.test_client().get("/login", headers=forwarded).headers["Set-Cookie"]
-    # ...and honoured behind one.
-    proxied = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "k", "TRUSTED_PROXIES": 1})
-    assert "Secure" in proxied.test_client().get("/login", headers=forwarded).headers["Set-Cookie"]
+    # Forwarded headers are ignored unless a proxy is configured (and honoured behind one: see the caller).
+    assert "Secure" not in app.test_client().get("/login", headers=FORWARDED).headers["Set-Cookie"]
 
 
 def test_password_reset_and_deactivation_end_sessions(app, client):

@@ -8,8 +8,7 @@ from sqlmodel import select
 
 from pilots.accounts import access
 from pilots.models import Event
-from tests.webui.page_support import PASSWORD, csrf_token, db, make_user, sign_in
-from webui import create_app
+from tests.webui.page_support import PASSWORD, another_app, csrf_token, db, make_user, sign_in
 
 
 def _attempt(client, name: str, password: str = "wrong password", address: str = "127.0.0.1"):
@@ -52,8 +51,8 @@ def test_throttling_is_shared_by_every_worker(app, database_url):
     make_user(app, "pm", "priya")
     for _ in range(app.config["SIGNIN_MAX_FAILURES_PER_ACCOUNT"]):
         _attempt(app.test_client(), "priya")
-    other_worker = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret"})
-    assert _attempt(other_worker.test_client(), "priya", PASSWORD).status_code == 429
+    with another_app(database_url) as other_worker:
+        assert _attempt(other_worker.test_client(), "priya", PASSWORD).status_code == 429
 
 
 def test_a_successful_sign_in_clears_the_account_failures(app, client):
@@ -108,10 +107,10 @@ def test_the_address_comes_from_the_proxy_only_when_configured(app, database_url
     """(`app` only so its teardown empties the database these apps write to.)"""
     forwarded = {"X-Forwarded-For": "203.0.113.9"}
     for proxies, expected in ((0, "127.0.0.1"), (1, "203.0.113.9")):
-        app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "k", "TRUSTED_PROXIES": proxies})
-        client = app.test_client()
-        token = csrf_token(client.get("/login").get_data(as_text=True))
-        client.post("/login", data={"name": "ghost", "password": "x", "csrf_token": token}, headers=forwarded)
-        with db(app) as session:
-            event = session.exec(select(Event).order_by(Event.id.desc())).first()
-            assert event.details["address"] == expected
+        with another_app(database_url, TRUSTED_PROXIES=proxies) as proxied:
+            client = proxied.test_client()
+            token = csrf_token(client.get("/login").get_data(as_text=True))
+            client.post("/login", data={"name": "ghost", "password": "x", "csrf_token": token}, headers=forwarded)
+            with db(proxied) as session:
+                event = session.exec(select(Event).order_by(Event.id.desc())).first()
+                assert event.details["address"] == expected

@@ -154,7 +154,7 @@ class DesignAtHorizon:
         high = 2 * fixed + 5.0 if self.thresholds is None else 2 * float(self.thresholds.max()) + 5.0
         brackets = [(0.0, high * 2**k) for k in range(4)]
         if guess is not None and 0 < guess < high:
-            brackets.insert(0, (0.98 * guess, 1.02 * guess))
+            brackets.insert(0, (0.995 * guess, 1.005 * guess))
         return _root(lambda th: self._upper_crossing(th) - power, brackets)
 
     def inflation(self, power: float, guess: float | None = None) -> float:
@@ -165,8 +165,18 @@ class DesignAtHorizon:
         return float((self.drift(power, guess) / fixed) ** 2)
 
 
-def at_horizon(design: SequentialDesign, alpha: float, fractions: np.ndarray, final_variance: float) -> DesignAtHorizon:
-    """Evaluate the design for looks at planned ``fractions`` ending with variance ``final_variance``."""
+def at_horizon(
+    design: SequentialDesign,
+    alpha: float,
+    fractions: np.ndarray,
+    final_variance: float,
+    previous: DesignAtHorizon | None = None,
+) -> DesignAtHorizon:
+    """Evaluate the design for looks at planned ``fractions`` ending with variance ``final_variance``.
+
+    ``previous`` (the same design at the week before) only speeds up the always-valid calibration: its nominal
+    level starts the search, the root found is the same.
+    """
     if design.method == "fixed":
         return DesignAtHorizon(design, alpha, np.ones(1), None)
     if not (math.isfinite(final_variance) and final_variance > 0):
@@ -178,13 +188,17 @@ def at_horizon(design: SequentialDesign, alpha: float, fractions: np.ndarray, fi
         # The mixture's threshold has a floor (the ln(1 + tau^2 / V) term), so over few looks even the most liberal
         # nominal level may cross less often than a large alpha asks for: then no calibration exists.
         tau2 = tune_tau2(final_variance, alpha)
-        ceiling = crossing_probability(t, tau2 / final_variance, MAX_NOMINAL_ALPHA)
+        # The chance of crossing at the last look alone bounds the ceiling from below: integrate only when needed.
+        last = float(mixture_threshold(1.0, tau2 / final_variance, MAX_NOMINAL_ALPHA)[()])
+        alone = 2.0 * stats.norm.sf(last)
+        ceiling = alone if alone > alpha else crossing_probability(t, tau2 / final_variance, MAX_NOMINAL_ALPHA)
         if ceiling <= alpha:
             raise ValueError(
                 f"alpha {alpha:.3g} is more than an always-valid test can spend over these looks (at most "
                 f"{ceiling:.2f}); choose a smaller alpha or a group-sequential design"
             )
-        mixture = design_mixture(final_variance, alpha, t, tau2=tau2)
+        guess = previous.mixture.nominal_alpha if previous is not None and previous.mixture is not None else None
+        mixture = design_mixture(final_variance, alpha, t, tau2=tau2, nominal_guess=guess)
         thresholds = mixture_threshold(final_variance / t, mixture.tau2, mixture.nominal_alpha)
         return DesignAtHorizon(design, alpha, t, thresholds, mixture=mixture)
     return DesignAtHorizon(design, alpha, t, None, boundaries(t, alpha, design.spending, final=True))

@@ -20,6 +20,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import optimize, special
@@ -38,28 +39,44 @@ def _norm_pdf(x: np.ndarray) -> np.ndarray:
     return np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
 
 
-def grid(mean: float, low: float, high: float, r: int = GRID_R) -> tuple[np.ndarray, np.ndarray]:
-    """Jennison-Turnbull grid and Simpson weights on ``[low, high]`` around ``mean``.
-
-    Points are dense within three standard deviations of ``mean`` and thin out
-    logarithmically in the tails; the region is truncated to ``[low, high]``.
-    """
+def _odd_offsets(r: int) -> np.ndarray:
+    """The odd grid points of [1] relative to the mean: dense within three standard deviations, thinning out
+    logarithmically in the tails."""
     i = np.arange(1, 6 * r)
-    x = np.where(
+    return np.where(
         i < r,
-        mean - 3.0 - 4.0 * np.log(r / np.maximum(i, 1)),
-        np.where(
-            i <= 5 * r,
-            mean - 3.0 + 3.0 * (i - r) / (2.0 * r),
-            mean + 3.0 + 4.0 * np.log(r / np.maximum(6 * r - i, 1)),
-        ),
+        -3.0 - 4.0 * np.log(r / np.maximum(i, 1)),
+        np.where(i <= 5 * r, -3.0 + 3.0 * (i - r) / (2.0 * r), 3.0 + 4.0 * np.log(r / np.maximum(6 * r - i, 1))),
     )
-    lo = max(low, x[0])
-    hi = min(high, x[-1])
+
+
+_ODD = _odd_offsets(GRID_R)
+_FULL = np.empty(2 * _ODD.size - 1)
+_FULL[0::2] = _ODD
+_FULL[1::2] = 0.5 * (_ODD[:-1] + _ODD[1:])
+_KERNEL_CACHE = 70
+"""Stages whose interior kernel is kept (`_interior_kernel`): one planned horizon merges its looks to at most 65."""
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Grid points and Simpson weights; ``points[inner]`` equals ``mean + _FULL[full]`` (the untruncated interior)."""
+
+    points: np.ndarray
+    weights: np.ndarray
+    inner: slice
+    full: slice
+
+
+def _layout(mean: float, low: float, high: float, r: int = GRID_R) -> _Grid:
+    odd_all = mean + (_ODD if r == GRID_R else _odd_offsets(r))
+    lo = max(low, odd_all[0])
+    hi = min(high, odd_all[-1])
     if hi <= lo:
-        return np.array([lo]), np.array([0.0])
-    inner = x[(x > lo) & (x < hi)]
-    odd = np.concatenate(([lo], inner, [hi]))
+        return _Grid(np.array([lo]), np.array([0.0]), slice(0, 0), slice(0, 0))
+    a = int(np.searchsorted(odd_all, lo, side="right"))
+    b = int(np.searchsorted(odd_all, hi, side="left"))
+    odd = np.concatenate(([lo], odd_all[a:b], [hi]))
     mid = 0.5 * (odd[:-1] + odd[1:])
     points = np.empty(2 * odd.size - 1)
     points[0::2] = odd
@@ -69,7 +86,62 @@ def grid(mean: float, low: float, high: float, r: int = GRID_R) -> tuple[np.ndar
     weights[0::2][:-1] += h / 6.0
     weights[0::2][1:] += h / 6.0
     weights[1::2] = 4.0 * h / 6.0
-    return points, weights
+    if b <= a:
+        return _Grid(points, weights, slice(0, 0), slice(0, 0))
+    return _Grid(points, weights, slice(2, 2 * (b - a) + 1), slice(2 * a, 2 * b - 1))
+
+
+def grid(mean: float, low: float, high: float, r: int = GRID_R) -> tuple[np.ndarray, np.ndarray]:
+    """Jennison-Turnbull grid and Simpson weights on ``[low, high]`` around ``mean``.
+
+    Points are dense within three standard deviations of ``mean`` and thin out
+    logarithmically in the tails; the region is truncated to ``[low, high]``.
+    """
+    layout = _layout(mean, low, high, r)
+    return layout.points, layout.weights
+
+
+@lru_cache(maxsize=_KERNEL_CACHE)
+def _interior_kernel(t: float, t_prev: float) -> np.ndarray:
+    """Transition density between the untruncated interior grids of two stages, ``phi((g_i sqrt(t) - g_j
+    sqrt(t_prev)) / sqrt(t - t_prev))`` without the ``1 / sqrt(2 pi)``.
+
+    Both grids sit at ``theta sqrt(t)`` plus fixed offsets ``g``, so the drift cancels: the interior of the kernel
+    depends on the two fractions only, whatever the drift and the boundaries. A root search integrates the same
+    fractions a dozen times (calibrating a level, solving for a drift); keeping the interior leaves only the few
+    rows and columns next to the boundaries to compute each time, which is what made daily looks over a year slow.
+    """
+    z = np.subtract.outer(_FULL * (np.sqrt(t) / np.sqrt(t - t_prev)), _FULL * (np.sqrt(t_prev) / np.sqrt(t - t_prev)))
+    z *= z
+    z *= -0.5
+    np.exp(z, out=z)
+    z.flags.writeable = False
+    return z
+
+
+def _transition(new: _Grid, old: _Grid, base: np.ndarray, t: float, t_prev: float, mass: np.ndarray) -> np.ndarray:
+    """``sum_j phi((x_i sqrt(t) - base_j) / sd) mass_j`` for every new point ``x_i`` (without ``1 / sqrt(2 pi)``):
+    the interior block from `_interior_kernel`, the rows and columns next to the boundaries computed directly."""
+    sd = np.sqrt(t - t_prev)
+    rows, cols = new.inner, old.inner
+    out = np.empty(new.points.size)
+
+    def block(row_index, col_index) -> np.ndarray:
+        z = np.subtract.outer(new.points[row_index] * np.sqrt(t), base[col_index])
+        z /= sd
+        z *= z
+        z *= -0.5
+        np.exp(z, out=z)
+        return z
+
+    if rows.stop - rows.start < 4 or cols.stop - cols.start < 4:
+        return block(slice(None), slice(None)) @ mass
+    n_old, n_new = old.points.size, new.points.size
+    edge_cols = np.array((0, 1, n_old - 2, n_old - 1))  # inner is everything but two points at each end
+    edge_rows = np.array((0, 1, n_new - 2, n_new - 1))
+    out[rows] = _interior_kernel(t, t_prev)[new.full, old.full] @ mass[cols] + block(rows, edge_cols) @ mass[edge_cols]
+    out[edge_rows] = block(edge_rows, slice(None)) @ mass
+    return out
 
 
 @dataclass(frozen=True)
@@ -97,6 +169,7 @@ class Propagator:
         self.t_prev = 0.0
         self.points: np.ndarray | None = None
         self.mass: np.ndarray | None = None  # density times Simpson weight
+        self._grid: _Grid | None = None
 
     def _shift(self, t: float) -> tuple[float, float]:
         if t <= self.t_prev:
@@ -120,15 +193,17 @@ class Propagator:
         """Move to stage ``t`` keeping only paths that continue (``lower < Z < upper``)."""
         dt, drift = self._shift(t)
         mean = self.theta * np.sqrt(t)
-        points, weights = grid(mean, max(lower, -_INF_BOUND), min(upper, _INF_BOUND))
-        if self.points is None:
+        layout = _layout(mean, max(lower, -_INF_BOUND), min(upper, _INF_BOUND))
+        points = layout.points
+        if self.points is None or self._grid is None:
             density = _norm_pdf(points - mean)
         else:
             base = self.points * np.sqrt(self.t_prev) + drift
             sd = np.sqrt(dt)
-            kernel = _norm_pdf((points[:, None] * np.sqrt(t) - base[None, :]) / sd)
-            density = kernel @ self.mass * np.sqrt(t) / sd
-        self.points, self.mass, self.t_prev = points, density * weights, t
+            density = _transition(layout, self._grid, base, t, self.t_prev, self.mass) * (
+                np.sqrt(t) / sd / np.sqrt(2.0 * np.pi)
+            )
+        self.points, self.mass, self.t_prev, self._grid = points, density * layout.weights, t, layout
 
 
 def crossing_probabilities(

@@ -166,6 +166,7 @@ def design_mixture(
     planned_fractions: ArrayLike | None = None,
     *,
     tau2: float | None = None,
+    nominal_guess: float | None = None,
 ) -> MixtureDesign:
     """Tune (and, given a planned schedule, calibrate) the mixture SPRT for one pilot.
 
@@ -180,6 +181,9 @@ def design_mixture(
         is raised until the finite-horizon crossing probability equals ``alpha``.
     tau2 : float or None
         Mixture variance; ``None`` uses :func:`tune_tau2`.
+    nominal_guess : float or None
+        A nominal level close to the answer (e.g. the calibration of a slightly shorter schedule): the search tries
+        a narrow bracket around it first, which saves about half the integrations; the answer is the same root.
 
     Returns
     -------
@@ -193,8 +197,44 @@ def design_mixture(
         return MixtureDesign(tau2, alpha, alpha, planned_final_variance)
     t = _schedule_iv(planned_fractions)
     ratio = tau2 / planned_final_variance
-    nominal = optimize.brentq(lambda a: crossing_probability(t, ratio, a) - alpha, alpha, 0.999, xtol=1e-9)
+    nominal = _calibrate(tuple(t.tolist()), ratio, alpha, nominal_guess)
     return MixtureDesign(tau2, alpha, float(nominal), planned_final_variance, tuple(t.tolist()))
+
+
+_CALIBRATIONS: dict[tuple[tuple[float, ...], float, float], float] = {}
+_MAX_CALIBRATIONS = 4096
+
+
+def _calibrate(schedule: tuple[float, ...], ratio: float, alpha: float, guess: float | None) -> float:
+    """The nominal level whose crossing probability over ``schedule`` is ``alpha`` (memoized: a planner's weekly
+    horizons often merge their looks into the same schedule, and results recompute the same pilot's design)."""
+    key = (schedule, ratio, alpha)
+    if key in _CALIBRATIONS:
+        return _CALIBRATIONS[key]
+    t = np.asarray(schedule)
+    excess = _Memo(lambda a: crossing_probability(t, ratio, a) - alpha)
+    low, high = alpha, 0.999
+    if guess is not None and alpha < guess < 0.999:
+        near = (max(alpha, 0.995 * guess), min(0.999, 1.005 * guess))
+        if excess(near[0]) * excess(near[1]) <= 0:
+            low, high = near
+    nominal = float(optimize.brentq(excess, low, high, xtol=1e-9))
+    if len(_CALIBRATIONS) >= _MAX_CALIBRATIONS:
+        _CALIBRATIONS.clear()
+    _CALIBRATIONS[key] = nominal
+    return nominal
+
+
+class _Memo:
+    """A function of one float that remembers its values (bracket ends are evaluated once)."""
+
+    def __init__(self, function) -> None:
+        self.function, self.values = function, {}
+
+    def __call__(self, x: float) -> float:
+        if x not in self.values:
+            self.values[x] = self.function(x)
+        return self.values[x]
 
 
 def _z_equivalent(z: np.ndarray, df: np.ndarray) -> np.ndarray:

@@ -170,13 +170,17 @@ def cuped_series(control: SeriesArrays, treatment: SeriesArrays, alpha: float = 
 
     means, variances = [], []
     with np.errstate(invalid="ignore", divide="ignore"):
-        for a, lin, m, mm in zip(arms, ls, ms, m_means, strict=True):
+        # HC2 variance of the arm coefficient (see analysis.cuped): weights, leverages and residuals per unit.
+        s_mm = np.where(applied, den, 1.0)
+        gap = m_means[1] - m_means[0]
+        for sign, a, lin, mm, lm, mc in zip((-1.0, 1.0), arms, ls, m_means, l_means, m_centered, strict=True):
             means.append(a.ratio - theta * mm)
-            resid = lin - theta * m
-            resid_mean = _masked_mean(resid, a)
-            ss = np.where(a.mask, (resid - resid_mean) ** 2, 0.0).sum(axis=0)
-            variances.append(ss / (a.n - 1) / a.n)
-    adjusted = _from_estimates(means[0], variances[0], c.n, means[1], variances[1], t.n, alpha, applied)
+            resid = np.where(a.mask, (lin - lm) - theta * mc, 0.0)
+            weight = sign / a.n - gap * mc / s_mm
+            room = 1.0 - (1.0 / a.n + mc * mc / s_mm)
+            ok = a.mask & (room > 1e-12)
+            variances.append(np.where(ok, weight**2 * resid**2 / np.where(ok, room, 1.0), 0.0).sum(axis=0))
+    adjusted = _from_estimates(means[0], variances[0], c.n, means[1], variances[1], t.n, alpha, applied, fitted=1)
 
     fields = {key: np.where(applied, adjusted[key], raw[key]) for key in raw if key != "reason"}
     reason = np.where(applied, adjusted["reason"], raw["reason"])
@@ -228,7 +232,9 @@ def _masked_mean(values: np.ndarray, arm: _ArmLooks) -> np.ndarray:
     return np.where(arm.mask, values, 0.0).sum(axis=0) / arm.n
 
 
-def _from_estimates(r_c, v_c, n_c, r_t, v_t, n_t, alpha: float, regular: np.ndarray) -> dict[str, np.ndarray]:
+def _from_estimates(
+    r_c, v_c, n_c, r_t, v_t, n_t, alpha: float, regular: np.ndarray, fitted: int = 0
+) -> dict[str, np.ndarray]:
     """``analysis.ratio.difference_from_estimates`` at each look where ``regular``; elsewhere the
     degenerate result of ``compare`` (nan spread, the arm means and their difference kept)."""
     diff = r_t - r_c
@@ -236,6 +242,9 @@ def _from_estimates(r_c, v_c, n_c, r_t, v_t, n_t, alpha: float, regular: np.ndar
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         denom = v_c**2 / (n_c - 1) + v_t**2 / (n_t - 1)
         df = np.where(denom == 0, np.inf, var**2 / denom)
+        if fitted:
+            units = n_c + n_t
+            df = df * np.where(units > 2, np.maximum(0.1, (units - 2 - fitted) / np.maximum(units - 2, 1)), 1.0)
         zero = regular & (var == 0)
         fitted = regular & (var != 0)
         se = np.sqrt(np.where(fitted, var, 1.0))

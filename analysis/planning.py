@@ -11,8 +11,9 @@ information fractions the sequential engine uses (METHODS.md section 4).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from scipy import optimize, stats
@@ -29,6 +30,7 @@ __all__ = [
     "PlanResult",
     "PlanWeek",
     "SequentialDesign",
+    "alternative_variance_ratio",
     "always_valid_z",
     "difference_variance",
     "plan_pilot",
@@ -186,6 +188,36 @@ def _scaled(components: VarianceComponents) -> tuple[VarianceComponents, float]:
     return VarianceComponents(components.between / scale, components.within / scale), scale
 
 
+def alternative_variance_ratio(
+    baseline: float, effect: float, direction: Literal["up", "down"], units_treatment: int, units_control: int
+) -> float:
+    """``Var_alt(difference) / Var_null(difference)`` when the treatment arm's proportion is ``baseline +- effect``.
+
+    Per unit both arms have the null variance ``v`` times ``(1 / K_c + rho / K_t)`` with
+    ``rho = p1 (1 - p1) / (p0 (1 - p0))``: under the alternative the treatment arm's Bernoulli variance is that of
+    ``p1`` (each arm's own variance, the unpooled two-proportion formula), and the between-unit component is scaled
+    alike (the ICC is kept). ``p1`` is clipped to [0, 1].
+
+    References
+    ----------
+    .. [1] Chow, S.-C., Shao, J., Wang, H. (2008). Sample Size Calculations in Clinical Research, 2nd ed., section
+       4.2 (two-sample proportions: ``n = (z_a + z_b)^2 (p1 q1 + p2 q2) / d^2``).
+    """
+    sign = 1.0 if direction == "up" else -1.0
+    p1 = min(1.0, max(0.0, baseline + sign * abs(effect)))
+    rho = p1 * (1.0 - p1) / (baseline * (1.0 - baseline))
+    return (1.0 / units_control + rho / units_treatment) / (1.0 / units_control + 1.0 / units_treatment)
+
+
+def _mde_under_alternative(null_mde: float, ratio_at: Callable[[float], float], max_ratio: float) -> float:
+    """Root of ``d = null_mde sqrt(ratio_at(d))``: the MDE when the variance depends on the effect itself
+    (``ratio_at`` never exceeds ``max_ratio``, which brackets the root)."""
+    if not math.isfinite(null_mde) or (ratio_at(0.0) == 1.0 and ratio_at(null_mde) == 1.0):
+        return null_mde
+    high = null_mde * math.sqrt(max_ratio) * 1.01
+    return float(optimize.brentq(lambda d: d - null_mde * math.sqrt(ratio_at(d)), 0.0, high, xtol=1e-15, rtol=1e-13))
+
+
 def _fixed_t_power(effect: float, sd: float, df: float, alpha: float) -> float:
     crit = stats.t.isf(alpha / 2, df)
     nc = abs(effect) / sd
@@ -213,6 +245,7 @@ def plan_pilot(
     metric: str = "accuracy",
     percent_points: bool = True,
     saturation_threshold: float = 0.05,
+    proportion_alternative: Literal["up", "down"] | None = None,
 ) -> PlanResult:
     """MDE and power by week for a planned roster, with the sequential design's inflation.
 
@@ -247,6 +280,12 @@ def plan_pilot(
         For the summary sentence: metric name, and whether to show effects as percentage points.
     saturation_threshold : float
         "More data stops helping" after the first week whose next week improves the MDE by less than this.
+    proportion_alternative : {"up", "down"}, optional
+        For a proportion metric whose improvement moves it ``up`` (accuracy) or ``down`` (error rates): the
+        treatment arm's variance is planned at the alternative ``p1 = baseline +- effect`` instead of the baseline,
+        both variance components scaled by ``p1 (1 - p1) / (p0 (1 - p0))`` (see `alternative_variance_ratio`).
+        The MDE then solves ``d = z sqrt(F V(d))`` and the power at ``target_effect`` uses ``V(target)``. With
+        ``None`` (default; any metric that is not a proportion) both arms keep the baseline variance.
 
     Returns
     -------
@@ -286,6 +325,22 @@ def plan_pilot(
         )
     k_control, k_treatment = arms[0], min(arms[1:])
     unit_components, scale = _scaled(components)
+    if proportion_alternative is not None and not 0.0 < baseline < 1.0:
+        raise ValueError(f"baseline must be a proportion in (0, 1) to plan a proportion's alternative, got {baseline}")
+
+    def ratio_at(effect: float) -> float:
+        if proportion_alternative is None:
+            return 1.0
+        return alternative_variance_ratio(baseline, effect, proportion_alternative, k_treatment, k_control)
+
+    # The largest ratio: the treatment arm's proportion at 0.5 (or the baseline itself when that is nearer 0.5).
+    max_ratio = (
+        1.0
+        if proportion_alternative is None
+        else ratio_at(abs(0.5 - baseline))
+        if ((baseline < 0.5) == (proportion_alternative == "up"))
+        else 1.0
+    )
 
     def variance_at(week_count: float) -> float:
         audits = audits_per_unit_per_week * week_count
@@ -312,31 +367,33 @@ def plan_pilot(
     z_sum = float(stats.norm.isf(alpha_c / 2) + stats.norm.ppf(power))
     rows = []
     drift = None
+    evaluated = None
     for week in range(1, weeks + 1):
         unit_var = float(unit_variances[week * per_look - 1])
         var = looks_variance[week * per_look - 1]
         fractions = _fractions(unit_variances[: week * per_look])
-        evaluated = at_horizon(design, alpha_c, fractions, unit_var)
+        evaluated = at_horizon(design, alpha_c, fractions, unit_var, previous=evaluated)
         factor = evaluated.inflation(power, guess=drift)
         drift = z_sum * math.sqrt(factor)
         sd = math.sqrt(unit_var) * sd_scale
         if use_t:
             df = k_treatment + k_control - 2
             mde = optimize.brentq(
-                lambda d, s=sd, f=df: _fixed_t_power(d, s, f, alpha_c) - power,
+                lambda d, s=sd, f=df: _fixed_t_power(d, s * math.sqrt(ratio_at(d)), f, alpha_c) - power,
                 1e-12 * sd,
-                20 * sd * z_sum,
+                20 * sd * z_sum * math.sqrt(max_ratio),
                 xtol=1e-14,
             )
         else:
-            mde = z_sum * math.sqrt(factor * unit_var) * sd_scale
+            mde = _mde_under_alternative(z_sum * math.sqrt(factor * unit_var) * sd_scale, ratio_at, max_ratio)
         target_power = None
         if target_effect is not None:
+            sd_alt = sd * math.sqrt(ratio_at(abs(target_effect)))
             if use_t:
                 df = k_treatment + k_control - 2
-                target_power = _fixed_t_power(target_effect, sd, df, alpha_c)
+                target_power = _fixed_t_power(target_effect, sd_alt, df, alpha_c)
             else:
-                target_power = evaluated.power(abs(target_effect) / sd_scale / math.sqrt(unit_var))
+                target_power = evaluated.power(abs(target_effect) / sd_alt)
         rows.append(
             PlanWeek(
                 week=week,

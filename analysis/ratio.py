@@ -192,6 +192,14 @@ class Difference:
         return reasons.describe(self.reason)
 
 
+def lost_df_scale(units: int, fitted: int) -> float:
+    """``(K - 2 - fitted) / (K - 2)``: the share of a two-arm comparison's degrees of freedom left after ``fitted``
+    more coefficients (at least a tenth of them, so a pilot of four units keeps a usable, very wide t)."""
+    if fitted == 0:
+        return 1.0
+    return max(0.1, (units - 2 - fitted) / (units - 2)) if units > 2 else 1.0
+
+
 def welch_df(v_c: float, k_c: int, v_t: float, k_t: int) -> float:
     """Welch-Satterthwaite degrees of freedom for ``V_c + V_t`` estimated from ``K_c`` and ``K_t``
     units.
@@ -254,6 +262,8 @@ def difference_from_estimates(
     treatment_var: float,
     treatment_n: int,
     alpha: float = 0.05,
+    *,
+    fitted: int = 0,
 ) -> Difference:
     """Build a :class:`Difference` from two independent arm estimates and their variances.
 
@@ -271,6 +281,10 @@ def difference_from_estimates(
         Units behind each estimate (for the degrees of freedom); both must be >= 2.
     alpha : float
         Two-sided level.
+    fitted : int
+        Coefficients estimated beyond the two arm means (1 for a pre-period covariate): the Welch df are scaled by
+        ``(K - 2 - fitted) / (K - 2)``, so with equal arms and spreads they reach ``K - 2 - fitted``, the residual
+        df of the regression.
     """
     _alpha_iv(alpha)
     for name, value in (("control_var", control_var), ("treatment_var", treatment_var)):
@@ -281,7 +295,7 @@ def difference_from_estimates(
     r_c, r_t, v_c, v_t = control_mean, treatment_mean, control_var, treatment_var
     diff = r_t - r_c
     var = v_c + v_t
-    df = welch_df(v_c, control_n, v_t, treatment_n)
+    df = welch_df(v_c, control_n, v_t, treatment_n) * lost_df_scale(control_n + treatment_n, fitted)
     if var == 0:
         return _zero_variance(r_c, r_t, alpha)
 

@@ -102,7 +102,7 @@ class VarianceComponentsEstimate:
         return self.components.design_effect(audits_per_unit)
 
 
-def _estimate_iv(y, x, y2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _estimate_iv(y, x, y2, groups) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     y = np.asarray(y, dtype=float)
     x = np.asarray(x, dtype=float)
     y2 = y.copy() if y2 is None else np.asarray(y2, dtype=float)
@@ -110,11 +110,14 @@ def _estimate_iv(y, x, y2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise ValueError("y, x and y2 must be one-dimensional arrays of the same length")
     if np.any(x < 0) or not np.all(np.isfinite(np.concatenate([y, x, y2]))):
         raise ValueError("x must be >= 0 and all inputs finite")
+    g = np.zeros(y.shape, dtype=np.int64) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
+    if g.shape != y.shape:
+        raise ValueError("groups must have one entry per unit")
     keep = x > 0
-    return y[keep], x[keep], y2[keep]
+    return y[keep], x[keep], y2[keep], g[keep]
 
 
-def estimate_variance_components(y, x, y2=None) -> VarianceComponentsEstimate:
+def estimate_variance_components(y, x, y2=None, groups=None) -> VarianceComponentsEstimate:
     """Estimate sigma_b^2 and sigma_w^2 from per-unit sums, allowing unequal audits per unit.
 
     Parameters
@@ -125,6 +128,11 @@ def estimate_variance_components(y, x, y2=None) -> VarianceComponentsEstimate:
         Per-unit number of audits; units with zero audits are ignored.
     y2 : array_like, optional
         Per-unit sum of squared outcomes. Omit for binary outcomes, where it equals ``y``.
+    groups : array_like, optional
+        A fixed group of each unit (the arm, on pilot data): the between-unit variance is then measured around each
+        group's own mean, so a real difference between arms does not count as moderator heterogeneity. With ``G``
+        groups ``MSB = sum_i n_i (ybar_i - ybar_g(i))^2 / (K - G)`` and
+        ``n0 = (N - sum_g sum_(i in g) n_i^2 / N_g) / (K - G)`` (each group's one-way ANOVA, pooled).
 
     Returns
     -------
@@ -140,18 +148,21 @@ def estimate_variance_components(y, x, y2=None) -> VarianceComponentsEstimate:
     .. [2] Donner, A., Koval, J. J. (1980). The estimation of intraclass correlation in the analysis of family data.
        Biometrics 36(1), 19-25 (the n0-adjusted ANOVA estimator of the ICC).
     """
-    y, x, y2 = _estimate_iv(y, x, y2)
+    y, x, y2, g = _estimate_iv(y, x, y2, groups)
     k, n = int(x.size), float(x.sum())
     mean = float(y.sum() / n) if n > 0 else float("nan")
-    if k < 2:
+    n_groups = int(np.unique(g).size)
+    if k - n_groups < 1:
         zero = VarianceComponents(0.0, 0.0)
         return VarianceComponentsEstimate(
             zero, float("nan"), mean, k, int(n), float("nan"), float("nan"), float("nan"), TOO_FEW_UNITS
         )
     ss_within = float(np.sum(y2 - y**2 / x))
-    ss_between = float(np.sum(x * (y / x - mean) ** 2))
-    ms_between = ss_between / (k - 1)
-    n0 = (n - float(np.sum(x**2)) / n) / (k - 1)
+    group_x = np.bincount(g, weights=x)
+    group_mean = np.bincount(g, weights=y) / group_x
+    ss_between = float(np.sum(x * (y / x - group_mean[g]) ** 2))
+    ms_between = ss_between / (k - n_groups)
+    n0 = (n - float(np.sum(np.bincount(g, weights=x**2) / group_x))) / (k - n_groups)
     if n <= k:
         # One audit per unit: within and between variance cannot be separated.
         total = VarianceComponents(0.0, max(ms_between, 0.0))

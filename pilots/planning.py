@@ -111,17 +111,24 @@ def variance_model(
     source: Source,
     *,
     pre_audits_per_unit: float = 0.0,
+    arms: np.ndarray | None = None,
 ) -> VarianceModel | None:
     """Fit the model to per-unit sums over `days` calendar days (None when there is too little data).
 
     `y2` is the per-unit sum of squared outcomes (None for 0/1 outcomes). The audit-rate spread removes the Poisson
-    part: ``cv^2 = (var(x) - mean(x)) / mean(x)^2``, clipped at 0.
+    part: ``cv^2 = (var(x) - mean(x)) / mean(x)^2``, clipped at 0. On pilot data pass each unit's `arms`: the
+    between-unit variance is then measured within arms, so a real effect does not inflate it.
     """
     y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
     active = x > 0
     if days < 1 or active.sum() < MIN_UNITS_FOR_MODEL:
         return None
-    estimate = estimate_variance_components(y[active], x[active], None if y2 is None else np.asarray(y2)[active])
+    estimate = estimate_variance_components(
+        y[active],
+        x[active],
+        None if y2 is None else np.asarray(y2)[active],
+        None if arms is None else np.asarray(arms)[active],
+    )
     if estimate.reason is not None or estimate.components.within + estimate.components.between <= 0:
         return None
     mean_x = float(x.mean())
@@ -236,6 +243,7 @@ def run_plan(
             pre_period_audits_per_unit=pre_audits_per_unit,
             metric=definition.label.lower(),
             percent_points=definition.proportion,
+            proportion_alternative=_alternative(definition, baseline),
         )
     except (ValueError, ArithmeticError, RuntimeError) as error:
         names = {**REQUEST_FIELDS, **(fields or {})}
@@ -250,6 +258,14 @@ def run_plan(
             "The planner could not compute this design; try fewer looks a week or fewer weeks.",
             [problem("looks_per_week", "this many looks could not be planned for these parameters")],
         ) from error
+
+
+def _alternative(definition: MetricDefinition, baseline: float) -> Literal["up", "down"] | None:
+    """Which way a proportion metric's treatment arm moves under the alternative (its variance is planned there);
+    None for other metrics and for a degenerate baseline of 0 or 1 (no binomial variance to scale)."""
+    if not definition.proportion or not 0.0 < baseline < 1.0:
+        return None
+    return "up" if definition.higher_is_better else "down"
 
 
 def weeks_between(start: date, end: date) -> int:

@@ -51,12 +51,38 @@ def test_theta_and_adjusted_difference_equal_ancova_on_linearized_values() -> No
     assert res.reason is None
     assert res.theta == pytest.approx(fit.params[2], rel=1e-9)
     assert res.adjusted.difference == pytest.approx(res.raw.difference + fit.params[1], rel=1e-9)
-    expected = 0.0
-    for i in (0, 1):
-        resid = l_all[arm == i] - res.theta * m_all[arm == i]
-        expected += np.var(resid, ddof=1) / (arm == i).sum()
+    expected = sm.OLS(l_all, np.column_stack([np.ones_like(arm), arm, m_all])).fit(cov_type="HC2").bse[1] ** 2
     assert res.adjusted.se**2 == pytest.approx(expected, rel=1e-9)
     assert res.variance_reduction == pytest.approx(1 - expected / res.raw.se**2, rel=1e-9)
+
+
+def test_few_units_with_one_arm_all_correct_keep_an_honest_standard_error() -> None:
+    """The issue's extreme case: 3 vs 3 moderators, treatment all correct in both periods. The in-sample slope used
+    to shrink the adjusted standard error to a tenth of the raw one; the HC2 sandwich of the ANCOVA arm coefficient
+    (statsmodels, the independent reference) keeps it at the raw one's size, and the df lose one for the slope."""
+    control = UnitArrays.of([18, 19, 17], [20, 20, 20], [17, 19, 18], [20, 20, 20])
+    treatment = UnitArrays.of([20, 22, 19], [20, 22, 19], [21, 18, 20], [21, 18, 20])
+    res = cuped_compare(control, treatment)
+    l_all, m_all, arm = _linearized([control, treatment])
+    fit = sm.OLS(l_all, np.column_stack([np.ones_like(arm), arm, m_all])).fit(cov_type="HC2")
+    assert res.adjusted.se == pytest.approx(fit.bse[1], rel=1e-9)
+    assert res.adjusted.se >= res.raw.se
+    assert res.adjusted.p_value > res.raw.p_value > 0.05
+    assert res.adjusted.df < res.raw.df
+
+
+def test_without_a_covariate_effect_hc2_is_the_welch_variance_and_df_lose_one() -> None:
+    """A covariate that is pure noise: HC2 of the arm coefficient is close to Welch, and with equal arms and spread
+    the df approach K - 3 (one fewer than the raw comparison's K - 2)."""
+    rng = np.random.default_rng(11)
+    k = 40
+    p = np.full((2, k), 0.9)
+    x = np.full((2, k), 30.0)
+    arms = [UnitArrays.of(rng.binomial(30, p[i]), x[i], rng.binomial(30, p[i]), x[i]) for i in range(2)]
+    res = cuped_compare(*arms)
+    assert res.adjusted.df == pytest.approx(res.raw.df * (2 * k - 3) / (2 * k - 2), rel=0.1)
+    assert res.adjusted.df < 2 * k - 3 + 1e-9
+    assert res.adjusted.se == pytest.approx(res.raw.se, rel=0.1)
 
 
 def test_raw_part_is_the_plain_ratio_comparison() -> None:

@@ -116,3 +116,34 @@ def test_model_helpers():
     assert (split.between, split.within) == pytest.approx((1.0, 4.0))
     with pytest.raises(ValueError, match="icc"):
         VarianceComponents.from_icc(1.5, 1.0)
+
+
+def test_groups_centre_by_arm_so_an_effect_does_not_inflate_the_between_variance():
+    """Data with a large arm effect: with the arm as a fixed group the mean squares equal a direct per-audit
+    computation of the nested ANOVA (moderators within arms; the residual mean square from statsmodels OLS on
+    moderator dummies), and the effect is not counted as between-moderator variance; without groups it is."""
+    pd = pytest.importorskip("pandas")
+    smf = pytest.importorskip("statsmodels.formula.api")
+
+    rng = np.random.default_rng(5)
+    k = 60
+    sizes = rng.integers(3, 20, k)
+    groups = _simulate_groups(rng, k, sizes, 1.0, 2.0)
+    arm = np.arange(k) % 2
+    groups = [g + 1.5 * a for g, a in zip(groups, arm, strict=True)]  # a real effect of 1.5 in arm 1
+    frame = pd.DataFrame(
+        {"v": np.concatenate(groups), "arm": np.repeat(arm, sizes), "unit": np.repeat(np.arange(k), sizes)}
+    )
+    unit_mean = frame.groupby("unit").v.transform("mean")
+    arm_mean = frame.groupby("arm").v.transform("mean")
+    ms_between = float(((unit_mean - arm_mean) ** 2).sum()) / (k - 2)
+    residual = smf.ols("v ~ C(unit)", frame).fit()
+    centred = estimate_variance_components(*_sums(groups), groups=arm)
+    pooled = estimate_variance_components(*_sums(groups))
+    assert centred.ms_between == pytest.approx(ms_between, rel=1e-9)
+    assert centred.ms_within == pytest.approx(residual.mse_resid, rel=1e-9)
+    n = sizes.sum()
+    n0 = (n - sum((sizes[arm == a] ** 2).sum() / sizes[arm == a].sum() for a in (0, 1))) / (k - 2)
+    assert centred.components.between == pytest.approx((centred.ms_between - centred.ms_within) / n0, rel=1e-9)
+    assert pooled.components.between > centred.components.between + 0.2  # the effect (1.5^2 / 4) counted
+    assert centred.mean == pytest.approx(frame.v.mean())

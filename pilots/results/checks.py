@@ -6,6 +6,11 @@
   arrive, which the sample-ratio check on audited units can miss with tens of units).
 * Audit-rate balance: audits per unit per week over the window, among units with audits.
 * Attrition: units with no audits in the last 7 days, by arm (checked once the pilot has two weeks of data).
+* Repeated looks: the four checks above are re-run at every planned look, so their bars are set for the whole pilot
+  (`look_thresholds`): over a pilot a valid comparison is flagged with probability at most 1% in all (sample ratio
+  0.1%, coverage 0.1%, audit rate 0.4%, attrition 0.4%; Bonferroni over the checks), each split over the planned looks
+  by Sidak, ``1 - (1 - level)^(1 / looks)``. At one look per check the old bars (0.001 / 0.01) flagged 2-4% of
+  valid pilots invalid at some look.
 * Covariate balance at launch: SMDs of site, language, tenure and pre-period accuracy. Chance imbalance under a valid
   randomization is not a data-quality failure (and CUPED adjusts for the pre-period), so an |SMD| above 0.1 is shown
   as a warning; the check fails only when an imbalance is also beyond chance (z = SMD / sqrt(1/n_c + 1/n_t),
@@ -22,6 +27,8 @@ import numpy as np
 from scipy import stats
 
 from analysis.checks import (
+    ATTRITION_THRESHOLD,
+    AUDIT_RATE_THRESHOLD,
     SMD_THRESHOLD,
     SRM_THRESHOLD,
     CheckResult,
@@ -36,6 +43,27 @@ from pilots.results.loader import Panel
 
 RECENT_DAYS = 7
 ATTRITION_FROM_DAY = 14
+PILOT_LEVELS = {"srm": 0.001, "audit_coverage": 0.001, "audit_rate": 0.004, "attrition": 0.004}
+"""Probability, over a whole valid pilot, that each repeated check flags it (1% in all)."""
+
+
+def look_thresholds(looks: int) -> dict[str, float]:
+    """Per-look bar of each repeated check for a pilot with ``looks`` planned looks (Sidak split of
+    `PILOT_LEVELS`)."""
+    n = max(1, looks)
+    return {name: -math.expm1(math.log1p(-level) / n) for name, level in PILOT_LEVELS.items()}
+
+
+def repeated(panel: Panel, weights: dict[str, int], now: int | None, unit: str, looks: int) -> list[CheckResult]:
+    """The checks re-run at every look (sample ratio, coverage, audit rate, attrition) at their per-look bars."""
+    bars = look_thresholds(looks)
+    arms = tuple(weights)
+    return [
+        srm(panel, weights, now, bars["srm"]),
+        coverage(panel, arms, now, unit, bars["audit_coverage"]),
+        audit_rate(panel, arms, now, unit, bars["audit_rate"]),
+        recent_attrition(panel, arms, now, bars["attrition"]),
+    ]
 
 
 def check_json(check: CheckResult, **extra: Any) -> dict[str, Any]:
@@ -68,11 +96,13 @@ def _per_arm(panel: Panel, arms: Iterable[str], mask: np.ndarray | None = None) 
     return counts
 
 
-def srm(panel: Panel, weights: dict[str, int], now: int | None) -> CheckResult:
-    return sample_ratio_mismatch(_per_arm(panel, weights, _active(panel, now)), weights)
+def srm(panel: Panel, weights: dict[str, int], now: int | None, threshold: float = SRM_THRESHOLD) -> CheckResult:
+    return sample_ratio_mismatch(_per_arm(panel, weights, _active(panel, now)), weights, threshold)
 
 
-def srm_json(check: CheckResult, panel: Panel, weights: dict[str, int], now: int | None) -> dict[str, Any]:
+def srm_json(
+    check: CheckResult, panel: Panel, weights: dict[str, int], now: int | None, threshold: float = SRM_THRESHOLD
+) -> dict[str, Any]:
     counts, assigned = _per_arm(panel, weights, _active(panel, now)), _per_arm(panel, weights)
     return {
         "p_value": float(check.p_value) if math.isfinite(check.p_value) else None,
@@ -80,31 +110,41 @@ def srm_json(check: CheckResult, panel: Panel, weights: dict[str, int], now: int
         "counts": counts,
         "assigned": assigned,
         "weights": weights,
-        "threshold": SRM_THRESHOLD,
+        "threshold": threshold,
         "message": check.message,
     }
 
 
-def coverage(panel: Panel, arms: tuple[str, ...], now: int | None, unit: str = "moderator") -> CheckResult:
-    return audit_coverage(_per_arm(panel, arms), _per_arm(panel, arms, _active(panel, now)), unit=unit)
+def coverage(
+    panel: Panel, arms: tuple[str, ...], now: int | None, unit: str = "moderator", threshold: float = SRM_THRESHOLD
+) -> CheckResult:
+    return audit_coverage(_per_arm(panel, arms), _per_arm(panel, arms, _active(panel, now)), threshold, unit=unit)
 
 
-def audit_rate(panel: Panel, arms: tuple[str, ...], now: int | None, unit: str = "moderator") -> CheckResult:
+def audit_rate(
+    panel: Panel,
+    arms: tuple[str, ...],
+    now: int | None,
+    unit: str = "moderator",
+    threshold: float = AUDIT_RATE_THRESHOLD,
+) -> CheckResult:
     active = _active(panel, now)
     weeks = ((now or 0) + 1) / 7
     audits = panel.cumulative("audits", now) if now is not None else np.zeros(panel.units.size)
     rates = {arm: audits[active & (panel.units.arms == arm)] / weeks for arm in arms}
-    return audit_rate_balance(rates, unit=unit)
+    return audit_rate_balance(rates, threshold, unit=unit)
 
 
-def recent_attrition(panel: Panel, arms: tuple[str, ...], now: int | None) -> CheckResult:
+def recent_attrition(
+    panel: Panel, arms: tuple[str, ...], now: int | None, threshold: float = ATTRITION_THRESHOLD
+) -> CheckResult:
     if now is None or now + 1 < ATTRITION_FROM_DAY:
         return CheckResult(
             "attrition", True, math.nan, math.nan, "Attrition is checked once the pilot has two weeks of data."
         )
     ever = panel.cumulative("audits", now - RECENT_DAYS) > 0
     recent = panel.window("audits", now - RECENT_DAYS + 1, now) > 0
-    return attrition(_per_arm(panel, arms, ever), _per_arm(panel, arms, ever & ~recent))
+    return attrition(_per_arm(panel, arms, ever), _per_arm(panel, arms, ever & ~recent), threshold)
 
 
 def balance(panel: Panel, control: str) -> tuple[CheckResult, list[dict[str, Any]]]:

@@ -152,7 +152,7 @@ def _document(pilot: Pilot, plan: PilotPlan, panel: Panel, as_of: date | None, s
             "reasons": reasons,
             "provisional": bool(verdict.provisional or now is None),
         },
-        "srm": checks.srm_json(srm, panel, plan.weights, now),
+        "srm": checks.srm_json(srm, panel, plan.weights, now, checks.look_thresholds(len(look_days))["srm"]),
         "checks": [checks.check_json(c) for c in check_results if c.name != "covariate_balance"]
         + [checks.check_json(c, rows=balance_rows) for c in check_results if c.name == "covariate_balance"],
         "multiplicity": multiplicity_doc,
@@ -227,13 +227,10 @@ def _randomization_tests(
 
 
 def _checks(panel: Panel, plan: PilotPlan, now: int | None, control: str):
-    arms = plan.arm_names
-    results = [
-        checks.srm(panel, plan.weights, now),
-        checks.coverage(panel, arms, now, plan.unit),
-        checks.audit_rate(panel, arms, now, plan.unit),
-        checks.recent_attrition(panel, arms, now),
-    ]
+    look_days = looks.planned_look_days(
+        plan.design.method, plan.design.looks, looks.total_days(plan.start_date, plan.end_date)
+    )
+    results = checks.repeated(panel, plan.weights, now, plan.unit, len(look_days))
     rows: list[dict[str, Any]] = []
     if control in set(panel.units.arms) and panel.units.size > 2:
         balance, rows = checks.balance(panel, control)

@@ -8,13 +8,14 @@ between reviews the document shows the last review's status, so opening the page
 
 Information time (METHODS.md section 4). The information curve is planned from the two-level variance model
 (`pilots.planning.VarianceModel`), fitted to the pre-period rollups when the pilot has a pre-period with audits, else
-to the pilot data through the first look (the first planned review, or the end of the first week for daily
-monitoring; the between-moderator variance measured within arms, so a real effect does not inflate it), which is the same for every later look, so the plan does not move once fixed. The planned information
-fraction of a look is ``V_plan(end) / V_plan(look)``. The rule: planned fractions are used while the observed ones
-``V_plan(end) / V_observed(look)`` stay within 25% of them at every look taken (`analysis.information`); beyond that
-the plan is judged wrong and the observed fractions are used (group sequential), or the mixture is re-tuned to the
-planned final variance rescaled by the observed/planned ratio at the latest look (always valid). Without any usable
-variance model the fractions are calendar time (days elapsed / planned days).
+to the pilot data through the first look (the first planned review, or the end of the first week for daily monitoring;
+the between-moderator variance measured within arms, so a real effect does not inflate it), which is the same for
+every later look, so the plan does not move once fixed. The planned information fraction of a look is ``V_plan(end) /
+V_plan(look)``. The rule: planned fractions are used while the observed ones ``V_plan(end) / V_observed(look)`` stay
+within 25% of them at every look taken (`analysis.information`); beyond that the plan is judged wrong and the observed
+fractions are used (group sequential), or the mixture is re-tuned to the planned final variance rescaled by the
+observed/planned ratio at the latest look (always valid). Without any usable variance model the fractions are calendar
+time (days elapsed / planned days).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -170,6 +171,7 @@ def _logit_normal_moments(center: float, scale: float) -> tuple[float, float]:
     return mean, float(np.sqrt(max(weights @ (p - mean) ** 2, 0.0)))
 
 
+@lru_cache(maxsize=256)
 def calibrate_logit_normal(mean: float, sd: float) -> tuple[float, float]:
     """Center and scale on the logit scale whose expit has the given mean and sd (fixed-point iteration)."""
     center, scale = _logit(mean), sd / (mean * (1.0 - mean))

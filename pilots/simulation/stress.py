@@ -1,0 +1,273 @@
+"""The stress matrix: whole simulated pilots under each `Scenario`, read through the results engine of `GET /results`.
+
+Each pilot is drawn by `pilots.simulation.scenarios`, turned into the in-memory `Panel` the loader would build from
+its rollups (moderators, or teams with their members' audits summed), and analysed by
+`pilots.results.document._document`, the function behind `GET /results`, at the design's reviews: every weekly look
+(group-sequential reviews; always-valid pilots are read daily, and their crossings are sticky, so the last review's
+document holds every daily crossing). With outcome delays each review sees only the audits that had arrived by then
+(``as_of`` as it was), and always-valid pilots are then read every day. The data-quality checks are evaluated at every
+planned look exactly as the document evaluates them.
+
+Per pilot it records: a `go` (the treatment declared better on the primary at any review), harm (a downward primary
+crossing or a guardrail beyond its margin at any review), `invalid` at any look, and the review at which each
+happened. `run_cell` aggregates them with Monte Carlo standard errors.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Literal
+
+import numpy as np
+
+from analysis._planning_design import SequentialDesign, at_horizon
+from pilots.models import Pilot
+from pilots.results import checks, looks
+from pilots.results.document import _comparisons, _document
+from pilots.results.loader import Panel, Units
+from pilots.rollups import SUMS
+from pilots.schemas import plan_of
+from pilots.simulation.generate import simple_assignment
+from pilots.simulation.scenarios import Scenario, simulate_scenario_days
+from pilots.simulation.settings import SimulatedRoster, SimulationSettings, simulate_roster
+
+Method = Literal["always_valid", "group_sequential"]
+UnitKind = Literal["moderator", "team"]
+ALPHA = 0.05
+WEEKS = 6
+PRE_WEEKS = 2
+CRITICAL_MARGIN = 0.005
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the matrix: the roster (``size`` moderators, or ``size`` teams), the design, the scenario and
+    the accuracy effect in points (0: the null cell)."""
+
+    unit: UnitKind
+    size: int
+    method: Method
+    scenario: Scenario
+    effect_points: float = 0.0
+
+
+@dataclass(frozen=True)
+class PilotOutcome:
+    go: bool
+    harm: bool
+    invalid: bool
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """Rates over the cell's pilots with their Monte Carlo standard errors."""
+
+    cell: Cell
+    pilots: int
+    go: float
+    harm: float
+    invalid: float
+
+    def se(self, rate: float) -> float:
+        return math.sqrt(max(rate * (1.0 - rate), 1e-12) / self.pilots)
+
+
+def settings_for(cell: Cell) -> SimulationSettings:
+    """The operation behind a cell: a team pilot draws enough moderators for its teams (8-15 each)."""
+    n = cell.size if cell.unit == "moderator" else 15 * cell.size
+    return SimulationSettings(n_moderators=n, weeks=WEEKS, pre_weeks=PRE_WEEKS, accuracy_effect_points=0.0)
+
+
+def pilot_for(cell: Cell) -> Pilot:
+    """The registered pilot the engine reads: accuracy primary, critical-error-rate guardrail (0.5 points)."""
+    start = SimulationSettings().start_date
+    return Pilot(
+        id=1,
+        name="stress",
+        kind="tool",
+        owner="stress",
+        unit=cell.unit,
+        arms=[{"name": "control", "weight": 1}, {"name": "treatment", "weight": 1}],
+        strata=[],
+        seed=1,
+        metrics=[
+            {"name": "accuracy", "role": "primary"},
+            {"name": "critical_error_rate", "role": "guardrail", "margin": CRITICAL_MARGIN},
+        ],
+        design={"method": cell.method, "alpha": ALPHA, "power": 0.8, "looks": WEEKS, "min_days": 14},
+        start_date=start,
+        end_date=start + timedelta(days=7 * WEEKS - 1),
+        pre_period_start=start - timedelta(days=7 * PRE_WEEKS),
+        status="running",
+    )
+
+
+def _team_roster(roster: SimulatedRoster, teams: int) -> np.ndarray:
+    """Mask of the moderators in the roster's first ``teams`` teams."""
+    names = [row["team"] for row in roster]
+    keep = list(dict.fromkeys(names))[:teams]
+    return np.isin(np.array(names, dtype=object), np.array(keep, dtype=object))
+
+
+def _assign(roster: SimulatedRoster, cell: Cell, rng: np.random.Generator) -> dict[str, str]:
+    arms = ("control", "treatment")
+    if cell.unit == "moderator":
+        return simple_assignment(roster, arms, rng)
+    teams = sorted({row["team"] for row in roster})
+    labels = np.resize(np.arange(2), len(teams))
+    rng.shuffle(labels)
+    arm_of = {team: arms[k] for team, k in zip(teams, labels.tolist(), strict=True)}
+    return {row["moderator_id"]: arm_of[row["team"]] for row in roster}
+
+
+@dataclass(frozen=True, eq=False)
+class _Drawn:
+    units: Units
+    unit_of: np.ndarray  # unit index of each moderator
+    days: object  # ScenarioDays
+
+
+def _draw(cell: Cell, rng: np.random.Generator) -> _Drawn:
+    settings = replace(settings_for(cell), accuracy_effect_points=cell.effect_points)
+    roster = simulate_roster(settings, rng)
+    if cell.unit == "team":
+        keep = _team_roster(roster, cell.size)
+        roster = SimulatedRoster(
+            rows=tuple(r for r, k in zip(roster.rows, keep, strict=True) if k),
+            accuracy=roster.accuracy[keep],
+            audits_per_week=roster.audits_per_week[keep],
+            handle_factor=roster.handle_factor[keep],
+            working_days=roster.working_days[keep],
+            site_index=roster.site_index[keep],
+        )
+    assignment = _assign(roster, cell, rng)
+    days = simulate_scenario_days(roster, assignment, settings, cell.scenario, rng)
+    key = [row["moderator_id"] if cell.unit == "moderator" else row["team"] for row in roster]
+    ids = tuple(sorted(set(key)))
+    index = {u: i for i, u in enumerate(ids)}
+    unit_of = np.array([index[k] for k in key])
+    arm_of = {index[k]: assignment[row["moderator_id"]] for k, row in zip(key, roster, strict=True)}
+    members = np.bincount(unit_of, minlength=len(ids)).astype(float)
+
+    sites = np.array([roster[k]["site"] for k in range(len(roster))], dtype=object)
+    languages = np.array([roster[k]["language"] for k in range(len(roster))], dtype=object)
+    tenure = np.array([roster[k]["tenure_months"] for k in range(len(roster))], dtype=float)
+    first = {u: k for k, u in reversed(list(enumerate(unit_of.tolist())))}
+    units = Units(
+        ids=ids,
+        arms=np.array([arm_of[i] for i in range(len(ids))], dtype=object),
+        strata=tuple("all" for _ in ids),
+        index_of_moderator={row["moderator_id"]: int(u) for row, u in zip(roster, unit_of, strict=True)},
+        attributes={
+            "site": np.array([sites[first[i]] for i in range(len(ids))], dtype=object),
+            "language": np.array([languages[first[i]] for i in range(len(ids))], dtype=object),
+            "tenure_months": np.bincount(unit_of, weights=tenure, minlength=len(ids)) / members,
+        },
+    )
+    return _Drawn(units, unit_of, days)
+
+
+def _panel(drawn: _Drawn, day: int | None) -> Panel:
+    """The panel as the loader would build it on pilot day ``day`` (None: with every audit that will arrive)."""
+    counts = drawn.days.arrived_by(day)
+    n_units = drawn.units.size
+    columns = {
+        "audits": counts["audits"],
+        "correct": counts["correct"],
+        "critical_audits": counts["audits"],
+        "critical": counts["critical"],
+        "handle_audits": np.zeros_like(counts["audits"]),
+        "handle_sum": np.zeros(counts["audits"].shape),
+        "handle_sum2": np.zeros(counts["audits"].shape),
+    }
+    stacked = np.zeros((len(SUMS), n_units, drawn.days.day_offsets.size))
+    for k, name in enumerate(SUMS):
+        np.add.at(stacked[k], drawn.unit_of, np.asarray(columns[name], dtype=float))
+    pre = drawn.days.day_offsets < 0
+    pilot_days = stacked[:, :, ~pre]
+    if day is not None:
+        pilot_days = pilot_days[:, :, : day + 1]
+    return Panel(
+        drawn.units,
+        SimulationSettings().start_date,
+        pilot_days.shape[2],
+        pilot_days,
+        stacked[:, :, pre].sum(axis=2),
+        int(pre.sum()),
+    )
+
+
+def _read(document: dict) -> tuple[bool, bool, bool]:
+    metrics = {m["name"]: m for m in document["metrics"]}
+    primary = metrics["accuracy"]["comparisons"][0]
+    guard = metrics["critical_error_rate"]["comparisons"][0].get("non_inferiority") or {}
+    go = document["decision"]["recommendation"] == "go" or primary["crossing"] == "up"
+    harm = primary["crossing"] == "down" or bool(guard.get("harmful"))
+    return go, harm, document["decision"]["recommendation"] == "invalid"
+
+
+def run_pilot(cell: Cell, rng: np.random.Generator) -> PilotOutcome:
+    """Draw one pilot of ``cell`` and read it at every review (module docstring)."""
+    pilot = pilot_for(cell)
+    plan = plan_of(pilot)
+    drawn = _draw(cell, rng)
+    total = looks.total_days(plan.start_date, plan.end_date)
+    look_days = looks.planned_look_days(cell.method, plan.design.looks, total)
+    delayed = cell.scenario.delay_max_days > 0
+    if delayed:
+        reviews = look_days  # each read as it was then: daily for always-valid, weekly for group-sequential
+    elif cell.method == "group_sequential":
+        reviews = look_days  # guardrail intervals are those of the latest review, so read every review
+    else:
+        reviews = (look_days[-1],)  # always-valid crossings and confidence sequences are running: the last holds all
+    go = harm = invalid = False
+    full = None if delayed else _panel(drawn, None)
+    for day in reviews:
+        panel = _panel(drawn, day) if delayed else _cut(full, day)
+        g, h, i = _read(_document(pilot, plan, panel, plan.start_date + timedelta(days=day), None))
+        go, harm, invalid = go or g, harm or h, invalid or i
+    for day in look_days:  # the repeated data-quality checks, at every planned look
+        panel = _panel(drawn, day) if delayed else _cut(full, day)
+        invalid |= not all(c.ok for c in checks.repeated(panel, plan.weights, day, plan.unit, len(look_days)))
+    return PilotOutcome(go, harm, invalid)
+
+
+def _cut(panel: Panel, day: int) -> Panel:
+    return Panel(panel.units, panel.start_date, day + 1, panel.values[:, :, : day + 1], panel.pre, panel.pre_days)
+
+
+def run_cell(cell: Cell, pilots: int, seed: int) -> CellResult:
+    """``pilots`` seeded pilots of ``cell``: the share that went `go`, showed harm, and were flagged invalid."""
+    rng = np.random.default_rng(seed)
+    outcomes = [run_pilot(cell, rng) for _ in range(pilots)]
+    rate = lambda field: float(np.mean([getattr(o, field) for o in outcomes]))  # noqa: E731
+    return CellResult(cell, pilots, rate("go"), rate("harm"), rate("invalid"))
+
+
+def detectable_effect(cell: Cell, seed: int = 7, pilots: int = 20) -> float:
+    """The plan's detectable effect (points of accuracy) for a cell: the design's drift for 80% power times the
+    square root of the final variance the engine itself plans (its information plan, averaged over null pilots)."""
+    rng = np.random.default_rng(seed)
+    null = replace(cell, effect_points=0.0, scenario=Scenario())
+    pilot = pilot_for(null)
+    plan = plan_of(pilot)
+    variances, fractions = [], None
+    for _ in range(pilots):
+        document_panel = _panel(_draw(null, rng), None)
+        total = looks.total_days(plan.start_date, plan.end_date)
+        look_days = looks.planned_look_days(null.method, plan.design.looks, total)
+        comparison = _comparisons(document_panel, plan, look_days, look_days, total - 1, "control", ("treatment",))[0]
+        if comparison.plan.final_variance is not None:
+            variances.append(comparison.plan.final_variance)
+            fractions = comparison.plan.planned_fractions()
+    final = float(np.mean(variances))
+    method = "group_sequential" if null.method == "group_sequential" else "always_valid"
+    design = SequentialDesign(method, looks_per_week=1 if method == "group_sequential" else 7)
+    evaluated = at_horizon(design, ALPHA, np.asarray(fractions), final)
+    drift = evaluated.drift(0.8)
+    return 100.0 * drift * math.sqrt(final)
+
+
+__all__ = ["Cell", "CellResult", "detectable_effect", "run_cell", "run_pilot"]

@@ -31,7 +31,7 @@ from pilots.rollups import SUMS
 from pilots.schemas import plan_of
 from pilots.simulation.generate import simple_assignment
 from pilots.simulation.scenarios import Scenario, simulate_scenario_days
-from pilots.simulation.settings import SimulatedRoster, SimulationSettings, simulate_roster
+from pilots.simulation.settings import EffectShape, SimulatedRoster, SimulationSettings, simulate_roster
 
 Method = Literal["always_valid", "group_sequential"]
 UnitKind = Literal["moderator", "team"]
@@ -41,16 +41,41 @@ PRE_WEEKS = 2
 CRITICAL_MARGIN = 0.005
 
 
+SCENARIOS: dict[str, Scenario] = {
+    "baseline": Scenario(),
+    # 1. Busy Mondays, thin weekends (a little less accurate), two holidays in week 2 and one in week 5.
+    "seasonality": Scenario(
+        "seasonality",
+        weekday_volume=(1.15, 1.1, 1.0, 1.0, 0.9, 0.45, 0.35),
+        weekday_accuracy_points=(0.0, 0.0, 0.0, 0.0, -0.5, -1.5, -1.5),
+        holidays=(10, 11, 31),
+    ),
+    # 2. One moderator in twenty gets ten times the audits.
+    "heavy_tails": Scenario("heavy_tails", heavy_share=0.05, heavy_factor=10.0),
+    # 4. Auditors grow stricter: accuracy falls half a point a week in both arms.
+    "qa_drift": Scenario("qa_drift", drift_points_per_week=0.5),
+    # 5. Audits arrive up to a week late; every review sees only what had arrived.
+    "delays": Scenario("delays", delay_max_days=7),
+    # 6. Half the treatment arm stops being audited after two weeks: the right answer is `invalid`.
+    "attrition": Scenario("attrition", attrition_share=0.5, attrition_day=14),
+    # 7. Three moderators in ten join during the first four weeks.
+    "late_joiners": Scenario("late_joiners", late_share=0.3, late_window_days=28),
+}
+"""The matrix's operating conditions (scenario 3, effects that ramp up or fade, is `Cell.effect_shape`)."""
+
+
 @dataclass(frozen=True)
 class Cell:
     """One cell of the matrix: the roster (``size`` moderators, or ``size`` teams), the design, the scenario and
-    the accuracy effect in points (0: the null cell)."""
+    the accuracy effect in points (0: the null cell) with its shape over time (``ramp``: full after three weeks;
+    ``fade``: half-life two weeks towards 30% of it)."""
 
     unit: UnitKind
     size: int
     method: Method
     scenario: Scenario
     effect_points: float = 0.0
+    effect_shape: EffectShape = "constant"
 
 
 @dataclass(frozen=True)
@@ -130,7 +155,14 @@ class _Drawn:
 
 
 def _draw(cell: Cell, rng: np.random.Generator) -> _Drawn:
-    settings = replace(settings_for(cell), accuracy_effect_points=cell.effect_points)
+    settings = replace(
+        settings_for(cell),
+        accuracy_effect_points=cell.effect_points,
+        effect_shape=cell.effect_shape,
+        ramp_weeks=3.0,
+        fade_half_life_weeks=2.0,
+        fade_floor=0.3,
+    )
     roster = simulate_roster(settings, rng)
     if cell.unit == "team":
         keep = _team_roster(roster, cell.size)

@@ -1,0 +1,97 @@
+"""The stress matrix of issue 10: operating characteristics of the results engine under real operating conditions.
+
+Every cell is a seeded simulation of whole pilots through the function behind `GET /results`
+(`pilots.simulation.stress`): 6 weeks with a 2-week pre-period, accuracy primary and a critical-error-rate guardrail
+(margin 0.5 points), both designs (always-valid read daily, group-sequential at 6 weekly reviews), 40, 100 and 400
+moderators and team-randomized pilots of 8 and 20 teams, under each scenario of `SCENARIOS`. Null cells (no effect)
+give the false-go rate (a `go` or an upward primary crossing at any review) and the false-harm rate (a downward
+primary crossing or a guardrail beyond its margin at any review), each against its one-sided level alpha / 2 = 0.025,
+and the share flagged `invalid` at any look. Effect cells run at the plan's detectable effect (80% power by the
+engine's own information plan and the design's inflation) and report the share that reached `go`.
+
+Prints one markdown row per cell as it finishes (so a partial run is still usable), with Monte Carlo standard errors
+``sqrt(p (1 - p) / n)`` and a `!` where a rate exceeds its level by more than two of them.
+
+    .venv/bin/python bench/validate_stress.py [--pilots 2000] [--power-pilots 1000] [--sizes m40,m100,m400,t8,t20]
+        [--designs always_valid,group_sequential] [--scenarios baseline,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pilots.simulation.stress import SCENARIOS, Cell, detectable_effect, run_cell
+
+SIZES = {
+    "m40": ("moderator", 40),
+    "m100": ("moderator", 100),
+    "m400": ("moderator", 400),
+    "t8": ("team", 8),
+    "t20": ("team", 20),
+}
+LEVEL = 0.025
+
+
+def _rate(p: float, n: int, level: float | None = None) -> str:
+    se = math.sqrt(max(p * (1 - p), 1e-12) / n) if n else math.nan
+    flag = ""
+    if level is not None and p > level + 2 * math.sqrt(level * (1 - level) / n):
+        flag = " !"
+    return f"{p:.3f} ({se:.3f}){flag}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pilots", type=int, default=2000)
+    parser.add_argument("--power-pilots", type=int, default=1000)
+    parser.add_argument("--sizes", default=",".join(SIZES))
+    parser.add_argument("--designs", default="always_valid,group_sequential")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    print(f"{args.pilots} null / {args.power_pilots} effect pilots per cell, 6 weeks, two-sided alpha 0.05, seeded.\n")
+    print(
+        "| units | design | scenario | false-go (MC se) | false-harm (MC se) | flagged invalid | "
+        "effect (pts) | power: constant / ramp / fade | s |"
+    )
+    print("|---|---|---|---:|---:|---:|---:|---|---:|")
+    for s_index, size_key in enumerate(args.sizes.split(",")):
+        unit, size = SIZES[size_key]
+        for d_index, method in enumerate(args.designs.split(",")):
+            mde = None
+            for k, name in enumerate(args.scenarios.split(",")):
+                start = time.perf_counter()
+                seed = args.seed + 1000 * s_index + 100 * d_index + 10 * k
+                cell = Cell(unit, size, method, SCENARIOS[name])
+                null = run_cell(cell, args.pilots, seed)
+                power = "-"
+                effect = "-"
+                if name != "attrition" and args.power_pilots > 0:
+                    mde = mde if mde is not None else detectable_effect(cell)
+                    shapes = ("constant", "ramp", "fade") if name == "baseline" else ("constant",)
+                    powers = [
+                        run_cell(Cell(unit, size, method, SCENARIOS[name], mde, shape), args.power_pilots, seed + 1 + j)
+                        for j, shape in enumerate(shapes)
+                    ]
+                    power = " / ".join(_rate(p.go, p.pilots) for p in powers)
+                    effect = f"{mde:.2f}"
+                label = f"{size} {'moderators' if unit == 'moderator' else 'teams'}"
+                invalid = _rate(null.invalid, null.pilots)
+                if name == "attrition" and null.invalid < 0.9:
+                    invalid += " (< 0.90)"
+                print(
+                    f"| {label} | {method} | {name} | {_rate(null.go, null.pilots, LEVEL)} | "
+                    f"{_rate(null.harm, null.pilots, LEVEL)} | {invalid} | {effect} | {power} | "
+                    f"{time.perf_counter() - start:.0f} |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()

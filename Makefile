@@ -26,13 +26,15 @@ test: $(VENV)/.installed  ## the full suite on SQLite (browser tests need /usr/b
 test-postgres: $(VENV)/.installed  ## the same suite against PostgreSQL
 	PILOTLAB_TEST_DATABASE_URL=$${PILOTLAB_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest
 
-validate: $(VENV)/.installed  ## large simulation of the sequential designs' operating characteristics
+validate: $(VENV)/.installed  ## large simulations: the sequential designs, then the stress matrix (hours on 2 cores)
 	$(BIN)/python bench/validate_sequential.py
+	$(BIN)/python bench/validate_stress.py
 
 bench: $(VENV)/.installed  ## speed and memory figures
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_import_memory.py
 	$(BIN)/python bench/bench_results.py
+	$(BIN)/python bench/bench_plan.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

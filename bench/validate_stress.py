@@ -13,7 +13,7 @@ Prints one markdown row per cell as it finishes (so a partial run is still usabl
 ``sqrt(p (1 - p) / n)`` and a `!` where a rate exceeds its level by more than two of them.
 
     .venv/bin/python bench/validate_stress.py [--pilots 2000] [--power-pilots 1000] [--sizes m40,m100,m400,t8,t20]
-        [--designs always_valid,group_sequential] [--scenarios baseline,...]
+        [--designs always_valid,group_sequential] [--scenarios baseline,...] [--power-scenarios baseline,...]
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(SIZES))
     parser.add_argument("--designs", default="always_valid,group_sequential")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--power-scenarios", default=",".join(SCENARIOS), help="scenarios that also run effect cells")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     print(f"{args.pilots} null / {args.power_pilots} effect pilots per cell, 6 weeks, two-sided alpha 0.05, seeded.\n")
@@ -72,7 +73,7 @@ def main() -> None:
                 null = run_cell(cell, args.pilots, seed)
                 power = "-"
                 effect = "-"
-                if name != "attrition" and args.power_pilots > 0:
+                if name != "attrition" and args.power_pilots > 0 and name in args.power_scenarios.split(","):
                     mde = mde if mde is not None else detectable_effect(cell)
                     shapes = ("constant", "ramp", "fade") if name == "baseline" else ("constant",)
                     powers = [

@@ -89,19 +89,35 @@ def test_effect_by_week_missing_is_explained(metrics):
     assert not figure.data and "first full week" in figure.layout.annotations[0].text
 
 
-def test_arm_means_are_bars_from_zero_with_labels(metrics):
-    figure = figures.arm_means(metrics["accuracy"])
-    (bars,) = figure.data
-    assert list(bars.y) == ["control", "treatment"]
-    assert list(bars.x) == pytest.approx([91.2, 92.6])
-    assert bars.text[0] == "91.2% · 12,480 audits, 101 people"
-    assert figure.layout.xaxis.range[0] == 0
-    assert bars.marker.color[0] != bars.marker.color[1]
+def test_arm_means_are_dots_on_an_axis_that_shows_the_gap(metrics):
+    figure = figures.arm_means(metrics["accuracy"], names={"treatment": "AI assist"})
+    (dots,) = figure.data
+    assert list(dots.y) == ["Control", "AI assist"]
+    assert list(dots.x) == pytest.approx([91.2, 92.6])
+    assert dots.text[0] == "91.2% · 12,480 audits, 101 people"
+    low, high = figure.layout.xaxis.range
+    # Not from zero: the 1.4-point gap spans a visible share of the axis.
+    assert 85 < low < 91.2 and 92.6 < high < 100
+    assert (92.6 - 91.2) / (high - low) > 0.3
+    assert dots.marker.color[0] != dots.marker.color[1]
+    assert figure.layout.title.text.endswith("(raw averages)")
+
+
+def test_effect_over_time_runs_to_the_data_through_date(metrics):
+    metric = metrics["accuracy"]
+    last = metric["comparisons"][0]["history"][-1]["date"]
+    figure = figures.effect_over_time(metric, data_through="2099-01-10", adjusted=True, names={"treatment": "Hints"})
+    assert figure.layout.xaxis.range[1] == "2099-01-11"
+    assert "data through" in [note.text for note in figure.layout.annotations]
+    assert figure.layout.title.text.endswith("(adjusted)")
+    assert figure.data[-1].name == "Hints vs Control"
+    unchanged = figures.effect_over_time(metric, data_through=last)
+    assert "data through" not in [note.text for note in unchanged.layout.annotations]
 
 
 def test_arm_means_in_seconds(metrics):
-    (bars,) = figures.arm_means(metrics["handle_time"]).data
-    assert bars.text[1].startswith("42.1 s")
+    (dots,) = figures.arm_means(metrics["handle_time"]).data
+    assert dots.text[1].startswith("42.1 s")
 
 
 def test_segment_forest_rows_and_zero_line(metrics):

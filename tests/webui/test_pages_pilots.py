@@ -16,7 +16,7 @@ def _signed_in(app, client, role: str = "pm"):
 
 def test_list_shows_pilots_with_their_verdicts(app, client, monkeypatch):
     monkeypatch.setattr(
-        "webui.pages.views.results_document", lambda session, pilot_id, as_of=None: sample_document(pilot_id)
+        "pilots.results.summary.results_document", lambda session, pilot_id, as_of=None: sample_document(pilot_id)
     )
     running = make_pilot(app)
     make_pilot(
@@ -31,8 +31,9 @@ def test_list_shows_pilots_with_their_verdicts(app, client, monkeypatch):
     _signed_in(app, client, "viewer")
     page = client.get("/").get_data(as_text=True)
     assert "Policy hints in the review tool" in page and "Calibration training" in page
-    assert "2025-03-03" in page and "2025-04-13" in page and "pm-user" in page
+    assert 'data-label="Layer"' in page and 'data-label="Data through"' in page
     assert page.count("badge-go") == 1  # the draft has no results
+    assert ">Go</span>" in page and "No results yet" in page
     assert f'href="/pilots/{running.id}/results"' in page
 
 
@@ -56,7 +57,7 @@ def test_list_survives_a_failing_results_service(app, client, monkeypatch):
     def broken(session, pilot_id, as_of=None):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("webui.pages.views.results_document", broken)
+    monkeypatch.setattr("pilots.results.summary.results_document", broken)
     make_pilot(app)
     _signed_in(app, client)
     response = client.get("/")
@@ -72,7 +73,7 @@ def test_overview_shows_the_plan(app, client):
     page = client.get(f"/pilots/{pilot.id}").get_data(as_text=True)
     for text in (
         "Inline policy hints raise decision accuracy",
-        "treatment",
+        "Treatment",
         "50%",
         "Accuracy",
         "Primary metric",
@@ -84,8 +85,7 @@ def test_overview_shows_the_plan(app, client):
         "Minimum runtime (days)",
         "Locked",
         "a" * 64,
-        "Pilot launched",
-        "pm-user",
+        "pm-user pilot launched.",
     ):
         assert text in page, text
 

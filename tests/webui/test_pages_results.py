@@ -58,13 +58,17 @@ def test_go_verdict_with_reasons_and_sentences(app, signed_in):
     assert "The change works: roll it out." in page
     assert "past the pre-registered efficacy boundary" in page
     assert (
-        "Accuracy went up by 1.4 points (95% interval 0.6 to 2.2 points) in the treatment group, compared with "
-        "control. That is a clear improvement." in page
+        "Accuracy went up by 1.4 points (95% interval 0.6 to 2.2 points) in the Treatment group, compared with "
+        "Control. That is a clear improvement." in page
     )
     assert "The interval rules out a worsening bigger than the allowed margin of 0.5 points." in page
     assert "Critical error rate went down by 0.1 points (95% interval −0.4 to 0.2 points)" in page
     # Handle time's relative 5% margin, on a control mean of 41.3 s: 2.065 s.
-    assert "Handle time went up by 0.8 seconds (+1.9%; 95% interval −0.3 to 1.9 seconds)" in page
+    # The interval is in the estimate's unit; the relative change is its own clause.
+    assert (
+        "Handle time went up by 0.8 seconds (95% interval −0.3 to 1.9 seconds) in the Treatment group, compared "
+        "with Control, a relative change of +1.9%." in page
+    )
     assert "margin of 2.06 seconds" in page
     assert "data through 2025-03-23" in page
     assert "provisional" not in page.split("verdict-title")[1].split("</h2>")[0]
@@ -106,7 +110,8 @@ def test_srm_without_a_named_check_becomes_one(app, signed_in, engine):
     engine(source)
     pilot = make_pilot(app)
     page = signed_in.get(f"/pilots/{pilot.id}/results").get_data(as_text=True)
-    assert '<li class="fail">' in page and "Moderators per group: control 120, treatment 80." in page
+    assert '<li class="fail">' in page
+    assert "Control 120 and Treatment 80 moderators: further from the plan than chance allows" in page
     assert "(p &lt; 0.001)" in page
 
 
@@ -115,8 +120,11 @@ def test_charts_are_embedded_as_figure_json_and_plotly_is_local(app, signed_in):
     figures = [json.loads(unescape(raw)) for raw in re.findall(r'data-figure="([^"]*)"', page)]
     # accuracy: over time, by week, arms, segments; two guardrails: three each.
     assert len(figures) == 10
-    titles = [f["layout"]["title"]["text"] for f in figures]
-    assert "Accuracy: effect over time" in titles and "Accuracy: effect by segment" in titles
+    # Titles are HTML captions (they wrap on a phone), each chart followed by the numbers behind it.
+    assert all(not (f["layout"].get("title") or {}).get("text") for f in figures)
+    captions = re.findall(r'<figcaption class="chart-title">([^<]*)</figcaption>', page)
+    assert len(captions) == 10 and page.count("The numbers behind this chart") == 10
+    assert "Accuracy: effect over time (adjusted)" in captions and "Accuracy: effect by segment (raw)" in captions
     scripts = re.findall(r'<script src="([^"]+)"', page)
     assert scripts and all(src.startswith("/") for src in scripts)
     assert "cdn" not in page.lower()

@@ -1,9 +1,9 @@
 """Results of a pilot: the sequential analysis document (JSON), or one row per metric x arm (CSV).
 
-Any role may read results (`read`); the CSV export needs `export` (admin, pm, analyst), so a viewer gets 403 for
-`?format=csv`. `?as_of=YYYY-MM-DD` recomputes with only the data audited up to that date. Draft pilots answer 409.
-Documents are cached per data version (`pilots.results.cache`); `RESULTS_CACHE = False` in the app config turns the
-cache off (benchmarks).
+Any role may read results (`read`), as JSON or as the CSV table: the table is aggregate (one row per metric x arm, no
+moderator-level data), so a viewer may export it like the balance report. `?as_of=YYYY-MM-DD` recomputes with only
+the data audited up to that date. Draft pilots answer 409. Documents are cached per data version
+(`pilots.results.cache`); `RESULTS_CACHE = False` in the app config turns the cache off (benchmarks).
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from flask import abort, current_app, g, jsonify
+from flask import current_app, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
-from pilots import accounts
 from pilots.results import results_document
 from pilots.results.export import results_table
 from pilots.schemas.fields import PlanDate
@@ -36,7 +35,9 @@ class ResultsQuery(BaseModel):
     as_of: PlanDate | None = Field(
         default=None, description="Recompute with only the data audited up to this day (YYYY-MM-DD exactly)."
     )
-    format: Literal["json", "csv"] | None = Field(default=None, description="csv needs the export permission.")
+    format: Literal["json", "csv"] | None = Field(
+        default=None, description="csv: one row per metric x arm (aggregate, so any role may export it)."
+    )
 
 
 class ResultsDecision(BaseModel):
@@ -99,11 +100,9 @@ class ResultsDocument(BaseModel):
 )
 @require("read")
 def get_results(pilot_id: int):
-    """The pilot's sequential results, checks and verdict (CSV: one row per metric x arm, `export` only)."""
+    """The pilot's sequential results, checks and verdict (CSV: one row per metric x arm; any role)."""
     query = query_args(ResultsQuery)
     csv = wants_csv()
-    if csv and not accounts.can(g.user.role, "export"):
-        abort(403, description=f"The {g.user.role} role may read results but not export them (needs 'export').")
     use_cache = bool(current_app.config.get("RESULTS_CACHE", True))
     document = results_document(get_session(), pilot_id, query.as_of, use_cache=use_cache)
     if csv:

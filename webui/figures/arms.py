@@ -6,6 +6,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from webui import plain
 from webui.figures._style import (
     CONTROL_COLOUR,
     ZERO_COLOUR,
@@ -22,10 +23,21 @@ from webui.figures.scale import decimals_for, metric_label, scale_for
 AXIS_TITLES = {"%": "Percent", "s": "Seconds"}
 
 
-def arm_means(metric: dict[str, Any], *, control: str = "control", units: str = "people") -> go.Figure:
-    """Horizontal bars of each arm's mean, labelled with the value and the audits behind it."""
+def arm_means(
+    metric: dict[str, Any],
+    *,
+    control: str = "control",
+    units: str = "people",
+    names: dict[str, str] | None = None,
+) -> go.Figure:
+    """Each arm's raw mean as a dot labelled with its value and the audits behind it.
+
+    The axis spans the means with room around them rather than starting at zero: bars from zero make a 2-point gap
+    between 92% and 94% invisible, and the gap is what the reader needs to see.
+    """
     scale = scale_for(metric)
-    title = f"{metric_label(metric)} by group"
+    names = names or {}
+    title = f"{metric_label(metric)} by group (raw averages)"
     arms = [arm for arm in metric.get("arms", []) if arm.get("mean") is not None]
     if not arms:
         return empty_figure(title, "No audits yet.")
@@ -42,50 +54,48 @@ def arm_means(metric: dict[str, Any], *, control: str = "control", units: str = 
         f"{scale.level(arm['mean'], decimals)} · {arm.get('audits', 0):,} audits, {arm.get('units', 0):,} {units}"
         for arm in arms
     ]
+    groups = [plain.arm_name(names, arm["arm"]) for arm in arms]
     figure = go.Figure(
-        go.Bar(
+        go.Scatter(
             x=means,
-            y=[arm["arm"] for arm in arms],
-            orientation="h",
-            marker={"color": colours},
+            y=groups,
+            mode="markers+text",
+            marker={"color": colours, "size": 14},
             text=labels,
-            textposition="inside",
-            insidetextanchor="start",
-            textfont={"color": "white"},
-            hovertemplate="%{y}: %{x}<extra></extra>",
+            textposition="bottom center",
+            hovertemplate="%{y}: %{text}<extra></extra>",
         )
     )
-    layout = base_layout(title, height=120 + 56 * len(arms), showlegend=False)
-    layout["xaxis"].update(
-        title={"text": AXIS_TITLES.get(scale.level_unit, scale.level_unit)},
-        range=[0, max(means) * 1.05 if max(means) > 0 else 1],
-    )
-    layout["yaxis"].update(autorange="reversed")
-    layout["bargap"] = 0.35
+    layout = base_layout(title, height=130 + 64 * len(arms), showlegend=False)
+    low, high = padded_range(means, pad=0.6)
+    layout["xaxis"].update(title={"text": AXIS_TITLES.get(scale.level_unit, scale.level_unit)}, range=[low, high])
+    if scale.level_unit == "%":
+        layout["xaxis"]["ticksuffix"] = "%"
+    layout["yaxis"].update(autorange="reversed", type="category")
     figure.update_layout(layout)
     return figure
 
 
 def segment_label(segment: dict[str, Any]) -> str:
-    """ "Site: Manila" from `{"segment": "site", "level": "Manila"}` (or the segment's own `label`)."""
+    """ "Language: German" from `{"segment": "language", "level": "de"}` (or the segment's own `label`)."""
     if segment.get("label"):
         return str(segment["label"])
-    name = str(segment.get("segment", "")).replace("_", " ").capitalize()
     level = segment.get("level", segment.get("value", ""))
-    return f"{name}: {level}" if name else str(level)
+    return plain.segment(str(segment["segment"]), level) if segment.get("segment") else str(level)
 
 
-def segment_forest(metric: dict[str, Any]) -> go.Figure:
-    """One row per segment: the effect and its interval, against the zero line (descriptive, not a verdict)."""
+def segment_forest(metric: dict[str, Any], *, names: dict[str, str] | None = None) -> go.Figure:
+    """One row per segment: the raw effect and its interval, against the zero line (descriptive, not a verdict)."""
     scale = scale_for(metric)
-    title = f"{metric_label(metric)}: effect by segment"
+    names = names or {}
+    title = f"{metric_label(metric)}: effect by segment (raw)"
     segments = [s for s in metric.get("segments") or [] if s.get("difference") is not None]
     if not segments:
         return empty_figure(title, "No segment has enough data for an estimate yet.")
     arms = {s.get("arm") for s in segments}
     labels = [
         segment_label(s)
-        + (f" ({s['arm']})" if s.get("arm") and len(arms) > 1 else "")
+        + (f" ({plain.arm_name(names, s['arm'])})" if s.get("arm") and len(arms) > 1 else "")
         + ("" if has_interval(s.get("ci")) else " · no interval")
         for s in segments
     ]

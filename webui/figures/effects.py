@@ -6,10 +6,12 @@ error bars, the zero line (no effect) and, for guardrails, the non-inferiority m
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
 
+from webui import plain
 from webui.figures._style import (
     MARGIN_COLOUR,
     ZERO_COLOUR,
@@ -57,15 +59,23 @@ def _hover(date: str, middle: float, low: float | None, high: float | None) -> s
 
 
 def effect_over_time(
-    metric: dict[str, Any], *, margin: float | None = None, empty: str = "No looks at the data yet."
+    metric: dict[str, Any],
+    *,
+    margin: float | None = None,
+    empty: str = "No looks at the data yet.",
+    names: dict[str, str] | None = None,
+    data_through: str | None = None,
+    adjusted: bool = False,
 ) -> go.Figure:
     """The running estimate of each comparison by date, with its design-valid interval as a shaded band.
 
     Points without an estimate are skipped; points without an interval keep their estimate but leave the band,
-    and a note says when no interval exists yet.
+    and a note says when no interval exists yet. The date axis runs to `data_through` (group-sequential estimates
+    exist only at reviews, so the last point can be days before the data end), marked by a dotted line.
     """
     scale = scale_for(metric)
-    title = f"{metric_label(metric)}: effect over time"
+    names = names or {}
+    title = f"{metric_label(metric)}: effect over time{' (adjusted)' if adjusted else ''}"
     comparisons = [
         c for c in metric.get("comparisons", []) if any(p.get("difference") is not None for p in c.get("history") or [])
     ]
@@ -84,7 +94,7 @@ def effect_over_time(
         high = [scale.show(point["ci"][1]) for point in banded]
         middle = [scale.show(point["difference"]) for point in history]
         values += low + high + middle
-        arm = comparison["arm"]
+        arm = plain.arm_name(names, comparison["arm"])
         if banded:
             figure.add_trace(
                 go.Scatter(
@@ -120,7 +130,7 @@ def effect_over_time(
                 line={"color": colour, "width": 2},
                 marker={"size": 5},
                 legendgroup=arm,
-                name=f"{arm} vs control",
+                name=f"{arm} vs {plain.arm_name(names, 'control')}",
                 text=[
                     _hover(
                         point["date"],
@@ -136,24 +146,41 @@ def effect_over_time(
     shapes, notes, lines = _reference_lines(metric, margin, "y")
     if missing:
         notes.append(corner_note("no interval yet at some looks" if values else "no interval yet"))
+    dates = [point["date"] for comparison in comparisons for point in comparison["history"]]
+    if data_through and dates and data_through > max(dates):
+        shape, note = reference_line("x", data_through, ZERO_COLOUR, "dot", "data through")
+        note["xanchor"] = "right"  # inside the plot: the axis ends a day after this line
+        shapes.append(shape)
+        notes.append(note)
     layout = base_layout(title, shapes=shapes, annotations=notes)
     layout["yaxis"].update(title={"text": _axis_title(metric)}, range=padded_range(values + lines))
     layout["xaxis"].update(title={"text": "Data through"}, type="date")
+    if dates:
+        layout["xaxis"]["range"] = _date_range(min(dates), max([*dates, data_through or ""]))
     figure.update_layout(layout)
     return figure
+
+
+def _date_range(first: str, last: str) -> list[str]:
+    """A date axis from `first` to `last` with a day of room on each side (one look alone still gets a span)."""
+    start, end = date.fromisoformat(first[:10]), date.fromisoformat(last[:10])
+    return [(start - timedelta(days=1)).isoformat(), (end + timedelta(days=1)).isoformat()]
 
 
 def _week_label(row: dict[str, Any]) -> str:
     return f"Week {row['week']}" + ("" if row.get("complete", True) else " (partial)")
 
 
-def effect_by_week(metric: dict[str, Any], *, margin: float | None = None) -> go.Figure:
-    """The effect within each week since launch, with intervals: shows whether it ramps up or fades.
+def effect_by_week(
+    metric: dict[str, Any], *, margin: float | None = None, names: dict[str, str] | None = None
+) -> go.Figure:
+    """The raw effect within each week since launch, with intervals: shows whether it ramps up or fades.
 
     Weeks without an estimate are left out and named in a note; weeks without an interval show the point only.
     """
     scale = scale_for(metric)
-    title = f"{metric_label(metric)}: effect by week since launch"
+    names = names or {}
+    title = f"{metric_label(metric)}: effect by week (raw)"
     weeks = metric.get("by_week") or []
     usable = [week for week in weeks if week.get("difference") is not None]
     if not usable:
@@ -176,7 +203,7 @@ def effect_by_week(metric: dict[str, Any], *, margin: float | None = None) -> go
                 x=[_week_label(row) for row in rows],
                 y=middle,
                 mode="markers+lines",
-                name=f"{arm} vs control" if arm else "difference",
+                name=f"{plain.arm_name(names, arm)} vs {plain.arm_name(names, 'control')}" if arm else "difference",
                 line={"color": arm_colour(index), "width": 1, "dash": "dot"},
                 marker={"size": 9, "color": arm_colour(index)},
                 error_y=error_bars(middle, low, high),

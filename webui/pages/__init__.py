@@ -45,7 +45,7 @@ def plotly_js():
 
 def init_app(app: Flask) -> None:
     from webui.api import bp as api_bp
-    from webui.pages import account, admin, views  # noqa: F401  (attach their views to `bp`)
+    from webui.pages import account, admin, exports, pilot_list, views  # noqa: F401  (attach their views to `bp`)
     from webui.pages.auth import bp as auth_bp
     from webui.pages.auth import login_manager
 

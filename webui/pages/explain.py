@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from webui.figures.scale import scale_for
-from webui.pages.wording import compact, p_value
+from webui.figures.scale import decimals_for, scale_for
+from webui.pages.wording import compact, number, p_value
 
 
 def adjustment(metric: dict[str, Any], comparison: dict[str, Any]) -> str | None:
@@ -27,7 +27,25 @@ def adjustment(metric: dict[str, Any], comparison: dict[str, Any]) -> str | None
     return None
 
 
-def guardrail(metric: dict[str, Any], comparison: dict[str, Any]) -> tuple[str, str] | None:
+def raw_difference(metric: dict[str, Any], comparison: dict[str, Any]) -> str | None:
+    """When the headline estimate is adjusted, the raw difference between the group averages beside it, so the
+    averages in the table (raw) and the adjusted estimate never look like they contradict each other."""
+    raw = (comparison.get("raw") or {}).get("difference")
+    if not comparison.get("adjusted") or raw is None:
+        return None
+    scale = scale_for(metric)
+    shown = scale.show(raw)
+    adjusted = scale.show(comparison.get("difference"))
+    decimals = max(1, decimals_for([shown, adjusted] if adjusted is not None else [shown]))
+    unit = f" {scale.change_unit}" if scale.change_unit else ""
+    return (
+        f"The estimate above is adjusted for the pre-pilot period; the raw difference between the group averages "
+        f"(the table below) is {number(shown, decimals, signed=True)}{unit}. The adjustment removes differences "
+        "the groups already had before the pilot started."
+    )
+
+
+def guardrail(metric: dict[str, Any], comparison: dict[str, Any], control: str = "control") -> tuple[str, str] | None:
     """The guardrail's status as (css class, sentence): within the margin, breached, or not yet shown."""
     result = comparison.get("non_inferiority")
     if not result:
@@ -38,7 +56,10 @@ def guardrail(metric: dict[str, Any], comparison: dict[str, Any]) -> tuple[str, 
         allowed = f" of {compact(scale.show(abs(result['margin'])))} {scale.change_unit}".rstrip()
     worse = "lower" if metric.get("direction", "higher") == "higher" else "higher"
     if result.get("harmful"):
-        return "fail", f"Guardrail breached: the {comparison.get('arm')} group is clearly worse ({worse}) than control."
+        return (
+            "fail",
+            f"Guardrail breached: the {comparison.get('arm')} group is clearly worse ({worse}) than {control}.",
+        )
     if result.get("non_inferior"):
         return "pass", f"Guardrail met: any worsening is smaller than the allowed margin{allowed}."
     return "pending", (

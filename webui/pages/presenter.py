@@ -6,14 +6,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import plotly.graph_objects as go
+
 from pilots.models import Pilot
-from webui import figures
+from webui import figures, plain
 from webui.figures.scale import decimals_for, metric_label, scale_for
-from webui.pages import explain, wording
+from webui.pages import chart_tables, check_text, explain, headline, wording
 
 # The schedule line and the provisional note already say these; the engine's own reasons would repeat them.
 REPEATED_REASONS = ("Next planned review:", "Provisional:")
-CHART_HEIGHTS = {"over_time": 340, "by_week": 300}
 
 
 @dataclass
@@ -33,20 +34,31 @@ class ArmRow:
 
 
 @dataclass
+class ChartView:
+    """One chart: its heading (HTML, so it wraps on a phone), the figure JSON, and the numbers behind it."""
+
+    dom_id: str
+    heading: str
+    figure: str
+    table: chart_tables.ChartTable
+
+
+@dataclass
 class MetricView:
     name: str
     label: str
     role: str
     sentences: list[str]
     arms: list[ArmRow]
-    charts: list[tuple[str, str]] = field(default_factory=list)  # (dom id, figure JSON)
+    charts: list[ChartView] = field(default_factory=list)
     has_segments: bool = False
     notes: list[tuple[str, str]] = field(default_factory=list)  # (css class, sentence)
+    adjusted: bool = False
 
 
 @dataclass
 class ResultsView:
-    verdict: wording.Verdict
+    verdict: headline.Headline
     reasons: list[str]
     provisional: bool
     provisional_note: str
@@ -59,41 +71,45 @@ class ResultsView:
     schedule: str | None = None
     unit_label: str = "Moderators"
     method_notes: list[str] = field(default_factory=list)
+    conclusion: headline.Conclusion | None = None
 
 
-def _checks(document: dict[str, Any]) -> list[CheckRow]:
+def _checks(document: dict[str, Any], names: dict[str, str]) -> list[CheckRow]:
     checks = list(document.get("checks") or [])
     srm = document.get("srm")
     if srm and not any(c.get("name") in ("sample_ratio", "srm") for c in checks):
-        counts = ", ".join(f"{arm} {n:,}" for arm, n in (srm.get("counts") or {}).items())
-        message = f"Moderators per group: {counts}." if counts else ""
-        checks.insert(0, {"name": "srm", "ok": srm.get("ok", False), "message": message, "p_value": srm.get("p_value")})
-    return [
-        CheckRow(
-            wording.check_title(c),
-            bool(c.get("ok")),
-            c.get("message") or "",
-            "" if re.search(r"\bp [=<]", c.get("message") or "") else wording.p_value(c.get("p_value")),
-        )
-        for c in checks
-    ]
+        checks.insert(0, {"name": "srm", "ok": srm.get("ok", False), "p_value": srm.get("p_value")})
+    rows = []
+    for check in checks:
+        text = check_text.message(check, document, names)
+        shown_p = "" if re.search(r"\bp [=<]", text) else wording.p_value(check.get("p_value"))
+        rows.append(CheckRow(wording.check_title(check), bool(check.get("ok")), text, shown_p))
+    return rows
 
 
-def _provisional_note(document: dict[str, Any], pilot: Pilot) -> str:
+def _provisional_note(document: dict[str, Any], pilot: Pilot, decide_on: str | None) -> str:
     design = pilot.design or {}
     days = document.get("min_days") or design.get("min_days", design.get("min_runtime_days"))
     runtime = f"its minimum runtime of {days} days" if days else "its minimum runtime"
-    return f"Provisional: the pilot has not yet reached {runtime}. Early numbers move a lot; do not act on them yet."
+    when = f" (data through {decide_on})" if decide_on else ""
+    return (
+        f"Provisional: the pilot has not yet reached {runtime}{when}. Early numbers move a lot; do not act on them yet."
+    )
 
 
-def _comparison_notes(metric: dict[str, Any], comparison: dict[str, Any], alpha: float) -> list[tuple[str, str]]:
+def _comparison_notes(
+    metric: dict[str, Any], comparison: dict[str, Any], alpha: float, control: str
+) -> list[tuple[str, str]]:
     notes = []
-    status = explain.guardrail(metric, comparison)
+    status = explain.guardrail(metric, comparison, control)
     if status is not None:
         notes.append(status)
-    for text in (explain.adjustment(metric, comparison), explain.robustness(comparison, alpha)):
-        if text:
-            notes.append(("info", text))
+    texts = (
+        explain.raw_difference(metric, comparison),
+        explain.adjustment(metric, comparison),
+        explain.robustness(comparison, alpha),
+    )
+    notes += [("info", text) for text in texts if text]
     return notes
 
 
@@ -105,64 +121,104 @@ def _empty_over_time(document: dict[str, Any]) -> str:
     return "No looks at the data yet."
 
 
-def _metric_view(metric: dict[str, Any], pilot: Pilot, level: str, index: int, document: dict[str, Any]) -> MetricView:
+def _chart(dom_id: str, figure: go.Figure, table: chart_tables.ChartTable) -> ChartView:
+    """The figure's title becomes the HTML heading (it wraps on narrow screens; a Plotly title would not)."""
+    heading = figure.layout.title.text or ""
+    figure.update_layout(title=None, margin={"t": 28})
+    return ChartView(dom_id, heading, figures.figure_json(figure), table)
+
+
+def _named(comparison: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    return dict(comparison, arm=plain.arm_name(names, comparison.get("arm")))
+
+
+def _metric_view(
+    metric: dict[str, Any], pilot: Pilot, level: str, index: int, document: dict[str, Any], names: dict[str, str]
+) -> MetricView:
     scale = scale_for(metric)
     margin = wording.resolve_margin(metric, pilot.metrics or [])
     alpha = float((pilot.design or {}).get("alpha", 0.05))
-    comparisons = metric.get("comparisons") or []
-    sentences = [wording.metric_sentence(metric, comparison, level=level, margin=margin) for comparison in comparisons]
-    notes = [note for comparison in comparisons for note in _comparison_notes(metric, comparison, alpha)]
+    control = plain.arm_name(names, "control")
+    comparisons = [_named(c, names) for c in metric.get("comparisons") or []]
+    sentences = [
+        wording.metric_sentence(metric, comparison, level=level, margin=margin, control=control)
+        for comparison in comparisons
+    ]
+    notes = [note for comparison in comparisons for note in _comparison_notes(metric, comparison, alpha, control)]
     means = [scale.show(arm["mean"]) for arm in metric.get("arms", []) if arm.get("mean") is not None]
     decimals = decimals_for(means)
     arms = [
         ArmRow(
-            arm["arm"],
+            plain.arm_name(names, arm["arm"]),
             arm.get("units", 0),
             arm.get("audits", 0),
             scale.level(arm["mean"], decimals) if arm.get("mean") is not None else "no audits",
         )
         for arm in metric.get("arms", [])
     ]
-    empty = _empty_over_time(document)
-    units = "teams" if document.get("unit") == "team" else "people"
+    adjusted = any(c.get("adjusted") for c in comparisons)
+    _, units = plain.unit_words(document.get("unit"))
+    over_time = figures.effect_over_time(
+        metric,
+        margin=margin,
+        empty=_empty_over_time(document),
+        names=names,
+        data_through=document.get("data_through"),
+        adjusted=adjusted,
+    )
     charts = [
-        (f"chart-{index}-over-time", figures.figure_json(figures.effect_over_time(metric, margin=margin, empty=empty))),
-        (f"chart-{index}-by-week", figures.figure_json(figures.effect_by_week(metric, margin=margin))),
-        (f"chart-{index}-arms", figures.figure_json(figures.arm_means(metric, units=units))),
+        _chart(f"chart-{index}-over-time", over_time, chart_tables.over_time(metric, names, adjusted)),
+        _chart(
+            f"chart-{index}-by-week",
+            figures.effect_by_week(metric, margin=margin, names=names),
+            chart_tables.by_week(metric, names),
+        ),
+        _chart(
+            f"chart-{index}-arms",
+            figures.arm_means(metric, units=units, names=names),
+            chart_tables.arm_levels(metric, names, document.get("unit")),
+        ),
     ]
-    if any(s.get("difference") is not None for s in metric.get("segments") or []):
-        charts.append((f"chart-{index}-segments", figures.figure_json(figures.segment_forest(metric))))
+    has_segments = any(s.get("difference") is not None for s in metric.get("segments") or [])
+    if has_segments:
+        charts.append(
+            _chart(
+                f"chart-{index}-segments",
+                figures.segment_forest(metric, names=names),
+                chart_tables.segments(metric, names),
+            )
+        )
     role = wording.ROLE_LABELS.get(metric.get("role", ""), "Metric")
     return MetricView(
-        metric.get("name", ""),
-        metric_label(metric),
-        role,
-        sentences,
-        arms,
-        charts,
-        any(s.get("difference") is not None for s in metric.get("segments") or []),
-        notes,
+        metric.get("name", ""), metric_label(metric), role, sentences, arms, charts, has_segments, notes, adjusted
     )
 
 
-def results_view(document: dict[str, Any], pilot: Pilot) -> ResultsView:
-    """Everything the results page shows, from the results document and the pilot's registered plan."""
+def results_view(document: dict[str, Any], pilot: Pilot, conclusion: headline.Conclusion | None = None) -> ResultsView:
+    """Everything the results page (and the report) shows, from the results document and the registered plan."""
     decision = document.get("decision") or {}
+    names = plain.arm_names(pilot.arms)
     level = wording.interval_level(pilot.design)
     order = {"primary": 0, "guardrail": 1, "secondary": 2}
     metrics = sorted(document.get("metrics") or [], key=lambda m: order.get(m.get("role", ""), 3))
+    banner = headline.headline(pilot, document, conclusion)
     return ResultsView(
-        verdict=wording.verdict(decision.get("recommendation")),
-        reasons=[str(r) for r in decision.get("reasons") or [] if not str(r).startswith(REPEATED_REASONS)],
+        verdict=banner,
+        reasons=[
+            check_text.with_names(str(r), names)
+            for r in decision.get("reasons") or []
+            if not str(r).startswith(REPEATED_REASONS)
+        ],
         provisional=bool(decision.get("provisional")),
-        provisional_note=_provisional_note(document, pilot),
+        provisional_note=_provisional_note(document, pilot, banner.decide_on),
         data_through=document.get("data_through") or "",
         as_of=document.get("as_of"),
         level=level,
-        checks=_checks(document),
+        checks=_checks(document, names),
         srm_counts=dict((document.get("srm") or {}).get("counts") or {}),
-        metrics=[_metric_view(metric, pilot, level, index, document) for index, metric in enumerate(metrics)],
+        metrics=[_metric_view(metric, pilot, level, index, document, names) for index, metric in enumerate(metrics)],
         schedule=explain.reviews(document),
         unit_label="Teams" if document.get("unit") == "team" else "Moderators",
         method_notes=[str(note) for note in document.get("notes") or []],
+        conclusion=conclusion,
     )

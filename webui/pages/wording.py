@@ -184,15 +184,15 @@ def metric_sentence(
     relative = ""
     if scale.change_unit != "points" and comparison.get("relative") is not None:
         relative = f"{number(comparison['relative'] * 100, 1, signed=True)}%"
+    # The relative change is its own clause, so the parentheses hold the estimate's interval in the estimate's unit.
+    relative = f", a relative change of {relative}" if relative else ""
     if bounds is None:
-        detail = f" ({relative})" if relative else ""
-        sentence = f"{label} {movement}{detail} in the {arm} group, compared with {control}, so far."
+        sentence = f"{label} {movement} in the {arm} group, compared with {control}{relative}, so far."
         return f"{sentence} Interval not yet available: {missing_reason(comparison)}"
     low, high = shown
     unit = f" {scale.change_unit}" if scale.change_unit else ""
     interval = f"{level} interval {number(low, decimals)} to {number(high, decimals)}{unit}"
-    relative = f"{relative}; " if relative else ""
-    sentence = f"{label} {movement} ({relative}{interval}) in the {arm} group, compared with {control}."
+    sentence = f"{label} {movement} ({interval}) in the {arm} group, compared with {control}{relative}."
     return f"{sentence} {_meaning(metric, comparison, low, high, scale, margin)}".strip()
 
 

@@ -80,15 +80,18 @@ def _instance_secret(folder: Path) -> str:
 
 
 def register_extensions(app: Flask) -> None:
-    from webui import database
+    from webui import assets, database
 
     database.init_app(app)
     security.init_app(app)
+    assets.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from webui import api_docs
     from webui.api import init_app as init_api
     from webui.pages import init_app as init_pages
 
     init_api(app)
     init_pages(app)
+    api_docs.init_app(app)

@@ -39,6 +39,7 @@ def _comparison(arm: str, difference: float, half: float, control_mean: float, p
         "p_value": p_value,
         "significant": significant,
         "adjusted": True,
+        "raw": {"difference": difference * 0.8, "ci": [difference * 0.8 - half * 1.2, difference * 0.8 + half * 1.2]},
         "boundary": 2.41,
         "history": _history(difference, half, p_final=p_value),
     }

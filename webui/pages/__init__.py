@@ -6,10 +6,7 @@ their own), the blueprints and the locally served plotly.js. Every page except s
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import plotly
-from flask import Blueprint, Flask, send_from_directory
+from flask import Blueprint, Flask
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -25,9 +22,6 @@ def _event_label(action: str) -> str:
 
 csrf = CSRFProtect()
 
-PLOTLY_DIRECTORY = Path(plotly.__file__).parent / "package_data"
-ONE_YEAR = 365 * 24 * 3600
-
 
 @bp.before_request
 def _require_sign_in():
@@ -38,14 +32,9 @@ def _require_sign_in():
     return None
 
 
-def plotly_js():
-    """plotly.min.js from the installed plotly package; the URL carries the version so it can be cached for a year."""
-    return send_from_directory(PLOTLY_DIRECTORY, "plotly.min.js", max_age=ONE_YEAR, mimetype="text/javascript")
-
-
 def init_app(app: Flask) -> None:
     from webui.api import bp as api_bp
-    from webui.pages import account, admin, exports, pilot_list, views  # noqa: F401  (attach their views to `bp`)
+    from webui.pages import account, admin, exports, pilot_list, report, views  # noqa: F401  (attach views to `bp`)
     from webui.pages.auth import bp as auth_bp
     from webui.pages.auth import login_manager
 
@@ -54,4 +43,3 @@ def init_app(app: Flask) -> None:
     csrf.exempt(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(bp)
-    app.add_url_rule(f"/assets/plotly-{plotly.__version__}.min.js", "plotly_js", plotly_js)

@@ -16,10 +16,16 @@ from webui import plain
 SRM_THRESHOLD = 0.001
 
 
+ARM_WORDS = ((r"\barms\b", "groups"), (r"\barm\b", "group"), (r"\bArms\b", "Groups"), (r"\bArm\b", "Group"))
+
+
 def with_names(message: str, names: Mapping[str, str]) -> str:
+    """The engine's sentence with arm codes replaced by display names and "arm" by "group"."""
     for code, name in sorted(names.items(), key=lambda item: -len(item[0])):
         if code and code != name:
             message = re.sub(rf"(?<![\w-]){re.escape(code)}(?![\w-])", name, message)
+    for pattern, word in ARM_WORDS:
+        message = re.sub(pattern, word, message)
     return message
 
 

@@ -42,7 +42,8 @@ def pilot_overview(pilot_id: int):
     )
 
 
-def _as_of() -> date | None:
+def as_of_from_request() -> date | None:
+    """`?as_of=` as a date (YYYY-MM-DD only, the API's rule); a 400 page naming it otherwise."""
     raw = request.args.get("as_of") or None
     if raw is None:
         return None
@@ -55,7 +56,7 @@ def _as_of() -> date | None:
 @bp.get("/pilots/<int:pilot_id>/results")
 def pilot_results(pilot_id: int):
     pilot = queries.pilot_or_404(pilot_id)
-    as_of = _as_of()
+    as_of = as_of_from_request()
     view, unavailable = None, None
     if pilot.status == "draft":
         unavailable = "This pilot has not launched yet. Results appear once it is running and QA audits arrive."

@@ -11,11 +11,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev]"
+# Two stamps: serving needs only the package's own dependencies; tests, lint and benchmarks add the dev extra.
+$(VENV)/.installed-core: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
 	touch $@
 
-run: $(VENV)/.installed  ## install, migrate, seed the demo pilot, serve on http://127.0.0.1:$(PORT)
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed-core
+
+run: $(VENV)/.installed-core  ## install what serving needs, migrate, seed the demo pilots, serve on http://127.0.0.1:$(PORT)
 	PILOTLAB_DEMO=1 $(BIN)/pilotlab db upgrade
 	PILOTLAB_DEMO=1 $(BIN)/pilotlab demo
 	PILOTLAB_DEMO=1 exec $(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app

@@ -133,6 +133,18 @@ def segment(name: str, value: Any) -> str:
     return f"{attribute(name).capitalize()}: {level(name, value)}"
 
 
+SEGMENT_ORDER = ("site", "language", "tenure_band")
+
+
+def segment_order(row: Mapping[str, Any]) -> tuple[int, int, str]:
+    """Sort key for segment rows: site, language, tenure; tenure bands shortest first, other levels by name."""
+    name = str(row.get("segment", ""))
+    value = str(row.get("level", ""))
+    group = SEGMENT_ORDER.index(name) if name in SEGMENT_ORDER else len(SEGMENT_ORDER)
+    bands = list(TENURE_BANDS) if name == "tenure_band" else []
+    return group, bands.index(value) if value in bands else len(bands), level(name, value)
+
+
 def count(n: int, singular: str, plural: str | None = None) -> str:
     """ "1 team", "3 teams", "1,204 moderators"."""
     word = singular if n == 1 else (plural or singular + "s")

@@ -94,7 +94,7 @@ def test_arm_means_are_dots_on_an_axis_that_shows_the_gap(metrics):
     (dots,) = figure.data
     assert list(dots.y) == ["Control", "AI assist"]
     assert list(dots.x) == pytest.approx([91.2, 92.6])
-    assert dots.text[0] == "91.2% · 12,480 audits, 101 people"
+    assert dots.text[0] == "91.2%" and dots.customdata[0] == "91.2% · 12,480 audits, 101 people"
     low, high = figure.layout.xaxis.range
     # Not from zero: the 1.4-point gap spans a visible share of the axis.
     assert 85 < low < 91.2 and 92.6 < high < 100
@@ -123,8 +123,8 @@ def test_arm_means_in_seconds(metrics):
 def test_segment_forest_rows_and_zero_line(metrics):
     figure = figures.segment_forest(metrics["accuracy"])
     (trace,) = figure.data
-    assert list(trace.y) == ["Site: Manila", "Site: Dublin", "Site: Austin"]
-    assert trace.x[0] == pytest.approx(1.7)
+    assert list(trace.y) == ["Site: Austin", "Site: Dublin", "Site: Manila"]  # sorted: site, language, tenure
+    assert trace.x[0] == pytest.approx(1.3)
     assert trace.error_x.arrayminus[1] == pytest.approx(1.5)
     assert _lines(figure)["no change"].x0 == 0
     low, high = figure.layout.xaxis.range

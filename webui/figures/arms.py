@@ -50,7 +50,10 @@ def arm_means(
         else:
             colours.append(arm_colour(treatment))
             treatment += 1
-    labels = [
+    # The value only on the chart (longer labels run off a phone-width plot); audits and units are in the hover
+    # text and in the table of numbers under the chart.
+    labels = [scale.level(arm["mean"], decimals) for arm in arms]
+    details = [
         f"{scale.level(arm['mean'], decimals)} · {arm.get('audits', 0):,} audits, {arm.get('units', 0):,} {units}"
         for arm in arms
     ]
@@ -62,8 +65,10 @@ def arm_means(
             mode="markers+text",
             marker={"color": colours, "size": 14},
             text=labels,
-            textposition="bottom center",
-            hovertemplate="%{y}: %{text}<extra></extra>",
+            textposition="top center",
+            cliponaxis=False,
+            customdata=details,
+            hovertemplate="%{y}: %{customdata}<extra></extra>",
         )
     )
     layout = base_layout(title, height=130 + 64 * len(arms), showlegend=False)
@@ -89,7 +94,9 @@ def segment_forest(metric: dict[str, Any], *, names: dict[str, str] | None = Non
     scale = scale_for(metric)
     names = names or {}
     title = f"{metric_label(metric)}: effect by segment (raw)"
-    segments = [s for s in metric.get("segments") or [] if s.get("difference") is not None]
+    segments = sorted(
+        (s for s in metric.get("segments") or [] if s.get("difference") is not None), key=plain.segment_order
+    )
     if not segments:
         return empty_figure(title, "No segment has enough data for an estimate yet.")
     arms = {s.get("arm") for s in segments}

@@ -154,7 +154,10 @@ def effect_over_time(
         notes.append(note)
     layout = base_layout(title, shapes=shapes, annotations=notes)
     layout["yaxis"].update(title={"text": _axis_title(metric)}, range=padded_range(values + lines))
-    layout["xaxis"].update(title={"text": "Data through"}, type="date")
+    # No x-axis title (the dates speak for themselves): on a phone the dates wrap onto two lines and a title would
+    # run into the legend below them.
+    layout["xaxis"].update(type="date")
+    layout["legend"]["y"] = -0.25
     if dates:
         layout["xaxis"]["range"] = _date_range(min(dates), max([*dates, data_through or ""]))
     figure.update_layout(layout)

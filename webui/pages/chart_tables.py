@@ -103,7 +103,9 @@ def arm_levels(metric: dict[str, Any], names: Mapping[str, str], unit: str | Non
 
 def segments(metric: dict[str, Any], names: Mapping[str, str]) -> ChartTable:
     scale = scale_for(metric)
-    rows_in = [s for s in metric.get("segments") or [] if s.get("difference") is not None]
+    rows_in = sorted(
+        (s for s in metric.get("segments") or [] if s.get("difference") is not None), key=plain.segment_order
+    )
     several = len({s.get("arm") for s in rows_in}) > 1
 
     def label(row: dict[str, Any]) -> tuple[str, ...]:

@@ -1,6 +1,7 @@
 """The results as a table: one row per metric x arm, with stable columns (`RESULT_COLUMNS`).
 
-The control arm's row carries its summary only; each treatment arm's row adds its comparison with control: the
+Floats are rounded to 10 significant digits (`tidy`). The control arm's row carries its summary only; each
+treatment arm's row adds its comparison with control: the
 design-valid estimate and interval (`difference`, `ci_low`, `ci_high`, `p_value`, `significant`, `boundary`), the
 unadjusted fixed-horizon comparison (`raw_*`), the CUPED variance reduction and, for guardrails, non-inferiority.
 """
@@ -107,6 +108,22 @@ def _comparison(c: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+SIGNIFICANT_DIGITS = 10
+
+
+def tidy(value: Any) -> Any:
+    """A float rounded to 10 significant digits, so binary noise (0.30000000000000004, 0.9244712990936556) does not
+    reach a spreadsheet; far more precision than any estimate here has. Other values pass through."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    return value
+
+
+def _tidy_rows(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for row in _rows(document):
+        yield {key: tidy(value) for key, value in row.items()}
+
+
 def results_table(document: dict[str, Any]) -> ExportTable:
-    """The document's metric x arm rows as an export table."""
-    return ExportTable(key="results", columns=RESULT_COLUMNS, rows=lambda: _rows(document))
+    """The document's metric x arm rows as an export table (floats to 10 significant digits)."""
+    return ExportTable(key="results", columns=RESULT_COLUMNS, rows=lambda: _tidy_rows(document))

@@ -270,3 +270,44 @@ def test_html_error_pages(app, path, status, title):
     assert response.status_code == status and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
     assert title in page and f"Error {status}" in page and "Traceback" not in page
+
+
+def test_results_csv_has_no_float_noise():
+    from pilots.results.export import results_table, tidy
+
+    assert tidy(0.1 + 0.2) == 0.3 and tidy(0.9244712990936556) == 0.9244712991 and tidy(7) == 7 and tidy(None) is None
+    document = {
+        "pilot_id": 3,
+        "data_through": "2025-03-10",
+        "as_of": None,
+        "decision": {"recommendation": "continue"},
+        "metrics": [
+            {
+                "name": "accuracy",
+                "label": "Accuracy",
+                "role": "primary",
+                "direction": "higher",
+                "arms": [{"arm": "control", "units": 4, "audits": 40, "mean": 0.1 + 0.2}],
+                "comparisons": [],
+            }
+        ],
+    }
+    (row,) = results_table(document).rows()
+    assert row["mean"] == 0.3 and repr(row["mean"]) == "0.3"
+
+
+def test_json_downloads_carry_a_file_name(app, monkeypatch):
+    _engine(monkeypatch)
+    monkeypatch.setattr(
+        "webui.api.results.results_document",
+        lambda session, pilot_id, as_of=None, use_cache=True: sample_document(pilot_id, as_of),
+    )
+    pilot = make_pilot(app)
+    client = _client(app, "analyst")
+    response = client.get(f"/api/v1/pilots/{pilot.id}/results?as_of=2025-03-10")
+    assert (
+        response.headers["Content-Disposition"] == f'inline; filename="pilot-{pilot.id}-results-as-of-2025-03-10.json"'
+    )
+    roster = client.get(f"/api/v1/pilots/{pilot.id}/roster?format=json")
+    assert roster.headers["Content-Disposition"] == f'attachment; filename="pilot-{pilot.id}-roster.json"'
+    roster.close()

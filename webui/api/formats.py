@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from flask import Response, abort, request, stream_with_context
+from flask import Response, abort, jsonify, request, stream_with_context
 from pydantic import BaseModel, ConfigDict, Field
 
 from pilots.exports import ExportTable, csv_chunks, json_chunks
@@ -37,4 +37,14 @@ def export_response(table: ExportTable, filename: str) -> Response:
         response = Response(stream_with_context(csv_chunks(table)), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
         return response
-    return Response(stream_with_context(json_chunks(table)), mimetype="application/json")
+    response = Response(stream_with_context(json_chunks(table)), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}.json"'  # a file, not a blob in a tab
+    return response
+
+
+def named_json(body: Any, filename: str) -> Response:
+    """A JSON document (results, balance) with its file name: shown inline by the API, saved under this name by a
+    browser (the pages' download links add the `download` attribute)."""
+    response = jsonify(body)
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}.json"'
+    return response

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from flask import current_app, jsonify
+from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field
 
 from pilots.results import results_document
@@ -20,7 +20,7 @@ from pilots.schemas.fields import PlanDate
 from webui.api import bp
 from webui.api.auth import require
 from webui.api.downloads import record_download
-from webui.api.formats import export_response, wants_csv
+from webui.api.formats import export_response, named_json, wants_csv
 from webui.api.inputs import query_args
 from webui.api.openapi import responses, spec
 from webui.database import get_session
@@ -108,4 +108,4 @@ def get_results(pilot_id: int):
     if csv:
         record_download("results", pilot_id)
         return export_response(results_table(document), f"pilot-{pilot_id}-results")
-    return jsonify(document)
+    return named_json(document, f"pilot-{pilot_id}-results" + (f"-as-of-{query.as_of}" if query.as_of else ""))

@@ -22,7 +22,7 @@ from webui.api import bp
 from webui.api.access import require_pilot_change
 from webui.api.auth import actor, require
 from webui.api.downloads import record_download
-from webui.api.formats import ExportFormat, export_response, wants_csv
+from webui.api.formats import ExportFormat, export_response, named_json, wants_csv
 from webui.api.inputs import query_args
 from webui.api.openapi import responses, spec
 from webui.database import get_session
@@ -250,4 +250,4 @@ def get_balance(pilot_id: int):
     if wants_csv():
         record_download("balance", pilot_id)
         return export_response(balance_table(report), f"pilot-{pilot_id}-balance")
-    return jsonify(report.to_dict())
+    return named_json(report.to_dict(), f"pilot-{pilot_id}-balance")

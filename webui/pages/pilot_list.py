@@ -69,9 +69,9 @@ def _matches(pilot: Pilot, text: str) -> bool:
 
 
 def _decision(pilot: Pilot) -> str:
-    record = getattr(pilot, "decision", None)
-    if isinstance(record, dict) and record.get("decision"):
-        return DECISIONS.get(record["decision"], str(record["decision"]))
+    decision = getattr(pilot, "decision", None)  # the decision record's column (None before one is recorded)
+    if isinstance(decision, str) and decision:
+        return DECISIONS.get(decision, decision)
     return ""
 
 

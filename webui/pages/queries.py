@@ -49,31 +49,34 @@ def assignments_by_arm(session: Session, pilot_id: int) -> dict[str, int]:
 
 
 def conclusion(session: Session, pilot: Pilot) -> Conclusion | None:
-    """Who concluded the pilot and their decision: the pilot's decision record, else its `pilot.concluded` event."""
+    """Who concluded the pilot and what they decided: the pilot's decision record (its `decision*` columns) when it
+    has one, and the `pilot.concluded` event for who, when and the note otherwise (pilots concluded before decisions
+    were recorded)."""
     if pilot.status != "concluded":
         return None
-    record = getattr(pilot, "decision", None)
-    if isinstance(record, dict) and record:
-        return Conclusion(
-            by=str(record.get("by") or ""),
-            at=_when(record.get("at")) or pilot.concluded_at,
-            decision=record.get("decision"),
-            rationale=str(record.get("rationale") or record.get("note") or ""),
-            recommendation=record.get("recommendation"),
-        )
     event = session.exec(
         select(Event)
         .where(Event.pilot_id == pilot.id, Event.action == "pilot.concluded")
         .order_by(Event.at.desc(), Event.id.desc())
     ).first()
+    details = (event.details or {}) if event is not None else {}
+    note = str(details.get("note") or "")
+    decision = getattr(pilot, "decision", None)
+    if isinstance(decision, str) and decision:
+        return Conclusion(
+            by=str(getattr(pilot, "decision_by", "") or (event.actor if event else "")),
+            at=_when(getattr(pilot, "decision_at", None)) or pilot.concluded_at,
+            decision=decision,
+            rationale=str(getattr(pilot, "decision_rationale", "") or note),
+            recommendation=getattr(pilot, "decision_recommendation", None),
+        )
     if event is None:
         return Conclusion(by="", at=pilot.concluded_at)
-    details = event.details or {}
     return Conclusion(
         by=event.actor,
         at=event.at,
         decision=details.get("decision"),
-        rationale=str(details.get("rationale") or details.get("note") or ""),
+        rationale=str(details.get("rationale") or note),
         recommendation=details.get("recommendation"),
     )
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import plotly.graph_objects as go
+from plotly.io.json import to_json_plotly
 
 from pilots.models import Pilot
 from webui import figures, plain
@@ -124,8 +125,10 @@ def _empty_over_time(document: dict[str, Any]) -> str:
 def _chart(dom_id: str, figure: go.Figure, table: chart_tables.ChartTable) -> ChartView:
     """The figure's title becomes the HTML heading (it wraps on narrow screens; a Plotly title would not)."""
     heading = figure.layout.title.text or ""
-    figure.update_layout(title=None, margin={"t": 28})
-    return ChartView(dom_id, heading, figures.figure_json(figure), table)
+    spec = figure.to_plotly_json()  # edited as plain data: another update_layout would re-validate the whole figure
+    spec["layout"].pop("title", None)
+    spec["layout"]["margin"] = {**spec["layout"].get("margin", {}), "t": 28}
+    return ChartView(dom_id, heading, to_json_plotly(spec), table)
 
 
 def _named(comparison: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:

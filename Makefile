@@ -40,6 +40,7 @@ bench: $(VENV)/.installed  ## speed and memory figures
 	$(BIN)/python bench/bench_import_memory.py
 	$(BIN)/python bench/bench_results.py
 	$(BIN)/python bench/bench_plan.py
+	$(BIN)/python bench/bench_pages.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -20,7 +20,7 @@ ROLES = ("admin", "pm", "analyst", "viewer")
 
 
 def _engine(monkeypatch, **decision):
-    def results_document(session, pilot_id, as_of=None):
+    def results_document(session, pilot_id, as_of=None, **options):
         return sample_document(pilot_id, as_of, **decision)
 
     for where in ("pilots.results.summary", "webui.pages.views", "webui.pages.report"):
@@ -67,7 +67,7 @@ def test_list_search_sort_and_filters(app, monkeypatch):
 def test_list_reads_current_results_from_the_cache(app, client, monkeypatch):
     calls = []
 
-    def counting(session, pilot_id, as_of=None):
+    def counting(session, pilot_id, as_of=None, **options):
         calls.append(pilot_id)
         return sample_document(pilot_id)
 

@@ -54,7 +54,7 @@ def test_list_rejects_an_unknown_status_with_a_page(app, client):
 
 
 def test_list_survives_a_failing_results_service(app, client, monkeypatch):
-    def broken(session, pilot_id, as_of=None):
+    def broken(session, pilot_id, as_of=None, **options):
         raise RuntimeError("boom")
 
     monkeypatch.setattr("pilots.results.summary.results_document", broken)

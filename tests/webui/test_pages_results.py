@@ -17,7 +17,7 @@ CALLS: list = []
 
 
 def _source(**decision):
-    def results_document(session, pilot_id, as_of=None):
+    def results_document(session, pilot_id, as_of=None, **options):
         CALLS.append((pilot_id, as_of))
         return sample_document(pilot_id, as_of, **decision)
 
@@ -101,7 +101,7 @@ def test_checks_are_listed_with_pass_and_fail(app, signed_in):
 
 
 def test_srm_without_a_named_check_becomes_one(app, signed_in, engine):
-    def source(session, pilot_id, as_of=None):
+    def source(session, pilot_id, as_of=None, **options):
         document = sample_document(pilot_id)
         document["checks"] = []
         document["srm"] = {"p_value": 0.0002, "ok": False, "counts": {"control": 120, "treatment": 80}}
@@ -167,7 +167,7 @@ def test_draft_pilot_has_no_results_yet(app, signed_in, engine):
 def test_domain_error_from_the_service_is_shown(app, signed_in, engine):
     from pilots.errors import Conflict
 
-    def source(session, pilot_id, as_of=None):
+    def source(session, pilot_id, as_of=None, **options):
         raise Conflict("No QA audits have arrived for this pilot yet.")
 
     engine(source)
@@ -177,7 +177,7 @@ def test_domain_error_from_the_service_is_shown(app, signed_in, engine):
 
 
 def test_a_crash_in_the_results_service_is_a_friendly_500(app, signed_in, engine):
-    def source(session, pilot_id, as_of=None):
+    def source(session, pilot_id, as_of=None, **options):
         raise RuntimeError("division by zero deep inside")
 
     engine(source)

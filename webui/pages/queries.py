@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import abort
+from flask import abort, current_app
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -26,6 +26,11 @@ def pilots(session: Session, status: str | None = None, kind: str | None = None)
     if kind:
         query = query.where(Pilot.kind == kind)
     return list(session.exec(query))
+
+
+def cache_enabled() -> bool:
+    """Whether results come from the cache (`RESULTS_CACHE = False` turns it off, for benchmarks), as in the API."""
+    return bool(current_app.config.get("RESULTS_CACHE", True))
 
 
 def pilot_or_404(pilot_id: int) -> Pilot:

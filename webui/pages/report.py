@@ -81,7 +81,7 @@ def pilot_report(pilot_id: int):
         unavailable = "This pilot has not launched yet. Results appear once it is running and QA audits arrive."
     else:
         try:
-            document = results_document(session, pilot.id, as_of)
+            document = results_document(session, pilot.id, as_of, use_cache=queries.cache_enabled())
             view = results_view(document, pilot, queries.conclusion(session, pilot))
         except PilotLabError as error:
             unavailable = error.message

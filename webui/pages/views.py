@@ -63,7 +63,7 @@ def pilot_results(pilot_id: int):
     else:
         try:
             session = get_session()
-            document = results_document(session, pilot.id, as_of)
+            document = results_document(session, pilot.id, as_of, use_cache=queries.cache_enabled())
             view = results_view(document, pilot, queries.conclusion(session, pilot))
         except PilotLabError as error:
             unavailable = error.message

@@ -3,8 +3,8 @@
 Every asset URL carries a version (`?v=<content hash>`, added by `url_for` itself), so a response to a versioned URL
 can be cached for a year (`immutable`): a changed file gets a new URL. Bodies are compressed once per process and
 kept in memory, brotli when the browser accepts it, else gzip (plotly.min.js: 4.8 MB as is, 1.3 MB as brotli,
-1.5 MB as gzip). Dynamic pages are compressed per response by Flask-Compress (`init_app`); streamed exports are left
-as they are.
+1.5 MB as gzip). Dynamic pages are compressed per response by Flask-Compress (`init_app`); the API and streamed
+exports are left as they are.
 """
 
 from __future__ import annotations
@@ -138,12 +138,21 @@ def _add_version(endpoint: str, values: dict) -> None:
         values["v"] = digest(Path(path))
 
 
+def _compress_pages(response: Response) -> Response:
+    """Flask-Compress on the site's pages, never on /api/ (its clients, and contract tests, read bodies as sent)."""
+    if request.path.startswith("/api/"):
+        return response
+    return compress.after_request(response)
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("COMPRESS_MIMETYPES", ["text/html", "application/json", "text/css", "text/plain"])
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
     app.config.setdefault("COMPRESS_STREAMS", False)  # exports stream as they are
     app.config.setdefault("COMPRESS_MIN_SIZE", 1024)
+    app.config["COMPRESS_REGISTER"] = False  # registered below for pages only: API clients get the API as it was
     compress.init_app(app)
+    app.after_request(_compress_pages)
     app.view_functions["static"] = _static
     app.add_url_rule(f"/assets/plotly-{plotly.__version__}.min.js", "plotly_js", _plotly)
     app.add_url_rule("/assets/<package>/<path:filename>", "package_asset", _package)

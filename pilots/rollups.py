@@ -6,7 +6,8 @@ aggregation of the stored outcomes and results never scan raw audits. `from_outc
 rows, to check that equality (tests, `pilotlab` maintenance) without trusting the incremental path.
 
 `units_table` is the per-unit export: one row per moderator and period (`pre` before the start date, `pilot` from
-it), with the unit and arm from the assignment. Its columns are `UNIT_COLUMNS`, stable.
+it), with the unit and arm from the assignment. Its columns are `UNIT_COLUMNS`, stable; its CSV is written by the
+database (`pilots.export_sql`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import Connection, case, func, select
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from pilots import export_sql as x
 from pilots.exports import ExportTable
 from pilots.models import Assignment, Outcome, UnitDay
 
@@ -170,4 +172,20 @@ def units_table(factory: sessionmaker[Session], pilot_id: int, start_date: date)
                 record["handle_sum2"] = float(record["handle_sum2"])
                 yield record
 
-    return ExportTable(key="units", columns=UNIT_COLUMNS, rows=rows)
+    def csv() -> Iterator[bytes]:
+        return x.stream_csv(factory, UNIT_COLUMNS, _units_csv_select, [start_date.isoformat(), pilot_id])
+
+    return ExportTable(key="units", columns=UNIT_COLUMNS, rows=rows, csv=csv, identifiers=("unit_id", "moderator_id"))
+
+
+def _units_csv_select(dialect: str) -> str:
+    """`units_table`'s query with every cell as CSV text (see `pilots.export_sql`)."""
+    sums = [f"SUM(u.{name})" for name in SUMS[:5]] + [x.number(f"SUM(u.{name})", dialect) for name in SUMS[5:]]
+    return (
+        f"SELECT {x.text('a.unit_id', dialect)}, {x.text('u.moderator_id', dialect)}, {x.text('a.arm', dialect)}, "
+        f"u.period, {', '.join(sums)}, COUNT(*), {x.day('MIN(u.day)', dialect)}, {x.day('MAX(u.day)', dialect)} "
+        "FROM (SELECT *, CASE WHEN day < {p} THEN 'pre' ELSE 'pilot' END AS period FROM unit_day "
+        "WHERE pilot_id = {p}) AS u "
+        "LEFT OUTER JOIN assignment AS a ON a.pilot_id = u.pilot_id AND a.moderator_id = u.moderator_id "
+        "GROUP BY u.moderator_id, a.unit_id, a.arm, u.period ORDER BY u.moderator_id, MIN(u.day)"
+    )

@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(settings.instance_path()), instance_relative_config=True)
     app.config.from_mapping(
         SECRET_KEY=None,
+        PSEUDONYM_SECRET=None,
         DATABASE_URL=settings.default_database_url(settings.instance_path()),
         DEMO=False,
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,

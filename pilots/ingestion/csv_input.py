@@ -4,6 +4,9 @@ Used by the API (a CSV request body) and the CLI (a file of millions of rows, re
 flat). Columns may come in any order; optional columns may be missing; columns our own exports add (`day`,
 `period`, `ingested_at`, `unit_id`, `arm`) are ignored so an export re-imports as is; any other column is rejected,
 so a misspelt optional column cannot silently drop data.
+
+Text cells our exports escaped against formula injection (`pilots.csv_safety`) are restored by `unescape_cells`
+before validation, so an exported file re-imports to exactly the stored values.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from collections.abc import Callable, Iterator
 from operator import itemgetter
 from typing import NamedTuple
 
+from pilots.csv_safety import QUOTE, unescape
 from pilots.errors import ValidationFailed, problem
-from pilots.ingestion.fields import EXPORT_ONLY, FIELDS, REQUIRED
+from pilots.ingestion.fields import EXPORT_ONLY, FIELDS, REQUIRED, TEXT_FIELDS
 
 # A cell larger than this is rejected by the csv module with a clear error instead of being buffered.
 csv.field_size_limit(1024 * 1024)
@@ -25,12 +29,13 @@ class CsvLayout(NamedTuple):
     """How to pull the fields, in `FIELDS` order, out of a row: `getter(row)` gives the 9 cells.
 
     `pad` is True when some optional column is absent: the getter then reads it from one extra empty cell that the
-    caller appends (`row + [""]`).
+    caller appends (`row + [""]`). `text_indexes` are the positions of the text fields present (escaped on export).
     """
 
     width: int
     getter: Callable[[list[str]], tuple[str, ...]]
     pad: bool
+    text_indexes: tuple[int, ...] = ()
 
 
 def layout_for(header: list[str] | None) -> CsvLayout:
@@ -54,7 +59,21 @@ def layout_for(header: list[str] | None) -> CsvLayout:
         raise ValidationFailed("The CSV header is not usable; nothing was written.", problems)
     width = len(names)
     indexes = [names.index(name) if name in names else width for name in FIELDS]
-    return CsvLayout(width=width, getter=itemgetter(*indexes), pad=width in indexes)
+    text_indexes = tuple(names.index(name) for name in TEXT_FIELDS if name in names)
+    return CsvLayout(width=width, getter=itemgetter(*indexes), pad=width in indexes, text_indexes=text_indexes)
+
+
+def unescape_cells(rows: list[list[str]], layout: CsvLayout) -> None:
+    """Undo the export's formula escaping in the text cells of `rows`, in place.
+
+    Only a cell starting with a single quote can be escaped, and files with no quote at all (almost every file) are
+    recognised with one scan of the joined text, so the common case costs a few milliseconds per 10,000 rows."""
+    if not layout.text_indexes or QUOTE not in "\n".join(map("".join, rows)):
+        return
+    for row in rows:
+        for index in layout.text_indexes:
+            if index < len(row) and row[index][:1] == QUOTE:
+                row[index] = unescape(row[index])
 
 
 def read_rows(reader: Iterator[list[str]], first_row: int, limit: int) -> list[list[str]]:

@@ -3,7 +3,7 @@
 Columns (stable): the ingestion fields in `FIELDS` order, then `day` (UTC date), `period` (`pre` before the pilot's
 start date, `pilot` from it) and `ingested_at`. The extra columns are ignored on import, so a CSV export can be
 re-imported into another pilot. Rows are ordered by `audit_id`, which the unique (pilot_id, audit_id) index serves
-without a sort.
+without a sort. The CSV is written by the database (`pilots.export_sql`); JSON goes through the ORM rows.
 """
 
 from __future__ import annotations
@@ -16,11 +16,32 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from pilots import export_sql as x
 from pilots.exports import ExportTable
 from pilots.ingestion.fields import FIELDS
 from pilots.models import Outcome
 
 OUTCOME_COLUMNS: tuple[str, ...] = (*FIELDS, "day", "period", "ingested_at")
+IDENTIFIERS = ("moderator_id", "auditor_id")
+
+
+def _csv_select(dialect: str, since: date | None, until: date | None) -> str:
+    cells = [
+        x.text("audit_id", dialect),
+        x.text("moderator_id", dialect),
+        x.timestamp("audited_at", dialect),
+        x.boolean("correct", dialect),
+        x.boolean("critical", dialect),
+        x.number("handle_time_s", dialect),
+        x.text("policy", dialect),
+        x.text("queue", dialect),
+        x.text("auditor_id", dialect),
+        x.day("day", dialect),
+        "CASE WHEN day < {p} THEN 'pre' ELSE 'pilot' END",
+        x.timestamp("ingested_at", dialect),
+    ]
+    where = "pilot_id = {p}" + (" AND day >= {p}" if since else "") + (" AND day <= {p}" if until else "")
+    return f"SELECT {', '.join(cells)} FROM outcome WHERE {where} ORDER BY pilot_id, audit_id"
 
 
 def outcomes_table(
@@ -46,4 +67,9 @@ def outcomes_table(
                 record["period"] = "pre" if record["day"] < start_date else "pilot"
                 yield record
 
-    return ExportTable(key="outcomes", columns=OUTCOME_COLUMNS, rows=rows)
+    params = [d.isoformat() for d in (start_date,)] + [pilot_id] + [d.isoformat() for d in (since, until) if d]
+
+    def csv() -> Iterator[bytes]:
+        return x.stream_csv(factory, OUTCOME_COLUMNS, lambda dialect: _csv_select(dialect, since, until), params)
+
+    return ExportTable(key="outcomes", columns=OUTCOME_COLUMNS, rows=rows, csv=csv, identifiers=IDENTIFIERS)

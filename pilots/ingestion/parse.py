@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +23,7 @@ from pilots.identifiers import clean as clean_identifier
 from pilots.ingestion import fields as f
 from pilots.ingestion.batch import AS_INT, ParsedBatch
 from pilots.ingestion.columns import parse_columns
-from pilots.ingestion.csv_input import CsvLayout
+from pilots.ingestion.csv_input import CsvLayout, unescape_cells
 from pilots.ingestion.fields import Window
 
 __all__ = ["ParsedBatch", "collector_paused", "parse_csv_rows", "parse_json_records"]
@@ -154,8 +154,10 @@ def parse_json_records(records: Sequence[Any], window: Window, first_row: int = 
     return batch
 
 
-def parse_csv_rows(rows: Iterable[list[str]], layout: CsvLayout, window: Window, first_row: int = 1) -> ParsedBatch:
-    """Validate CSV rows (lists of cells, header already read into `layout`); raise ValidationFailed on problems."""
+def parse_csv_rows(rows: list[list[str]], layout: CsvLayout, window: Window, first_row: int = 1) -> ParsedBatch:
+    """Validate CSV rows (lists of cells, header already read into `layout`; formula-escaped text cells are restored
+    in place first); raise ValidationFailed on problems."""
+    unescape_cells(rows, layout)
     batch, problems, seen = ParsedBatch(), _Problems(), {}
     kept, sums, setdefault = batch.values, batch.sums, seen.setdefault
     roster, earliest, end, latest = window.roster, window.earliest, window.end, window.latest

@@ -174,7 +174,7 @@ def roster_table(session: Session, pilot_id: int) -> ExportTable:
             core = {name: getattr(entry, name) for name in CORE_COLUMNS}
             yield {**core, **{name: entry.attributes.get(name) for name in extra}}
 
-    return ExportTable("moderators", [*CORE_COLUMNS, *extra], rows)
+    return ExportTable("moderators", [*CORE_COLUMNS, *extra], rows, identifiers=("moderator_id", "team"))
 
 
 ASSIGNMENT_COLUMNS = ("moderator_id", "team", "arm", "stratum", "unit_id", "sequence", "late_joiner", "assigned_at")
@@ -196,4 +196,4 @@ def assignment_table(session: Session, pilot_id: int) -> ExportTable:
             values = {name: getattr(assignment, name) for name in ASSIGNMENT_COLUMNS if name != "team"}
             yield {**values, "moderator_id": moderator_id, "team": team}
 
-    return ExportTable("assignments", ASSIGNMENT_COLUMNS, rows)
+    return ExportTable("assignments", ASSIGNMENT_COLUMNS, rows, identifiers=("moderator_id", "team", "unit_id"))

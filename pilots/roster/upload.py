@@ -7,7 +7,8 @@ Formats
 - CSV (UTF-8, optional BOM): a header that names at least the core columns `moderator_id, team, site, language,
   tenure_months` (values may be empty), extra columns are extra attributes. A missing core column is rejected rather
   than guessed, so a misspelt `tenure` cannot silently become an attribute. Empty cells are missing values; extra
-  attribute cells that look like plain decimal numbers (`3`, `-2`, `0.91`, not `007`) are read as numbers.
+  attribute cells that look like plain decimal numbers (`3`, `-2`, `0.91`, not `007`) are read as numbers. Text
+  cells that our export escaped against formula injection (`'=...`, see `pilots.csv_safety`) are restored first.
 
 Text values (ids, team, site, language, extra text attributes) follow `pilots.identifiers`: control, zero-width and
 bidirectional-control characters are refused, and values are stored in Unicode NFC, as outcome ids are.
@@ -28,6 +29,7 @@ from typing import Any
 
 from pilots import identifiers
 from pilots.assignment.strata import BANDS
+from pilots.csv_safety import unescape
 from pilots.errors import ValidationFailed, problem
 
 CORE_COLUMNS = ("moderator_id", "team", "site", "language", "tenure_months")
@@ -122,7 +124,7 @@ def read_csv(text: str) -> list[dict[str, Any]]:
         for name, cell in zip(header, cells, strict=True):
             if cell.strip() == "":
                 continue
-            record[name] = _cell(name, cell.strip())
+            record[name] = _cell(name, unescape(cell.strip()))
         records.append(record)
     return records
 

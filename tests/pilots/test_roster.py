@@ -159,7 +159,7 @@ def test_failed_late_joiner_upload_writes_nothing(session):
 
 def test_exports_round_trip_through_csv(session):
     pilot = _running(session, count=5)
-    roster_csv = "".join(csv_chunks(roster_table(session, pilot.id))).encode()
+    roster_csv = b"".join(csv_chunks(roster_table(session, pilot.id)))
     assert roster_csv.startswith(b"moderator_id,team,site,language,tenure_months,baseline_accuracy\n")
     original = parse_upload(_json(moderators(5)), "application/json")
     assert parse_upload(roster_csv, "text/csv") == original

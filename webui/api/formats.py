@@ -1,13 +1,18 @@
-"""Content negotiation for exports: JSON by default, CSV with `?format=csv` or `Accept: text/csv`."""
+"""Content negotiation for exports: JSON by default, CSV with `?format=csv` or `Accept: text/csv`.
+
+`export_response` is the one place every export route answers through (moderator-level tables, balance, results):
+it streams the table, pseudonymised when asked.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import Response, abort, jsonify, request, stream_with_context
+from flask import Response, abort, current_app, jsonify, request, stream_with_context
 from pydantic import BaseModel, ConfigDict, Field
 
-from pilots.exports import ExportTable, csv_chunks, json_chunks
+from pilots.exports import ExportTable, csv_chunks, json_chunks, pseudonymized
+from pilots.pseudonyms import pseudonym_for
 
 FORMATS = ("json", "csv")
 
@@ -18,6 +23,20 @@ class ExportFormat(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["json", "csv"] | None = Field(default=None, description="Overrides the Accept header.")
+
+
+class IdentifiedExport(ExportFormat):
+    """The query string of an export of moderator-level rows: `format`, and `pseudonymize`."""
+
+    pseudonymize: bool = Field(
+        default=False,
+        description="Replace moderator, team, unit and auditor ids with keyed pseudonyms (`p-` and 20 hex digits), "
+        "stable within the pilot and not reversible without the server's secret, for sharing outside the operation.",
+    )
+
+    def pilot_if_asked(self, pilot_id: int) -> int | None:
+        """`pilot_id` when pseudonyms were asked for (what `export_response` takes), else None."""
+        return pilot_id if self.pseudonymize else None
 
 
 def wants_csv() -> bool:
@@ -31,8 +50,13 @@ def wants_csv() -> bool:
     return best == "text/csv"
 
 
-def export_response(table: ExportTable, filename: str) -> Response:
-    """Stream `table` in the requested format."""
+def export_response(table: ExportTable, filename: str, *, pseudonymize_pilot: int | None = None) -> Response:
+    """Stream `table` in the requested format; with `pseudonymize_pilot`, its identifiers as that pilot's
+    pseudonyms (the key derives from `PSEUDONYM_SECRET`, by default the app's `SECRET_KEY`)."""
+    if pseudonymize_pilot is not None:
+        secret = current_app.config.get("PSEUDONYM_SECRET") or current_app.config["SECRET_KEY"]
+        table = pseudonymized(table, pseudonym_for(str(secret).encode(), pseudonymize_pilot))
+        filename += "-pseudonymized"
     if wants_csv():
         response = Response(stream_with_context(csv_chunks(table)), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}.csv"'

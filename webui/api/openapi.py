@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import flask
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
+from spectree.plugins.flask_plugin import FlaskPlugin
 
 from pilots.errors import ValidationFailed
 from pilots.schemas import ErrorEnvelope, problems_from
@@ -52,8 +54,23 @@ def _model_name(model: type) -> str:
     return name
 
 
+class StreamingFlaskPlugin(FlaskPlugin):
+    """Spectree's Flask plugin, but a streamed response passes through untouched.
+
+    The stock plugin unpacks every response with `get_data()` before it looks at `skip_validation`, which drains a
+    streamed export into memory before its first byte is sent (minutes and gigabytes for millions of rows). Our
+    streamed responses are exports, never validated against a model, so they are returned as they are.
+    """
+
+    def validate_response(self, resp, resp_model, skip_validation, force_resp_serialize):
+        if isinstance(resp, flask.Response) and resp.is_streamed:
+            return resp, None
+        return super().validate_response(resp, resp_model, skip_validation, force_resp_serialize)
+
+
 spec = SpecTree(
     "flask",
+    backend=StreamingFlaskPlugin,
     title="PilotLab API",
     version="1.0.0",
     description=(

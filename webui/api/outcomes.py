@@ -22,7 +22,7 @@ from webui.api import bp
 from webui.api.access import require_pilot_change
 from webui.api.auth import actor, require
 from webui.api.downloads import record_download
-from webui.api.formats import ExportFormat, export_response
+from webui.api.formats import IdentifiedExport, export_response
 from webui.api.inputs import query_args
 from webui.api.openapi import responses, spec
 from webui.database import sessions
@@ -107,7 +107,7 @@ class UnitExport(BaseModel):
     units: list[UnitRow]
 
 
-class OutcomeQuery(ExportFormat):
+class OutcomeQuery(IdentifiedExport):
     since: date | None = Field(default=None, description="First UTC day to include (YYYY-MM-DD).")
     until: date | None = Field(default=None, description="Last UTC day to include (YYYY-MM-DD).")
 
@@ -163,12 +163,12 @@ def export_outcomes(pilot_id: int):
         )
     table = outcomes_table(sessions(), pilot_id, pilot.start_date, query.since, query.until)
     record_download("outcomes", pilot_id)
-    return export_response(table, f"pilot-{pilot_id}-outcomes")
+    return export_response(table, f"pilot-{pilot_id}-outcomes", pseudonymize_pilot=query.pilot_if_asked(pilot_id))
 
 
 @bp.get("/pilots/<int:pilot_id>/units")
 @spec.validate(
-    query=ExportFormat,
+    query=IdentifiedExport,
     resp=responses(200, UnitExport, 400, 404, 422),
     tags=TAGS,
     skip_validation=True,
@@ -178,10 +178,11 @@ def export_outcomes(pilot_id: int):
 @require("export")
 def export_units(pilot_id: int):
     """Per-unit aggregates: one row per moderator and period (pre, pilot), from the daily rollups, streamed."""
-    query_args(ExportFormat)
+    query = query_args(IdentifiedExport)
     pilot = _pilot(pilot_id)
     record_download("units", pilot_id)
-    return export_response(rollups.units_table(sessions(), pilot_id, pilot.start_date), f"pilot-{pilot_id}-units")
+    table = rollups.units_table(sessions(), pilot_id, pilot.start_date)
+    return export_response(table, f"pilot-{pilot_id}-units", pseudonymize_pilot=query.pilot_if_asked(pilot_id))
 
 
 def _pilot(pilot_id: int) -> Pilot:

@@ -22,7 +22,7 @@ from webui.api import bp
 from webui.api.access import require_pilot_change
 from webui.api.auth import actor, require
 from webui.api.downloads import record_download
-from webui.api.formats import ExportFormat, export_response, named_json, wants_csv
+from webui.api.formats import ExportFormat, IdentifiedExport, export_response, named_json, wants_csv
 from webui.api.inputs import query_args
 from webui.api.openapi import responses, spec
 from webui.database import get_session
@@ -197,7 +197,7 @@ def _assignment(assignment: Assignment, team: str) -> dict:
 
 @bp.get("/pilots/<int:pilot_id>/roster")
 @spec.validate(
-    query=ExportFormat,
+    query=IdentifiedExport,
     resp=responses(200, RosterExport, 400, 404, 422),
     tags=TAGS,
     skip_validation=True,
@@ -208,15 +208,16 @@ def _assignment(assignment: Assignment, team: str) -> dict:
 def get_roster(pilot_id: int):
     """The roster by moderator id, streamed, in the upload's own format (JSON, or CSV with `?format=csv` or
     `Accept: text/csv`), so it can be edited and re-sent."""
-    query_args(ExportFormat)
+    query = query_args(IdentifiedExport)
     get_pilot(get_session(), pilot_id)
     record_download("roster", pilot_id)
-    return export_response(roster.roster_table(get_session(), pilot_id), f"pilot-{pilot_id}-roster")
+    table = roster.roster_table(get_session(), pilot_id)
+    return export_response(table, f"pilot-{pilot_id}-roster", pseudonymize_pilot=query.pilot_if_asked(pilot_id))
 
 
 @bp.get("/pilots/<int:pilot_id>/assignments")
 @spec.validate(
-    query=ExportFormat,
+    query=IdentifiedExport,
     resp=responses(200, AssignmentExport, 400, 404, 422),
     tags=TAGS,
     skip_validation=True,
@@ -226,10 +227,11 @@ def get_roster(pilot_id: int):
 @require("export")
 def get_assignments(pilot_id: int):
     """Every moderator's arm and stratum by moderator id, streamed (empty before launch)."""
-    query_args(ExportFormat)
+    query = query_args(IdentifiedExport)
     get_pilot(get_session(), pilot_id)
     record_download("assignments", pilot_id)
-    return export_response(roster.assignment_table(get_session(), pilot_id), f"pilot-{pilot_id}-assignments")
+    table = roster.assignment_table(get_session(), pilot_id)
+    return export_response(table, f"pilot-{pilot_id}-assignments", pseudonymize_pilot=query.pilot_if_asked(pilot_id))
 
 
 @bp.get("/pilots/<int:pilot_id>/balance")

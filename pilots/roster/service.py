@@ -164,15 +164,24 @@ def _paged(session: Session, statement, key, key_of: Callable[[Any], str]) -> It
         last = key_of(page[-1])
 
 
+def _own_session(session: Session) -> Session:
+    """A new session on `session`'s database, for rows read while an export streams.
+
+    The request's session is closed when the view returns, before a streamed body is read; reusing it from the
+    generator would silently open a new connection that nothing closes (and that holds its locks on PostgreSQL)."""
+    return Session(session.get_bind())
+
+
 def roster_table(session: Session, pilot_id: int) -> ExportTable:
     """The roster as an export: the core columns then one column per extra attribute (re-uploadable as is)."""
     extra = attribute_names(session, pilot_id)
 
     def rows() -> Iterator[dict[str, Any]]:
         statement = select(RosterEntry).where(RosterEntry.pilot_id == pilot_id)
-        for entry in _paged(session, statement, RosterEntry.moderator_id, lambda e: e.moderator_id):
-            core = {name: getattr(entry, name) for name in CORE_COLUMNS}
-            yield {**core, **{name: entry.attributes.get(name) for name in extra}}
+        with _own_session(session) as reader:
+            for entry in _paged(reader, statement, RosterEntry.moderator_id, lambda e: e.moderator_id):
+                core = {name: getattr(entry, name) for name in CORE_COLUMNS}
+                yield {**core, **{name: entry.attributes.get(name) for name in extra}}
 
     return ExportTable("moderators", [*CORE_COLUMNS, *extra], rows, identifiers=("moderator_id", "team"))
 
@@ -192,8 +201,9 @@ def assignment_table(session: Session, pilot_id: int) -> ExportTable:
             )
             .where(Assignment.pilot_id == pilot_id)
         )
-        for moderator_id, team, assignment in _paged(session, statement, Assignment.moderator_id, lambda r: r[0]):
-            values = {name: getattr(assignment, name) for name in ASSIGNMENT_COLUMNS if name != "team"}
-            yield {**values, "moderator_id": moderator_id, "team": team}
+        with _own_session(session) as reader:
+            for moderator_id, team, assignment in _paged(reader, statement, Assignment.moderator_id, lambda r: r[0]):
+                values = {name: getattr(assignment, name) for name in ASSIGNMENT_COLUMNS if name != "team"}
+                yield {**values, "moderator_id": moderator_id, "team": team}
 
     return ExportTable("assignments", ASSIGNMENT_COLUMNS, rows, identifiers=("moderator_id", "team", "unit_id"))

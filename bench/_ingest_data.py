@@ -18,9 +18,10 @@ from pilots.simulation import SimulationSettings, simple_assignment, simulate_au
 SEED = 20261125
 
 
-def settings_for(rows: int) -> SimulationSettings:
-    """Enough moderators and weeks that the simulator yields at least `rows` audits, all in the past."""
-    moderators = max(50, min(8000, rows // 330))
+def settings_for(rows: int, moderators: int | None = None) -> SimulationSettings:
+    """Enough moderators and weeks that the simulator yields at least `rows` audits, all in the past (`moderators`
+    fixes the roster size instead)."""
+    moderators = moderators or max(50, min(8000, rows // 330))
     weeks = max(4, min(36, rows // (moderators * 11) + 2))
     return SimulationSettings(n_moderators=moderators, pre_weeks=4, weeks=weeks)
 

@@ -10,14 +10,21 @@ machine load:
 * ceiling (PostgreSQL, with --postgres-url): `COPY` of the same rows into a table created `LIKE outcome INCLUDING
   ALL` (plus the foreign key), one commit per batch.
 
-Only the insert calls are timed (simulating audits and serializing JSON are not). Prints rows/s and the ratio.
+Only the insert calls are timed (simulating audits and serializing bodies are not). Prints rows/s and the ratio.
 
-    .venv/bin/python bench/bench_ingest.py --rows 1000000 [--postgres-url postgresql+psycopg://.../bench_ingest]
+`--moderators N` fixes the roster size (ingestion should not slow down with it); `--body csv` posts each batch as a
+CSV body instead; `--bodies` posts every batch both ways, into two databases, alternating, and reports the CSV rate
+over the JSON rate of the same run.
+
+    .venv/bin/python bench/bench_ingest.py --rows 1000000 [--moderators 2000] [--body json|csv] [--bodies]
+        [--postgres-url postgresql+psycopg://.../bench_ingest]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import itertools
 import json
 import sqlite3
@@ -31,6 +38,7 @@ from _ingest_data import audits, seed_pilot, settings_for
 from sqlalchemy import text
 
 from pilots.db import make_engine
+from pilots.ingestion.fields import FIELDS
 from pilots.migrate import upgrade
 from webui import create_app
 
@@ -113,27 +121,57 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-def run(database_url: str, rows: int, batch_size: int, ceiling_for) -> tuple[float, float]:
+def body_of(batch: list[dict], kind: str) -> tuple[bytes, str]:
+    """A batch as a request body of `kind` (json or csv) and its content type."""
+    if kind == "json":
+        return json.dumps({"outcomes": batch}).encode(), "application/json"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(FIELDS)
+    for r in batch:
+        writer.writerow([_cell(r.get(name)) for name in FIELDS])
+    return buffer.getvalue().encode(), "text/csv"
+
+
+def _cell(value) -> object:
+    if value is None:
+        return ""
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
+class Target:
+    """A migrated database with a seeded pilot and a test client posting to it."""
+
+    def __init__(self, database_url: str, settings) -> None:
+        upgrade(database_url)
+        self.pilot_id, token = seed_pilot(database_url, settings)
+        self.client = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench"}).test_client()
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def post(self, batch: list[dict], kind: str) -> float:
+        body, content_type = body_of(batch, kind)
+        started = time.perf_counter()
+        response = self.client.post(
+            f"/api/v1/pilots/{self.pilot_id}/outcomes", data=body, headers=self.headers, content_type=content_type
+        )
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        assert response.get_json()["accepted"] == len(batch), response.get_json()
+        return elapsed
+
+
+def run(
+    database_url: str, rows: int, batch_size: int, ceiling_for, moderators: int | None = None, body: str = "json"
+) -> tuple[float, float]:
     """Ingest `rows` audits through the API; returns (ours rows/s, ceiling rows/s)."""
-    settings = settings_for(rows)
-    upgrade(database_url)
-    pilot_id, token = seed_pilot(database_url, settings)
-    ceiling = ceiling_for(settings, pilot_id)
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench"})
-    client = app.test_client()
-    headers = {"Authorization": f"Bearer {token}"}
+    settings = settings_for(rows, moderators)
+    target = Target(database_url, settings)
+    ceiling = ceiling_for(settings, target.pilot_id)
     ours = theirs = 0.0
     done = 0
     stream = audits(settings, rows)
     while batch := list(itertools.islice(stream, batch_size)):
-        body = json.dumps({"outcomes": batch}).encode()
-        started = time.perf_counter()
-        response = client.post(
-            f"/api/v1/pilots/{pilot_id}/outcomes", data=body, headers=headers, content_type="application/json"
-        )
-        ours += time.perf_counter() - started
-        assert response.status_code == 200, response.get_data(as_text=True)[:500]
-        assert response.get_json()["accepted"] == len(batch), response.get_json()
+        ours += target.post(batch, body)
         theirs += ceiling.insert(batch)
         done += len(batch)
     if hasattr(ceiling, "close"):
@@ -141,6 +179,20 @@ def run(database_url: str, rows: int, batch_size: int, ceiling_for) -> tuple[flo
     if done < rows:
         print(f"  (the simulated operation yielded {done:,} audits)")
     return done / ours, done / theirs
+
+
+def run_bodies(urls: tuple[str, str], rows: int, batch_size: int, moderators: int | None) -> tuple[float, float]:
+    """Every batch posted as JSON into one database and as CSV into the other, alternating; (JSON, CSV) rows/s."""
+    settings = settings_for(rows, moderators)
+    json_target, csv_target = Target(urls[0], settings), Target(urls[1], settings)
+    spent = {"json": 0.0, "csv": 0.0}
+    done = 0
+    stream = audits(settings, rows)
+    while batch := list(itertools.islice(stream, batch_size)):
+        spent["json"] += json_target.post(batch, "json")
+        spent["csv"] += csv_target.post(batch, "csv")
+        done += len(batch)
+    return done / spent["json"], done / spent["csv"]
 
 
 def report(name: str, ours: float, ceiling: float, what: str, batch_size: int) -> None:
@@ -157,17 +209,38 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--postgres-url", help="a scratch PostgreSQL database (its public schema is dropped)")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--moderators", type=int, help="roster size (default: grows with --rows, at most 8,000)")
+    parser.add_argument("--body", choices=("json", "csv"), default="json")
+    parser.add_argument("--bodies", action="store_true", help="CSV against JSON bodies (SQLite; no ceiling)")
     args = parser.parse_args()
     print(f"{args.rows:,} rows in batches of {args.batch_size:,}, through the Flask test client (in process)")
+    settings = settings_for(args.rows, args.moderators)
+    print(f"{settings.n_moderators:,} moderators, {args.body if not args.bodies else 'JSON and CSV'} bodies")
+    if args.bodies:
+        with tempfile.TemporaryDirectory() as folder:
+            urls = (f"sqlite:///{Path(folder) / 'json.sqlite3'}", f"sqlite:///{Path(folder) / 'csv.sqlite3'}")
+            as_json, as_csv = run_bodies(urls, args.rows, args.batch_size, args.moderators)
+            rates = f"JSON bodies {as_json:,.0f} rows/s, CSV bodies {as_csv:,.0f} rows/s"
+            print(f"SQLite: {rates}, CSV / JSON {as_csv / as_json:.2f}")
+        return
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-            ours, ceiling = run(url, args.rows, args.batch_size, lambda s, _pid: SqliteCeiling(Path(folder), s))
+            ours, ceiling = run(
+                url,
+                args.rows,
+                args.batch_size,
+                lambda s, _pid: SqliteCeiling(Path(folder), s),
+                args.moderators,
+                args.body,
+            )
             report("SQLite", ours, ceiling, "sqlite3.executemany", args.batch_size)
     if args.postgres_url:
         reset_postgres(args.postgres_url)
         url = args.postgres_url
-        ours, ceiling = run(url, args.rows, args.batch_size, lambda _s, pid: PostgresCeiling(url, pid))
+        ours, ceiling = run(
+            url, args.rows, args.batch_size, lambda _s, pid: PostgresCeiling(url, pid), args.moderators, args.body
+        )
         report("PostgreSQL", ours, ceiling, "COPY", args.batch_size)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from itertools import repeat
 from typing import Any
 
 import orjson
@@ -68,12 +69,34 @@ def csv_rows(data: bytes) -> tuple[CsvLayout, list[list[str]]]:
         raise MalformedBody(
             f"The CSV body is not UTF-8 text (byte {error.start}).", [problem("body", "must be UTF-8 text")]
         ) from error
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = read_rows(reader, 0, 1)
-    layout = layout_for(header[0] if header else None)
-    rows = read_rows(reader, 1, MAX_ROWS_PER_REQUEST + 1)
+    split = _split_plain(text)
+    if split is not None:
+        header, rows = split[:1], split[1:]
+        layout = layout_for(header[0] if header else None)
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = read_rows(reader, 0, 1)
+        layout = layout_for(header[0] if header else None)
+        rows = read_rows(reader, 1, MAX_ROWS_PER_REQUEST + 1)
     _check_size(len(rows))
     return layout, rows
+
+
+def _split_plain(text: str) -> list[list[str]] | None:
+    """The lines and cells of a CSV text without quoting, split by `str.split` (several times faster than
+    `csv.reader`); None when the text has a quote, a carriage return other than in CRLF line ends, or an empty line,
+    a NUL, where only `csv.reader` knows the answer. For every text it accepts, the cells are exactly `csv.reader`'s."""
+    if '"' in text or "\x00" in text:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
+    if text.endswith("\n"):
+        text = text[:-1]
+    if not text or "\n\n" in text or text.startswith("\n") or text.endswith("\n"):
+        return None
+    return list(map(str.split, text.split("\n"), repeat(",")))
 
 
 def _check_size(count: int) -> None:

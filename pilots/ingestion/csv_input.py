@@ -29,12 +29,14 @@ class CsvLayout(NamedTuple):
     """How to pull the fields, in `FIELDS` order, out of a row: `getter(row)` gives the 9 cells.
 
     `pad` is True when some optional column is absent: the getter then reads it from one extra empty cell that the
-    caller appends (`row + [""]`). `text_indexes` are the positions of the text fields present (escaped on export).
+    caller appends (`row + [""]`). `indexes` are the fields' positions in a row (`width` for an absent field);
+    `text_indexes` the positions of the text fields present (escaped on export).
     """
 
     width: int
     getter: Callable[[list[str]], tuple[str, ...]]
     pad: bool
+    indexes: tuple[int, ...] = ()
     text_indexes: tuple[int, ...] = ()
 
 
@@ -60,7 +62,13 @@ def layout_for(header: list[str] | None) -> CsvLayout:
     width = len(names)
     indexes = [names.index(name) if name in names else width for name in FIELDS]
     text_indexes = tuple(names.index(name) for name in TEXT_FIELDS if name in names)
-    return CsvLayout(width=width, getter=itemgetter(*indexes), pad=width in indexes, text_indexes=text_indexes)
+    return CsvLayout(
+        width=width,
+        getter=itemgetter(*indexes),
+        pad=width in indexes,
+        indexes=tuple(indexes),
+        text_indexes=text_indexes,
+    )
 
 
 def unescape_cells(rows: list[list[str]], layout: CsvLayout) -> None:

@@ -22,7 +22,7 @@ from pilots.errors import ValidationFailed, problem
 from pilots.identifiers import clean as clean_identifier
 from pilots.ingestion import fields as f
 from pilots.ingestion.batch import AS_INT, ParsedBatch
-from pilots.ingestion.columns import parse_columns
+from pilots.ingestion.columns import parse_columns, parse_csv_columns
 from pilots.ingestion.csv_input import CsvLayout, unescape_cells
 from pilots.ingestion.fields import Window
 
@@ -158,6 +158,9 @@ def parse_csv_rows(rows: list[list[str]], layout: CsvLayout, window: Window, fir
     """Validate CSV rows (lists of cells, header already read into `layout`; formula-escaped text cells are restored
     in place first); raise ValidationFailed on problems."""
     unescape_cells(rows, layout)
+    fast = parse_csv_columns(rows, layout, window, first_row)
+    if fast is not None:
+        return fast
     batch, problems, seen = ParsedBatch(), _Problems(), {}
     kept, sums, setdefault = batch.values, batch.sums, seen.setdefault
     roster, earliest, end, latest = window.roster, window.earliest, window.end, window.latest

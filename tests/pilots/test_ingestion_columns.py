@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pilots.errors import ValidationFailed
-from pilots.ingestion import columns, parse, parse_json_records
-from pilots.ingestion.fields import make_window
+from pilots.ingestion import bodies, columns, csv_rows, parse, parse_json_records
+from pilots.ingestion.fields import FIELDS, make_window
 from tests.pilots.ingestion_support import audit
 
 WINDOW = make_window(frozenset({"m01", "m02"}), date(2026, 1, 5), date(2026, 3, 29), datetime(2026, 6, 1, tzinfo=UTC))
@@ -123,3 +127,58 @@ def test_values_are_stored_form_and_rows_have_booleans():
 def test_unusual_batches_are_left_to_the_row_path(records):
     assert columns.parse_columns(records, WINDOW, 1) is None
     assert parse_json_records(records, WINDOW) is not None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(',\n\r"a1 \x00é')), max_size=30))
+def test_plain_csv_split_agrees_with_csv_reader(text):
+    split = bodies._split_plain(text)
+    if split is not None:
+        assert split == list(csv.reader(io.StringIO(text, newline="")))
+
+
+def csv_body(records) -> bytes:
+    """Records as a CSV body: the fields they use as columns, JSON values written as CSV text."""
+    names = [name for name in (*FIELDS, "extra", "day") if any(isinstance(r, dict) and name in r for r in records)]
+    lines = [",".join(names)]
+    for record in records:
+        if not isinstance(record, dict):
+            lines.append("x")
+            continue
+        cells = []
+        for name in names:
+            value = record.get(name)
+            cells.append("" if value is None else str(value).lower() if isinstance(value, bool) else str(value))
+        lines.append(",".join(cells))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def csv_outcome(body: bytes):
+    try:
+        layout, rows = csv_rows(body)
+        batch = parse.parse_csv_rows(rows, layout, WINDOW, first_row=3)
+    except ValidationFailed as error:
+        return ("rejected", error.message, error.details)
+    return ("batch", batch.values, batch.row_numbers, batch.duplicates, batch.sums)
+
+
+@pytest.mark.parametrize("unusual", [0.0, 0.01, 0.05, 0.3])
+def test_csv_fast_paths_agree_with_csv_reader_and_the_row_path(monkeypatch, unusual):
+    rng = random.Random(int(unusual * 1000) + 29)
+    taken = 0
+    for trial in range(300):
+        records = [random_record(rng, k, unusual) for k in range(rng.randint(1, 12))]
+        if rng.random() < 0.1:
+            records.append(dict(records[0]) if isinstance(records[0], dict) else records[0])
+        body = csv_body(records)
+        fast = csv_outcome(body)
+        if fast[0] == "batch":
+            layout, rows = csv_rows(body)
+            taken += columns.parse_csv_columns(rows, layout, WINDOW, 3) is not None
+        with monkeypatch.context() as patched:
+            patched.setattr(parse, "parse_csv_columns", lambda *args: None)
+            patched.setattr(bodies, "_split_plain", lambda text: None)
+            exact = csv_outcome(body)
+        assert fast == exact, (trial, body)
+    if unusual == 0:
+        assert taken > 200

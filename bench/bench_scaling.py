@@ -1,0 +1,247 @@
+"""How results scale with the size of the operation: `GET /results` time and peak memory by roster size and by
+audits per moderator, with the fitted growth exponent.
+
+Set-up (not timed): one migrated database (SQLite file, or `--database-url` for PostgreSQL) with a running
+always-valid pilot per case (accuracy primary, critical error rate and handle time guardrails; 2 pre-period weeks,
+8 pilot weeks, all of them past). Results read only the daily rollups (`unit_day`), the roster and the assignments,
+so those are generated inside the database. They look like production: at 1x a moderator audits on about 45% of the
+days (about 2 audits a day); more audits per moderator mean more active moderator-days first (3x: 85% of the days,
+10x: every day), then more audits a day, never just bigger counts in the same rows.
+
+Timed, in the same run, `--repeats` interleaved rounds over all cases (min / median / max):
+
+* ours: the results request through Flask's test client, cache off;
+* baseline: reading the same pilot's rollup rows with a bare cursor (`SELECT * FROM unit_day WHERE pilot_id = ?`,
+  fetchall), the floor of any implementation that reads one row per unit-day.
+
+Peak memory: one request per case in a fresh spawned process (VmHWM reset just before it, against the RSS before).
+The growth exponent is the least-squares slope of log(time) on log(moderators) at 1x.
+
+    .venv/bin/python bench/bench_scaling.py [--sizes 1000,5000,20000,50000] [--factors 1,3,10] [--factor-size 5000]
+        [--repeats 3] [--database-url postgresql+psycopg://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import statistics
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from bench_results import METRICS, _status_mb
+from sqlalchemy import text
+
+from pilots import accounts
+from pilots.db import make_engine, session_factory
+from pilots.migrate import upgrade
+from pilots.models import Pilot
+from webui import create_app
+
+PRE_START, START, END = date(2026, 1, 19), date(2026, 2, 2), date(2026, 3, 29)
+DAYS = (END - PRE_START).days + 1
+# Share of active moderator-days (per mille) and mean audits on an active day, by audits-per-moderator factor.
+ACTIVITY = {1: (450, 2), 3: (850, 3), 10: (1000, 9)}
+
+_NUMBERS = {
+    "sqlite": "WITH RECURSIVE n(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM n WHERE k + 1 < :count) SELECT k FROM n",
+    "postgresql": "SELECT k FROM generate_series(0, :count - 1) AS k",
+}
+_DAY = {
+    "sqlite": "date('2026-01-19', '+' || d.k || ' days')",
+    "postgresql": "date '2026-01-19' + d.k::int",
+}
+
+
+def seed(url: str, moderators: int, factor: int) -> int:
+    engine = make_engine(url)
+    dialect = engine.dialect.name
+    with session_factory(engine)() as session:
+        pilot = Pilot(
+            name=f"scaling {moderators} x{factor}",
+            kind="tool",
+            owner="bench",
+            arms=[{"name": "control", "weight": 1}, {"name": "treatment", "weight": 1}],
+            seed=1,
+            metrics=METRICS,
+            design={"method": "always_valid", "alpha": 0.05, "power": 0.8, "looks": 5, "min_days": 14},
+            start_date=START,
+            end_date=END,
+            pre_period_start=PRE_START,
+            status="running",
+        )
+        session.add(pilot)
+        session.commit()
+        pilot_id = pilot.id
+    numbers = _NUMBERS[dialect].replace(":count", ":moderators")
+    active, mean = ACTIVITY[factor]
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO roster_entry (pilot_id, moderator_id, team, site, language, tenure_months, attributes, "
+                "late_joiner, added_at) SELECT :pilot, 'm' || (100000 + k), 't' || (k % 200), 's' || (k % 5), "
+                f"'l' || (k % 3), k % 40, '{{}}', false, :now FROM ({numbers}) AS m"
+            ),
+            {"pilot": pilot_id, "moderators": moderators, "now": "2026-01-01 00:00:00.000000"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO assignment (pilot_id, moderator_id, unit_id, arm, stratum, sequence, late_joiner, "
+                "assigned_at) SELECT :pilot, 'm' || (100000 + k), 'm' || (100000 + k), CASE WHEN k % 2 = 0 THEN "
+                f"'control' ELSE 'treatment' END, 'all', k, false, :now FROM ({numbers}) AS m"
+            ),
+            {"pilot": pilot_id, "moderators": moderators, "now": "2026-01-01 00:00:00.000000"},
+        )
+        connection.execute(
+            text(_plain_rollups(dialect)),
+            {"pilot": pilot_id, "moderators": moderators, "days": DAYS, "active": active, "mean": mean},
+        )
+        connection.execute(text("UPDATE pilot SET data_version = 1 WHERE id = :p"), {"p": pilot_id})
+    engine.dispose()
+    return pilot_id
+
+
+def _plain_rollups(dialect: str) -> str:
+    """The rollup generator with the audits-per-day expression written out (both dialects)."""
+    a = "(1 + ((m.k * 31 + d.k * 17) % (2 * :mean - 1)))"
+    h = "(40.0 + (m.k % 23))"
+    numbers_m = _NUMBERS[dialect].replace(":count", ":moderators")
+    numbers_d = _NUMBERS[dialect].replace(":count", ":days")
+    return (
+        "INSERT INTO unit_day (pilot_id, moderator_id, day, audits, correct, critical_audits, critical, "
+        "handle_audits, handle_sum, handle_sum2) "
+        f"SELECT :pilot, 'm' || (100000 + m.k), {_DAY[dialect]}, {a}, "
+        f"{a} - (CASE WHEN (m.k * 7 + d.k * 3) % 9 = 0 THEN 1 ELSE 0 END), {a}, "
+        f"CASE WHEN (m.k + d.k * 5) % 97 = 0 THEN 1 ELSE 0 END, {a}, {a} * {h}, {a} * {h} * {h} + {a} * 25.0 "
+        f"FROM ({numbers_m}) AS m CROSS JOIN ({numbers_d}) AS d "
+        "WHERE ((m.k * 2654435761 + d.k * 40503) % 1000) < :active"
+    )
+
+
+def make_client(url: str):
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "RESULTS_CACHE": False})
+    with app.app_context():
+        from webui.database import sessions
+
+        with sessions()() as session:
+            user = accounts.create_user(session, f"bench-{time.monotonic_ns()}", "viewer")
+            token = accounts.issue_token(session, user)
+            session.commit()
+    return app.test_client(), {"Authorization": f"Bearer {token}"}
+
+
+def ours(client, headers, pilot_id: int) -> float:
+    start = time.perf_counter()
+    response = client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)
+    elapsed = time.perf_counter() - start
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return elapsed
+
+
+def baseline(url: str, pilot_id: int) -> tuple[float, int]:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        cursor = connection.connection.cursor()
+        mark = "?" if engine.dialect.name == "sqlite" else "%s"
+        start = time.perf_counter()
+        cursor.execute(f"SELECT * FROM unit_day WHERE pilot_id = {mark}", (pilot_id,))
+        rows = len(cursor.fetchall())
+        elapsed = time.perf_counter() - start
+        cursor.close()
+    engine.dispose()
+    return elapsed, rows
+
+
+def _memory_child(url: str, pilot_id: int, queue) -> None:
+    client, headers = make_client(url)
+    client.get(f"/api/v1/pilots/{pilot_id}/results?as_of=2026-02-05", headers=headers)  # imports, scipy, numpy
+    before = _status_mb("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")
+    ours(client, headers, pilot_id)
+    queue.put(_status_mb("VmHWM") - before)
+
+
+def memory(url: str, pilot_id: int) -> float:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_memory_child, args=(url, pilot_id, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.3f} / {statistics.median(values):.3f} / {max(values):.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,5000,20000,50000")
+    parser.add_argument("--factors", default="1,3,10")
+    parser.add_argument("--factor-size", type=int, default=5000, help="roster size of the 3x and 10x cases")
+    parser.add_argument("--grid", action="store_true", help="every factor at every size")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--database-url", help="PostgreSQL URL of a scratch database (its tables are dropped)")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    factors = [int(f) for f in args.factors.split(",")]
+    cases = [(n, 1) for n in sizes] + [
+        (n, f) for f in factors if f != 1 for n in (sizes if args.grid else [args.factor_size])
+    ]
+    url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-scaling-')) / 'bench.sqlite3'}"
+    if url.startswith("postgresql"):
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    upgrade(url)
+    pilots = {}
+    for case in cases:
+        start = time.perf_counter()
+        pilots[case] = seed(url, *case)
+        print(f"set-up {case[0]:,} moderators x{case[1]}: {time.perf_counter() - start:.0f} s", flush=True)
+    if url.startswith("postgresql"):
+        engine = make_engine(url)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
+        engine.dispose()
+    client, headers = make_client(url)
+    for pilot_id in pilots.values():
+        ours(client, headers, pilot_id)  # warm up
+    times = {case: [] for case in cases}
+    ratios = {case: [] for case in cases}
+    rows = {}
+    for _ in range(args.repeats):
+        for case, pilot_id in pilots.items():
+            base, rows[case] = baseline(url, pilot_id)
+            elapsed = ours(client, headers, pilot_id)
+            times[case].append(elapsed)
+            ratios[case].append(elapsed / base)
+    peaks = {case: memory(url, pilot_id) for case, pilot_id in pilots.items()}
+    print(f"\n{url.split(':')[0]}; GET /results, cache off; min / median / max of {args.repeats} interleaved rounds")
+    head = f"{'moderators':>10} {'audits':>6} {'rollup rows':>12} {'seconds':>24} {'ours / bare read':>24}"
+    print(f"{head} {'peak RSS':>10}")
+    for case in cases:
+        print(
+            f"{case[0]:>10,} {f'x{case[1]}':>6} {rows[case]:>12,} {spread(times[case]):>24} "
+            f"{spread(ratios[case]):>24} {f'+{peaks[case]:.0f} MB':>10}"
+        )
+    ones = [n for n in sizes if (n, 1) in times]
+    if len(ones) >= 2:
+        medians = [statistics.median(times[(n, 1)]) for n in ones]
+        slope = np.polyfit(np.log(ones), np.log(medians), 1)[0]
+        top = np.log(medians[-1] / medians[-2]) / np.log(ones[-1] / ones[-2])
+        print(f"growth exponent (time ~ moderators^k), 1x: k = {slope:.2f} overall, {top:.2f} between the two largest")
+    for f in factors:
+        if f != 1 and (args.factor_size, f) in times and (args.factor_size, 1) in times:
+            ratio = statistics.median(times[(args.factor_size, f)]) / statistics.median(times[(args.factor_size, 1)])
+            print(f"{args.factor_size:,} moderators, x{f} audits / x1: {ratio:.2f} the time")
+
+
+if __name__ == "__main__":
+    main()

@@ -78,23 +78,33 @@ def random_record(rng: random.Random, k: int, unusual: float) -> object:
     return record
 
 
-def outcome(records, window=WINDOW):
+def parsed(parse_batch):
     """What parsing gives: the batch's fields, or the rejection's details."""
     try:
-        batch = parse_json_records(records, window, first_row=3)
+        batch = parse_batch()
     except ValidationFailed as error:
         return ("rejected", error.message, error.details)
     return ("batch", batch.values, batch.row_numbers, batch.duplicates, batch.sums)
 
 
-@pytest.mark.parametrize("unusual", [0.0, 0.01, 0.05, 0.3])
-def test_fast_path_agrees_with_the_row_path(monkeypatch, unusual):
-    rng = random.Random(int(unusual * 1000) + 11)
-    taken = 0
-    for trial in range(400):
+def outcome(records, window=WINDOW):
+    return parsed(lambda: parse_json_records(records, window, first_row=3))
+
+
+def random_batches(seed: int, unusual: float, trials: int):
+    """`trials` random batches of 1 to 12 records (sometimes with a record repeated)."""
+    rng = random.Random(seed)
+    for trial in range(trials):
         records = [random_record(rng, k, unusual) for k in range(rng.randint(1, 12))]
         if rng.random() < 0.1:
             records.append(dict(records[0]) if isinstance(records[0], dict) else records[0])
+        yield trial, records
+
+
+@pytest.mark.parametrize("unusual", [0.0, 0.01, 0.05, 0.3])
+def test_fast_path_agrees_with_the_row_path(monkeypatch, unusual):
+    taken = 0
+    for trial, records in random_batches(int(unusual * 1000) + 11, unusual, 400):
         fast = outcome(records)
         taken += columns.parse_columns(records, WINDOW, 3) is not None
         with monkeypatch.context() as patched:
@@ -154,22 +164,17 @@ def csv_body(records) -> bytes:
 
 
 def csv_outcome(body: bytes):
-    try:
+    def parse_body():
         layout, rows = csv_rows(body)
-        batch = parse.parse_csv_rows(rows, layout, WINDOW, first_row=3)
-    except ValidationFailed as error:
-        return ("rejected", error.message, error.details)
-    return ("batch", batch.values, batch.row_numbers, batch.duplicates, batch.sums)
+        return parse.parse_csv_rows(rows, layout, WINDOW, first_row=3)
+
+    return parsed(parse_body)
 
 
 @pytest.mark.parametrize("unusual", [0.0, 0.01, 0.05, 0.3])
 def test_csv_fast_paths_agree_with_csv_reader_and_the_row_path(monkeypatch, unusual):
-    rng = random.Random(int(unusual * 1000) + 29)
     taken = 0
-    for trial in range(300):
-        records = [random_record(rng, k, unusual) for k in range(rng.randint(1, 12))]
-        if rng.random() < 0.1:
-            records.append(dict(records[0]) if isinstance(records[0], dict) else records[0])
+    for trial, records in random_batches(int(unusual * 1000) + 29, unusual, 300):
         body = csv_body(records)
         fast = csv_outcome(body)
         if fast[0] == "batch":

@@ -237,6 +237,35 @@ class _Memo:
         return self.values[x]
 
 
+MAX_NOMINAL_ALPHA = 0.999
+"""The most liberal nominal level a calibration may reach (`design_mixture` searches up to it)."""
+
+
+def design_or_most_liberal(
+    planned_final_variance: float, alpha: float, planned_fractions: ArrayLike
+) -> tuple[MixtureDesign, float]:
+    """`design_mixture` calibrated to `planned_fractions`, and the two-sided alpha it spends.
+
+    The mixture's threshold has a floor (the ``ln(1 + tau^2 / V)`` term), so over few looks even the most liberal
+    nominal level may cross less often than a large alpha asks for (2-3 daily looks at alpha 0.15, a week at 0.5).
+    No calibration exists then; instead of raising, the design at `MAX_NOMINAL_ALPHA` is returned with the alpha it
+    does spend (below `alpha`: the test stays valid, and conservative).
+
+    Returns
+    -------
+    tuple of (MixtureDesign, float)
+    """
+    _design_iv(planned_final_variance, alpha)
+    tau2 = tune_tau2(planned_final_variance, alpha)
+    t = _schedule_iv(planned_fractions)
+    ratio = tau2 / planned_final_variance
+    ceiling = crossing_probability(t, ratio, MAX_NOMINAL_ALPHA)
+    if ceiling <= alpha:
+        design = MixtureDesign(tau2, alpha, MAX_NOMINAL_ALPHA, planned_final_variance, tuple(t.tolist()))
+        return design, float(ceiling)
+    return design_mixture(planned_final_variance, alpha, t, tau2=tau2), float(alpha)
+
+
 def _z_equivalent(z: np.ndarray, df: np.ndarray) -> np.ndarray:
     tail = stats.t.sf(np.abs(z), df)
     return np.sign(z) * stats.norm.isf(tail)

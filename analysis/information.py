@@ -67,6 +67,34 @@ def monotone(fractions: ArrayLike, min_step: float = MIN_STEP) -> np.ndarray:
     return t
 
 
+CALIBRATION_STEP = 0.003
+"""Smallest information step between the looks an always-valid calibration integrates over (`calibration_schedule`).
+Simulated against 20,000 null paths of 362 daily looks over a year (ICC 0.03, 1.2 audits a day): calibrated on looks
+merged at 1/64 (44 looks, the planner's step) the false-crossing rate is 0.0536 (s.e. 0.0016), at 0.01 0.0522, at
+0.003 (123 looks) 0.0509 and at 0.001 (206 looks) 0.0504, against 0.05; the old floor of `MIN_STEP` between every
+look instead pushed the planned fractions to 2.29 and left the rate near 0.039."""
+
+
+def calibration_schedule(fractions: ArrayLike, min_step: float = CALIBRATION_STEP) -> np.ndarray:
+    """The planned fractions a calibration integrates over: increasing, and without the looks that lie within
+    `min_step` of the next kept look (the last look is always kept; a dropped look's crossings are counted at the
+    kept look that follows it, whose threshold is within a hair of the dropped one's).
+
+    Unlike `monotone`, which moves close looks apart (so that hundreds of daily looks on an information curve that
+    flattens push the fractions far past 1), merging keeps every fraction where the plan put it.
+    """
+    t = np.maximum.accumulate(np.asarray(fractions, dtype=float))
+    if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)) or not t[0] > 0:
+        raise ValueError("information fractions must be finite and positive")
+    if not min_step >= 0:
+        raise ValueError(f"min_step must be >= 0, got {min_step}")
+    keep = [t.size - 1]
+    for k in range(t.size - 2, -1, -1):
+        if t[keep[-1]] - t[k] >= max(min_step, 1e-12):
+            keep.append(k)
+    return t[keep[::-1]]
+
+
 def information_time(
     planned: ArrayLike,
     observed_variances: ArrayLike,

@@ -27,7 +27,8 @@ import tempfile
 import time
 import tracemalloc
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,8 @@ from pilots import accounts, ingestion
 from pilots.db import make_engine, session_factory
 from pilots.migrate import upgrade
 from pilots.models import Assignment, Pilot, RosterEntry
+from pilots.plan import plan_hash
+from pilots.results import frozen
 from pilots.simulation import SimulationSettings, simple_assignment, simulate_audits, simulate_roster
 from webui import create_app
 
@@ -64,9 +67,12 @@ def seed(database_url: str, sim: SimulationSettings, name: str) -> tuple[int, di
     roster = simulate_roster(sim, rng)
     assignment = simple_assignment(roster, sim.arms, rng)
     engine = make_engine(database_url)
+    launched = datetime.combine(sim.start_date, clock(0), tzinfo=UTC)  # simulation mode: history from the start
     with session_factory(engine)() as session:
         pilot = Pilot(
             name=name,
+            simulated=True,
+            launched_at=launched,
             kind="tool",
             owner="bench",
             arms=[{"name": arm, "weight": 1} for arm in sim.arms],
@@ -100,12 +106,26 @@ def seed(database_url: str, sim: SimulationSettings, name: str) -> tuple[int, di
                     arm=assignment[moderator],
                     stratum="all",
                     sequence=k,
+                    assigned_at=launched,
                 )
             )
         session.commit()
         pilot_id = pilot.id
     engine.dispose()
     return pilot_id, assignment, roster
+
+
+def freeze_plans(database_url: str, pilot_ids: tuple[int, ...]) -> None:
+    """Freeze each pilot's information plan from its pre-period, as a simulated launch with its history in place
+    would (`pilots.results.frozen`), so the timed requests run the same path as launched pilots."""
+    engine = make_engine(database_url)
+    with session_factory(engine)() as session:
+        for pilot_id in pilot_ids:
+            pilot = session.get(Pilot, pilot_id)
+            pilot.information_plan = frozen.freeze(session, pilot)
+            pilot.plan_hash = plan_hash(pilot)
+        session.commit()
+    engine.dispose()
 
 
 def ingest(database_url: str, pilot_id: int, roster, assignment, sim: SimulationSettings) -> int:
@@ -244,6 +264,7 @@ def main() -> None:
         print(f"set-up: {audits:,} audits ingested in {time.perf_counter() - start:.0f} s")
         big_id, _, _ = seed(url, sim, "bench 10x")
         copy_rollups_times(url, pilot_id, big_id, 10)
+        freeze_plans(url, (pilot_id, big_id))
 
     ours, tenfold = time_results(url, (pilot_id, big_id), args.repeats)
     baseline = time_baseline(url, pilot_id, args.repeats)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +17,7 @@ from sqlmodel import Session, select
 
 from pilots import access, events
 from pilots.accounts import can
+from pilots.assignment.cutoff import launch_start_date, utc
 from pilots.assignment.randomization import randomize
 from pilots.db import write_transaction
 from pilots.errors import Conflict, ValidationFailed, problem
@@ -23,6 +25,7 @@ from pilots.lookup import get_pilot
 from pilots.models import Assignment, Event, Pilot, RosterEntry, User
 from pilots.models._time import utcnow
 from pilots.plan import canonical_plan, plan_hash
+from pilots.results import frozen
 from pilots.schemas import PilotCreate, PilotPublic, PilotUpdate, problems_from
 from pilots.schemas.fields import MAX_SEED
 
@@ -123,11 +126,18 @@ def update_pilot(session: Session, pilot_id: int, patch: PilotUpdate, actor: str
     return pilot
 
 
-def launch_pilot(session: Session, pilot_id: int, actor: str) -> Pilot:
+def launch_pilot(session: Session, pilot_id: int, actor: str, launched_at: datetime | None = None) -> Pilot:
     """Randomize the roster, lock the plan (store its hash) and start the pilot.
 
-    409 unless the pilot is a draft, or when its moderators are in a running pilot of the same layer; 422 when the
-    roster is empty or lacks a stratum attribute. Nothing is written unless everything succeeds.
+    A start date already past at launch is moved to the launch day (`pilots.assignment.cutoff`), recorded in the
+    audit trail (`start_date_moved`) and kept as `registered_start_date`; 422 naming `end_date` when the moved plan
+    breaks a plan rule (the end date passed, or fewer days than `design.min_days` remain). The variance models and
+    planned information schedule are frozen into the locked plan (`pilots.results.frozen`).
+
+    `launched_at` (not in the future) is a simulated randomization time: only simulation mode passes it
+    (the API refuses it otherwise), and the pilot is marked `simulated`. 409 unless the pilot is a draft, or when its
+    moderators are in a running pilot of the same layer; 422 when the roster is empty or lacks a stratum attribute.
+    Nothing is written unless everything succeeds.
     """
     with write_transaction(session):
         pilot = get_pilot(session, pilot_id, lock=True)
@@ -139,13 +149,34 @@ def launch_pilot(session: Session, pilot_id: int, actor: str) -> Pilot:
         seed_source = "set by hand" if pilot.seed is not None else "drawn at launch"
         if pilot.seed is None:
             pilot.seed = secrets.randbelow(MAX_SEED + 1)
-        assignments = randomize(session, pilot)
         now = utcnow()
-        pilot.status, pilot.launched_at, pilot.updated_at = "running", now, now
+        launched_at = utc(launched_at) if launched_at is not None else None
+        if launched_at is not None and launched_at > now:
+            raise ValidationFailed(
+                "A simulated launch time must be in the past.",
+                [problem("launched_at", f"{launched_at.isoformat()} is in the future")],
+            )
+        at = launched_at or now
+        registered = pilot.start_date
+        start = launch_start_date(registered, at)
+        if start != registered:
+            _check_moved_start(pilot, start)
+            pilot.start_date, pilot.registered_start_date = start, registered
+        assignments = randomize(session, pilot, at)
+        pilot.status, pilot.launched_at, pilot.updated_at = "running", at, now
+        pilot.simulated = launched_at is not None
+        session.flush()
+        pilot.information_plan = frozen.freeze(session, pilot)
         pilot.plan_hash = plan_hash(pilot)
         arms: dict[str, int] = {}
         for assignment in assignments:
             arms[assignment.arm] = arms.get(assignment.arm, 0) + 1
+        extra: dict[str, Any] = {}
+        if start != registered:
+            extra["start_date_moved"] = {"from": registered.isoformat(), "to": start.isoformat()}
+        if pilot.simulated:
+            extra["simulated"] = True
+            extra["launched_at"] = at.isoformat()
         events.record(
             session,
             actor,
@@ -156,8 +187,23 @@ def launch_pilot(session: Session, pilot_id: int, actor: str) -> Pilot:
             seed_source=seed_source,
             units=len({a.unit_id for a in assignments}),
             moderators_by_arm=arms,
+            information_source=pilot.information_plan["source"],
+            **extra,
         )
     return pilot
+
+
+def _check_moved_start(pilot: Pilot, start) -> None:
+    """422 (naming the field) when moving the start date to the launch day breaks a rule of the plan."""
+    plan = {**canonical_plan(pilot), "start_date": start.isoformat()}
+    try:
+        PilotCreate.model_validate_json(json.dumps(plan))
+    except ValidationError as error:
+        raise ValidationFailed(
+            f"The start date {pilot.start_date.isoformat()} is past, so launching now moves it to the launch day "
+            f"{start.isoformat()}, and the plan no longer holds; edit the dates first.",
+            problems_from(error),
+        ) from error
 
 
 def conclude_pilot(session: Session, pilot_id: int, actor: str, note: str | None = None) -> Pilot:

@@ -1,8 +1,10 @@
 """The canonical plan of a pilot and its hash: what launch locks.
 
 The plan is every registered field (name, kind, hypothesis, owner, layer, unit, arms, strata, seed, metrics, design,
-dates). Its canonical form is JSON with sorted keys, no whitespace and ISO dates; `plan_hash` is the SHA-256 of that
-text. The hash is stored at launch; `verify_plan` recomputes it, so any later change to a locked plan is detectable.
+dates), and from launch on the information plan frozen then (`pilots.results.frozen`: variance models and the
+planned information schedule). Its canonical form is JSON with sorted keys, no whitespace and ISO dates; `plan_hash`
+is the SHA-256 of that text. The hash is stored at launch; `verify_plan` recomputes it, so any later change to a
+locked plan is detectable.
 """
 
 from __future__ import annotations
@@ -34,8 +36,12 @@ PLAN_FIELDS: tuple[str, ...] = (
 
 
 def canonical_plan(pilot: Pilot) -> dict[str, Any]:
-    """The plan fields of `pilot` as plain JSON values (dates as YYYY-MM-DD)."""
-    return {name: _plain(getattr(pilot, name)) for name in PLAN_FIELDS}
+    """The plan fields of `pilot` as plain JSON values (dates as YYYY-MM-DD), with the information plan frozen at
+    launch (`information_plan`) once there is one: pilots launched before it existed hash as they always did."""
+    plan = {name: _plain(getattr(pilot, name)) for name in PLAN_FIELDS}
+    if pilot.information_plan is not None:
+        plan["information_plan"] = pilot.information_plan
+    return plan
 
 
 def canonical_json(plan: dict[str, Any]) -> str:

@@ -5,9 +5,10 @@ Each accepted batch adds its own aggregates (computed in Python from the rows it
 aggregation of the stored outcomes and results never scan raw audits. `from_outcomes` recomputes them from the raw
 rows, to check that equality (tests, `pilotlab` maintenance) without trusting the incremental path.
 
-`units_table` is the per-unit export: one row per moderator and period (`pre` before the start date, `pilot` from
-it), with the unit and arm from the assignment. Its columns are `UNIT_COLUMNS`, stable; its CSV is written by the
-database (`pilots.export_sql`).
+`units_table` is the per-unit export: one row per moderator and period (`pre` before the start date, `set_aside` from
+it but before the moderator's assignment (`Assignment.data_from`, never analysed), `pilot` from then on), with the
+unit and arm from the assignment. Its columns are `UNIT_COLUMNS`, stable; its CSV is written by the database
+(`pilots.export_sql`).
 """
 
 from __future__ import annotations
@@ -139,7 +140,9 @@ def from_outcomes(session: Session, pilot_id: int) -> dict[Key, list[float]]:
 
 def units_table(factory: sessionmaker[Session], pilot_id: int, start_date: date) -> ExportTable:
     """The per-unit export (see module docstring); rows are read in chunks when the table is streamed."""
-    period = case((UnitDay.day < start_date, "pre"), else_="pilot").label("period")
+    period = case(
+        (UnitDay.day < start_date, "pre"), (UnitDay.day < Assignment.data_from, "set_aside"), else_="pilot"
+    ).label("period")
     sums = [func.sum(getattr(UnitDay, name)).label(name) for name in SUMS]
     query = (
         select(

@@ -51,7 +51,7 @@ def truncate_all(engine) -> None:
 
 @pytest.fixture
 def app(database_url: str):
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret"})
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "SIMULATION": True})
     yield app
     with app.app_context():
         truncate_all(app_engine())

@@ -27,6 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         PSEUDONYM_SECRET=None,
         DATABASE_URL=settings.default_database_url(settings.instance_path()),
         DEMO=False,
+        SIMULATION=False,
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from pilots.assignment.blocks import allocation_cycle, assign_strata, block_sequence, stratum_generator
+from pilots.assignment.cutoff import data_from
 from pilots.assignment.layers import ensure_no_conflicts
 from pilots.assignment.strata import (
     FIXED_LABEL_ATTRIBUTES,
@@ -34,6 +36,7 @@ from pilots.assignment.strata import (
 )
 from pilots.errors import Conflict, ValidationFailed, problem
 from pilots.models import Assignment, Pilot, RosterEntry
+from pilots.models._time import utcnow
 
 
 @dataclass(frozen=True)
@@ -99,12 +102,14 @@ def _missing(entry: RosterEntry, name: str, row: int | None, message: str = "is 
     return problem(name, f"moderator {entry.moderator_id!r}: {name} {message}", row)
 
 
-def randomize(session: Session, pilot: Pilot) -> list[Assignment]:
-    """Assign the pilot's whole roster (adds the rows to the session; the caller's unit of work commits).
+def randomize(session: Session, pilot: Pilot, at: datetime | None = None) -> list[Assignment]:
+    """Assign the pilot's whole roster at time `at` (naive UTC: the launch time; adds the rows to the session, the
+    caller's unit of work commits; `at` defaults to now).
 
     Raises ValidationFailed (422) when the roster is empty or a stratum value is missing, Conflict (409) when the
     pilot already has assignments or when moderators/teams are in another running pilot of the same layer.
     """
+    at = at or utcnow()
     already = session.exec(select(func.count()).select_from(Assignment).where(Assignment.pilot_id == pilot.id)).one()
     if already:
         raise Conflict(f"Pilot {pilot.id} is already randomized; assignments never change.", {"assignments": already})
@@ -120,7 +125,7 @@ def randomize(session: Session, pilot: Pilot) -> list[Assignment]:
     ensure_no_conflicts(session, pilot, [e.moderator_id for e in entries], teams)
     arms, positions = assign_strata([u.stratum for u in units], cycle, lambda key: stratum_generator(pilot.seed, key))
     assignments = [
-        _assignment(pilot, unit, member, arm, position, late_joiner=False)
+        _assignment(pilot, unit, member, arm, position, late_joiner=False, at=at)
         for unit, arm, position in zip(units, arms, positions, strict=True)
         for member in unit.members
     ]
@@ -128,7 +133,9 @@ def randomize(session: Session, pilot: Pilot) -> list[Assignment]:
     return assignments
 
 
-def _assignment(pilot: Pilot, unit: Unit, member: RosterEntry, arm: str, position: int, late_joiner: bool):
+def _assignment(
+    pilot: Pilot, unit: Unit, member: RosterEntry, arm: str, position: int, late_joiner: bool, at: datetime
+) -> Assignment:
     return Assignment(
         pilot_id=pilot.id,
         moderator_id=member.moderator_id,
@@ -137,19 +144,28 @@ def _assignment(pilot: Pilot, unit: Unit, member: RosterEntry, arm: str, positio
         stratum=unit.stratum,
         sequence=position,
         late_joiner=late_joiner,
+        assigned_at=at,
+        data_from=data_from(at),
     )
 
 
 def assign_late_joiners(
-    session: Session, pilot: Pilot, entries: Sequence[RosterEntry], row_of: Mapping[str, int] | None = None
+    session: Session,
+    pilot: Pilot,
+    entries: Sequence[RosterEntry],
+    row_of: Mapping[str, int] | None = None,
+    *,
+    at: datetime | None = None,
 ) -> list[Assignment]:
-    """Assign moderators added to a running pilot by continuing their strata's sequences (the caller commits).
+    """Assign moderators added to a running pilot at time `at` (naive UTC) by continuing their strata's sequences
+    (the caller commits; `at` defaults to now).
 
     `entries` are new roster entries (already added to the session). Raises ValidationFailed for missing stratum
     values and Conflict for layer clashes, before anything is assigned.
     """
     if not entries:
         return []
+    at = at or utcnow()
     cycle = plan_cycle(pilot)
     edges: dict[str, tuple[float, ...]] = {}
     if any(name not in FIXED_LABEL_ATTRIBUTES for name in pilot.strata):  # only extra attributes can have data bands
@@ -169,7 +185,7 @@ def assign_late_joiners(
         if entry.team in joined and pilot.unit == "team":
             team = joined[entry.team]
             unit = Unit(team.unit_id, team.stratum, (entry,))
-            assignments.append(_assignment(pilot, unit, entry, team.arm, team.sequence, late_joiner=True))
+            assignments.append(_assignment(pilot, unit, entry, team.arm, team.sequence, late_joiner=True, at=at))
     by_stratum: dict[str, list[Unit]] = {}
     for unit in units:
         by_stratum.setdefault(unit.stratum, []).append(unit)
@@ -179,7 +195,7 @@ def assign_late_joiners(
         for offset, unit in enumerate(by_stratum[key]):
             position = start + offset
             assignments += [
-                _assignment(pilot, unit, member, sequence[position], position, late_joiner=True)
+                _assignment(pilot, unit, member, sequence[position], position, late_joiner=True, at=at)
                 for member in unit.members
             ]
     session.add_all(assignments)

@@ -1,7 +1,8 @@
 """The raw-outcomes export: one row per stored audit, streamed in chunks, re-importable as is.
 
 Columns (stable): the ingestion fields in `FIELDS` order, then `day` (UTC date), `period` (`pre` before the pilot's
-start date, `pilot` from it) and `ingested_at`. The extra columns are ignored on import, so a CSV export can be
+start date, `set_aside` from it but before the moderator's assignment (`Assignment.data_from`: never analysed),
+`pilot` from then on) and `ingested_at`. The extra columns are ignored on import, so a CSV export can be
 re-imported into another pilot. Rows are ordered by `audit_id`, which the unique (pilot_id, audit_id) index serves
 without a sort. The CSV is written by the database (`pilots.export_sql`); JSON goes through the ORM rows.
 """
@@ -19,7 +20,7 @@ from sqlmodel import Session
 from pilots import export_sql as x
 from pilots.exports import ExportTable
 from pilots.ingestion.fields import FIELDS
-from pilots.models import Outcome
+from pilots.models import Assignment, Outcome
 
 OUTCOME_COLUMNS: tuple[str, ...] = (*FIELDS, "day", "period", "ingested_at")
 IDENTIFIERS = ("moderator_id", "auditor_id")
@@ -62,9 +63,19 @@ def outcomes_table(
 
     def rows() -> Iterator[dict[str, Any]]:
         with factory() as session:
+            first = dict(
+                session.execute(
+                    select(Assignment.moderator_id, Assignment.data_from).where(Assignment.pilot_id == pilot_id)
+                ).all()
+            )
             for row in session.execute(query):
                 record = row._asdict()
-                record["period"] = "pre" if record["day"] < start_date else "pilot"
+                day = record["day"]
+                if day < start_date:
+                    record["period"] = "pre"
+                else:
+                    data_from = first.get(record["moderator_id"])
+                    record["period"] = "set_aside" if data_from is not None and day < data_from else "pilot"
                 yield record
 
     params = [d.isoformat() for d in (start_date,)] + [pilot_id] + [d.isoformat() for d in (since, until) if d]

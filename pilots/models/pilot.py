@@ -14,6 +14,10 @@ class Pilot(SQLModel, table=True):
 
     `arms`, `strata`, `metrics` and `design` are JSON documents validated by the API data models in
     `pilots.schemas`; once the pilot is launched the plan is locked and `plan_hash` holds its canonical hash.
+    `simulated` pilots were launched in simulation mode with a randomization time in the past (`launched_at`).
+    `registered_start_date` is the start date as registered when launch moved a past one to the launch day.
+    `information_plan` holds the variance models and planned information schedule frozen at launch
+    (`pilots.results.frozen`; part of the locked plan and its hash); pilots launched before it existed have none.
     `data_version` increases with every accepted batch of outcomes and every batch of late joiners, so cached results
     know when they are stale. `owner` is the name of the user who created the pilot (only an admin may hand it to
     someone else). `seed` stays empty until launch draws it, unless an admin set it to reproduce a recorded
@@ -44,3 +48,8 @@ class Pilot(SQLModel, table=True):
     launched_at: datetime | None = None
     concluded_at: datetime | None = None
     outcomes_purged_at: datetime | None = None
+    simulated: bool = False
+    registered_start_date: date | None = None
+    information_plan: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )

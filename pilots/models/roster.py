@@ -1,9 +1,9 @@
 """The roster of moderators and their (immutable) assignments to arms."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from pilots.models._time import utcnow
@@ -32,7 +32,8 @@ class Assignment(SQLModel, table=True):
 
     `unit_id` is the randomized unit: the moderator id, or the team name for team-randomized pilots.
     `sequence` is the unit's position in its stratum's permuted-block sequence, which is what lets late joiners
-    continue the sequence deterministically.
+    continue the sequence deterministically. `data_from` is the first day whose audits count as the moderator's pilot
+    data (`pilots.assignment.cutoff`): nothing from before randomization is ever analysed as pilot data.
     """
 
     __table_args__ = (
@@ -49,3 +50,13 @@ class Assignment(SQLModel, table=True):
     sequence: int
     late_joiner: bool = False
     assigned_at: datetime = Field(default_factory=utcnow)
+    data_from: date | None = Field(default=None, nullable=False)
+
+
+@event.listens_for(Assignment, "before_insert")
+def _data_from(_mapper, _connection, assignment: Assignment) -> None:
+    """An assignment stored without `data_from` gets it from `assigned_at` (the rule of `pilots.assignment.cutoff`)."""
+    if assignment.data_from is None:
+        from pilots.assignment.cutoff import data_from  # the domain rule; imported here, models load first
+
+        assignment.data_from = data_from(assignment.assigned_at)

@@ -19,11 +19,12 @@ from sqlmodel import Session
 
 from analysis.permutation import randomization_test
 from pilots.assignment.blocks import reassign
+from pilots.assignment.cutoff import utc
 from pilots.errors import Conflict, ValidationFailed, problem
 from pilots.lookup import get_pilot
 from pilots.models import Pilot
 from pilots.planning import SPENDING
-from pilots.results import breakdowns, checks, looks, multiplicity
+from pilots.results import breakdowns, checks, decisions, frozen, looks, multiplicity
 from pilots.results import verdict as verdicts
 from pilots.results.comparison_json import comparison_json
 from pilots.results.jsonsafe import plain
@@ -31,13 +32,16 @@ from pilots.results.loader import Panel, load_panel
 from pilots.results.metric import Comparison, arm_summary, estimate, look_series
 from pilots.schemas import PilotPlan, plan_of
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 FEW_UNITS = 30
 PERMUTATIONS = 999
 
 
-def build_document(session: Session, pilot_id: int, as_of: date | None = None) -> dict[str, Any]:
-    """The results document (see module docstring); 409 for a draft pilot, 422 for an `as_of` before the start."""
+def build_document(session: Session, pilot_id: int, as_of: date | None = None, *, keep: bool = True) -> dict[str, Any]:
+    """The results document (see module docstring); 409 for a draft pilot, 422 for an `as_of` before the start.
+
+    With `keep`, a decision reached at an earlier look is kept (`pilots.results.decisions`; the replays run without).
+    """
     pilot = get_pilot(session, pilot_id)
     if pilot.status == "draft":
         raise Conflict(
@@ -52,6 +56,8 @@ def build_document(session: Session, pilot_id: int, as_of: date | None = None) -
         )
     cut = min(as_of or plan.end_date, plan.end_date)
     definitions = [plan.definition(spec.name) for spec in plan.metrics]
+    fixed = frozen.read(pilot)
+    from_pilot = None if fixed is None else (lambda definition: fixed.fits_from_pilot(definition.name))
     panel = load_panel(
         session,
         pilot.id,
@@ -59,9 +65,34 @@ def build_document(session: Session, pilot_id: int, as_of: date | None = None) -
         plan.start_date,
         cut,
         plan.pre_period_start,
-        columns=lambda pre_only: looks.pilot_columns(pre_only, definitions),
+        columns=lambda pre_only: looks.pilot_columns(pre_only, definitions, from_pilot),
     )
-    return plain(_document(pilot, plan, panel, as_of, session))
+    return analyse_panel(pilot, plan, panel, as_of, keep=keep, fixed=fixed)
+
+
+def analyse_panel(
+    pilot: Pilot,
+    plan: PilotPlan,
+    panel: Panel,
+    as_of: date | None = None,
+    *,
+    keep: bool = True,
+    fixed: frozen.FrozenPlan | None = None,
+) -> dict[str, Any]:
+    """The results document of a loaded (or simulated, in-memory) panel.
+
+    `fixed` is the pilot's information plan frozen at launch (`frozen.read(pilot)`); simulations without a database
+    pass `frozen.from_json(frozen.freeze_panel(plan, panel))`, exactly what launch would have stored. With `keep`, a
+    decision reached at an earlier look is kept (`pilots.results.decisions`): each candidate look is re-analysed on the
+    panel as loaded through that day, which is what `as_of` that day reads."""
+    document, candidates = _document(pilot, plan, panel, as_of, fixed)
+    document = plain(document)
+
+    def replay(day: date) -> dict[str, Any]:
+        cut = panel.through((day - plan.start_date).days)
+        return analyse_panel(pilot, plan, cut, day, keep=False, fixed=fixed)
+
+    return decisions.keep(document, plan.start_date, candidates if keep else [], replay)
 
 
 def _end_reached(pilot: Pilot, now: int | None, total: int, as_of: date | None) -> bool:
@@ -72,7 +103,10 @@ def _end_reached(pilot: Pilot, now: int | None, total: int, as_of: date | None) 
     return False
 
 
-def _document(pilot: Pilot, plan: PilotPlan, panel: Panel, as_of: date | None, session: Session) -> dict[str, Any]:
+def _document(
+    pilot: Pilot, plan: PilotPlan, panel: Panel, as_of: date | None, fixed: frozen.FrozenPlan | None = None
+) -> tuple[dict[str, Any], list[int]]:
+    """The document at the cut, and the candidate looks of an earlier decision (`decisions.candidate_days`)."""
     design = plan.design
     total = looks.total_days(plan.start_date, plan.end_date)
     now = panel.last_day_with_audits()
@@ -83,7 +117,7 @@ def _document(pilot: Pilot, plan: PilotPlan, panel: Panel, as_of: date | None, s
         taken = (*taken, now)  # concluded early: the data so far are the final analysis
     control, treatments = plan.control.name, tuple(arm.name for arm in plan.treatments)
     spending = SPENDING[design.spending]
-    comparisons = _comparisons(panel, plan, look_days, taken, now, control, treatments)
+    comparisons = _comparisons(panel, plan, look_days, taken, now, control, treatments, fixed)
     multiplicity_doc = multiplicity.run_all(
         comparisons,
         design.method,
@@ -93,6 +127,7 @@ def _document(pilot: Pilot, plan: PilotPlan, panel: Panel, as_of: date | None, s
         final=end_reached,
         futility_beta=1.0 - design.power if design.futility else None,
     )
+    candidates = decisions.candidate_days(comparisons, taken, design.min_days - 1)
     if plan.unit == "team" or panel.units.size < FEW_UNITS:
         _randomization_tests(panel, plan, comparisons, now, control)
     check_results, balance_rows = _checks(panel, plan, now, control)
@@ -130,6 +165,12 @@ def _document(pilot: Pilot, plan: PilotPlan, panel: Panel, as_of: date | None, s
         "engine_version": ENGINE_VERSION,
         "data_version": pilot.data_version,
         "as_of": as_of.isoformat() if as_of else None,
+        "simulated": bool(pilot.simulated),
+        "launched_at": utc(pilot.launched_at).isoformat() if pilot.launched_at else None,
+        "start_date": plan.start_date.isoformat(),
+        "registered_start_date": pilot.registered_start_date.isoformat() if pilot.registered_start_date else None,
+        "set_aside": _set_aside(panel),
+        "information_plan": "frozen_at_launch" if fixed is not None else "fitted_at_each_look",
         "data_through": data_through,
         "runtime_days": runtime,
         "min_days": design.min_days,
@@ -157,8 +198,8 @@ def _document(pilot: Pilot, plan: PilotPlan, panel: Panel, as_of: date | None, s
         + [checks.check_json(c, rows=balance_rows) for c in check_results if c.name == "covariate_balance"],
         "multiplicity": multiplicity_doc,
         "metrics": _metrics(panel, plan, comparisons, guardrails, now, control, treatments),
-        "notes": _notes(plan, panel),
-    }
+        "notes": _notes(pilot, plan, panel),
+    }, candidates
 
 
 def _comparisons(
@@ -169,6 +210,7 @@ def _comparisons(
     now: int | None,
     control: str,
     treatments: tuple[str, ...],
+    fixed: frozen.FrozenPlan | None,
 ) -> list[Comparison]:
     design = plan.design
     arms = panel.units.arms
@@ -177,12 +219,17 @@ def _comparisons(
     out = []
     for spec in plan.metrics:
         definition = plan.definition(spec.name)
-        model = looks.metric_model(
-            panel, definition.numerator, definition.denominator, definition.sum_squares, plan_day
-        )
+        model = None
+        if fixed is None:  # launched before plans were frozen: fitted at every look, as then
+            model = looks.metric_model(
+                panel, definition.numerator, definition.denominator, definition.sum_squares, plan_day
+            )
         for arm in treatments:
             t_mask = arms == arm
-            info = looks.information_plan(model, look_days, int(t_mask.sum()), int(c_mask.sum()))
+            if fixed is None:
+                info = looks.information_plan(model, look_days, int(t_mask.sum()), int(c_mask.sum()))
+            else:
+                info = fixed.information(panel, definition, spec.name, arm, control, plan_day)
             series = look_series(panel, definition, c_mask, t_mask, taken, design.alpha)
             current = estimate(panel, definition, c_mask, t_mask, now, design.alpha) if now is not None else None
             out.append(Comparison(spec.name, spec.role, arm, definition, current, series, info))
@@ -272,8 +319,46 @@ def _metrics(panel, plan, comparisons, guardrails, now, control, treatments) -> 
     return out
 
 
-def _notes(plan: PilotPlan, panel: Panel) -> list[str]:
+def _set_aside(panel: Panel) -> dict[str, Any]:
+    """What the cut at randomization left out of the pilot data (see `pilots.assignment.cutoff`)."""
+    per_unit = panel.set_aside if panel.set_aside is not None else np.zeros(panel.units.size)
+    late = panel.units.late_joiner if panel.units.late_joiner is not None else np.zeros(panel.units.size, dtype=bool)
+    audits = int(per_unit.sum())
+    return {
+        "audits": audits,
+        "units": int((per_unit > 0).sum()),
+        "late_joiner_audits": int(per_unit[late].sum()),
+        "rule": CUTOFF_RULE,
+    }
+
+
+CUTOFF_RULE = (
+    "A moderator's audits count as pilot data only from their assignment on: the launch roster from the launch, late "
+    "joiners from when they joined. Results are read per day, so a unit's data start on the first whole UTC day from "
+    "its assignment (the assignment day itself only when it happened at 00:00 UTC). Earlier audits inside the "
+    "pre-period window are the pre-period baseline; earlier audits after the start date are set aside, never analysed."
+)
+
+
+def _notes(pilot: Pilot, plan: PilotPlan, panel: Panel) -> list[str]:
     notes = []
+    if pilot.simulated:
+        notes.append(
+            "Simulated pilot: launched in simulation mode with a randomization time in the past "
+            f"({utc(pilot.launched_at):%Y-%m-%d %H:%M} UTC); its history is simulated, not observed."
+        )
+    if pilot.registered_start_date is not None:
+        notes.append(
+            f"The registered start date {pilot.registered_start_date.isoformat()} was before the launch, so the "
+            f"pilot starts on the launch day {plan.start_date.isoformat()}."
+        )
+    aside = _set_aside(panel)
+    if aside["audits"]:
+        notes.append(
+            f"{aside['audits']:,} audits of {aside['units']} unit(s) from before their assignment were set aside "
+            f"({aside['late_joiner_audits']:,} of them of late joiners): only audits from a moderator's "
+            "randomization on count as pilot data."
+        )
     if plan.design.method == "group_sequential":
         notes.append(
             "Group-sequential design: two-sided alpha is split evenly between benefit and harm boundaries "

@@ -6,6 +6,10 @@ Two reads, both on `unit_day` (one row per moderator and day) plus the pilot's a
 * the pre-period, `pre_period_start <= day < start_date`, summed per unit in SQL (the CUPED covariate and the variance
   model).
 
+Nothing from before randomization is pilot data (`pilots.assignment.cutoff`): a moderator's rows of the pilot period
+before their `assignment.data_from` day are set aside (counted per unit in `Panel.set_aside`, never analysed); their
+audits inside the pre-period window stay covariates.
+
 Moderators are mapped to their randomized unit in Python (the moderator itself, or the team for team-randomized
 pilots), so team pilots sum their moderators' rows with no SQL grouping. The rows are read through the DBAPI cursor,
 never as ORM rows: at 5,000 moderators x 56 days that is up to 280,000 rows, and the cost is the Python object the
@@ -16,7 +20,7 @@ driver builds for every value. On SQLite each row's day and five counts therefor
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property, lru_cache
 from itertools import repeat
@@ -39,6 +43,8 @@ class Units:
     strata: tuple[str, ...]
     index_of_moderator: dict[str, int]
     attributes: dict[str, np.ndarray]
+    data_from: dict[str, date] = field(default_factory=dict)
+    late_joiner: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -50,6 +56,9 @@ class Panel:
     """Rollups of the pilot period, `values[column, unit, day]` with day 0 = `start_date`, and pre-period sums
     `pre[column, unit]`. `days` is the number of calendar days loaded; `pre_days` the pre-period length.
 
+    `set_aside[unit]` counts the unit's audits of the loaded pilot period dated before its moderators' assignment
+    (`data_from`), left out of `values`.
+
     `loaded` names the pilot-period columns that were read (every column unless the loader was told which ones the
     analysis needs); the others hold NaN and asking for them is a KeyError. The pre-period always has every column."""
 
@@ -60,6 +69,7 @@ class Panel:
     pre: np.ndarray
     pre_days: int
     loaded: frozenset[str] = frozenset(SUMS)
+    set_aside: np.ndarray | None = None
 
     def _index(self, name: str) -> int:
         if name not in self.loaded:
@@ -75,6 +85,20 @@ class Panel:
     @property
     def has_pre_period(self) -> bool:
         return self.pre_days > 0 and bool(self.pre[COLUMN["audits"]].sum() > 0)
+
+    def through(self, day: int) -> Panel:
+        """The panel as loaded through pilot day `day` (0-based): what an analysis `as_of` that day reads."""
+        days = max(0, min(self.days, day + 1))
+        return Panel(
+            self.units,
+            self.start_date,
+            days,
+            self.values[:, :, :days],
+            self.pre,
+            self.pre_days,
+            self.loaded,
+            self.set_aside,
+        )
 
     def last_day_with_audits(self) -> int | None:
         """Index of the last pilot day with any audit (None when there is none)."""
@@ -113,7 +137,9 @@ class Panel:
 def load_units(session: Session, pilot_id: int, unit: str) -> Units:
     """The pilot's units from its assignments, with site, language and tenure (team: the members' mode / mean)."""
     assignments = _fetch(
-        session, "SELECT moderator_id, unit_id, arm, stratum FROM assignment WHERE pilot_id = {m}", pilot_id
+        session,
+        "SELECT moderator_id, unit_id, arm, stratum, data_from, late_joiner FROM assignment WHERE pilot_id = {m}",
+        pilot_id,
     )
     roster = {
         row[0]: row
@@ -125,9 +151,15 @@ def load_units(session: Session, pilot_id: int, unit: str) -> Units:
     }
     first: dict[str, tuple[str, str]] = {}
     members: dict[str, list[str]] = {}
-    for moderator_id, unit_id, arm, stratum in assignments:
+    data_from: dict[str, date] = {}
+    launch_units: set[str] = set()
+    for moderator_id, unit_id, arm, stratum, day, late_joiner in assignments:
         first.setdefault(unit_id, (arm, stratum))
         members.setdefault(unit_id, []).append(moderator_id)
+        if day is not None:  # NOT NULL on PostgreSQL; on SQLite a row written without it is not cut
+            data_from[moderator_id] = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+        if not late_joiner:
+            launch_units.add(unit_id)
     ids = tuple(sorted(first))
     index = {unit_id: k for k, unit_id in enumerate(ids)}
     by_moderator = {m: index[u] for u, ms in members.items() for m in ms}
@@ -154,6 +186,8 @@ def load_units(session: Session, pilot_id: int, unit: str) -> Units:
             "language": np.array(languages, dtype=object),
             "tenure_months": np.array(tenure, dtype=float),
         },
+        data_from=data_from,
+        late_joiner=np.array([u not in launch_units for u in ids], dtype=bool),
     )
 
 
@@ -246,25 +280,44 @@ def load_panel(
         loaded = frozenset(name for name in SUMS if name == "audits" or name in set(columns(pre_only)))
     days = max(0, (through - start_date).days + 1)
     values = np.zeros((len(SUMS), units.size, days))
+    set_aside = np.zeros(units.size)
     if days:
-        _fill_days(values, session, pilot_id, units, start_date, through, loaded)
+        _fill_days(values, set_aside, session, pilot_id, units, start_date, through, loaded)
     for name in SUMS:
         if name not in loaded:
             values[COLUMN[name]] = np.nan
-    return Panel(units, start_date, days, values, pre, pre_days, loaded)
+    return Panel(units, start_date, days, values, pre, pre_days, loaded, set_aside)
 
 
 def _fill_days(
-    values: np.ndarray, session: Session, pilot_id: int, units: Units, start: date, through: date, loaded: frozenset
+    values: np.ndarray,
+    set_aside: np.ndarray,
+    session: Session,
+    pilot_id: int,
+    units: Units,
+    start: date,
+    through: date,
+    loaded: frozenset,
 ) -> None:
-    """Add the pilot period's rows into `values[column, unit, day]` (several moderators of one team add up)."""
+    """Add the pilot period's rows into `values[column, unit, day]` (several moderators of one team add up); rows
+    dated before their moderator's `data_from` go to `set_aside[unit]` (audits) instead."""
     columns = None
+    rows = None
     if session.connection().dialect.name == "sqlite":
         totals = tuple(name for name in _TOTALS if name in loaded)
-        columns = _packed_columns(_fetch(session, _packed_query(totals), pilot_id, start, through), units, totals)
+        rows = _fetch(session, _packed_query(totals), pilot_id, start, through)
+        columns = _packed_columns(rows, units, totals)
     if columns is None:
-        columns = _plain_columns(_fetch(session, _QUERY, pilot_id, start, through), units, start)
+        rows = _fetch(session, _QUERY, pilot_id, start, through)
+        columns = _plain_columns(rows, units, start)
     unit_index, day_index, data = columns
+    late = {m: (d - start).days for m, d in units.data_from.items() if d > start}
+    if late:  # some moderators' pilot data begin after the start date: set their earlier rows aside
+        first = np.fromiter(map(late.get, map(itemgetter(0), rows), repeat(0)), dtype=np.int64, count=len(rows))
+        before = (day_index < first) & (unit_index >= 0)
+        if before.any():
+            np.add.at(set_aside, unit_index[before], data[COLUMN["audits"], before])
+            unit_index = np.where(before, -1, unit_index)
     n_units, n_days = values.shape[1], values.shape[2]
     flat = np.where((unit_index >= 0) & (day_index >= 0) & (day_index < n_days), unit_index * n_days + day_index, -1)
     _add(values.reshape(len(SUMS), n_units * n_days), flat, data, n_units * n_days)

@@ -21,7 +21,7 @@ time (days elapsed / planned days).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -70,6 +70,13 @@ class InformationPlan:
     message: str
     model: VarianceModel | None = None
     units: tuple[int, int] = (0, 0)
+    frozen: bool = False
+
+    @property
+    def tolerance(self) -> float:
+        """Departure of observed from planned fractions beyond which observed ones are used: never for a plan frozen
+        at launch (`pilots.results.frozen`: the plan stays the plan), `TOLERANCE` for older pilots."""
+        return math.inf if self.frozen else TOLERANCE
 
     @property
     def final_variance(self) -> float | None:
@@ -90,9 +97,12 @@ class InformationPlan:
         return max(self.final_variance, self.model.difference_variance(day + 1, *self.units))
 
 
-def metric_model(panel: Panel, numerator: str, denominator: str, squares: str | None, plan_day: int):
-    """The variance model of one metric: pre-period first, else the pilot data through `plan_day`."""
-    if panel.has_pre_period:
+def metric_model(
+    panel: Panel, numerator: str, denominator: str, squares: str | None, plan_day: int, *, pre_period: bool = True
+):
+    """The variance model of one metric: pre-period first (unless `pre_period` is False: a plan frozen at launch
+    without one), else the pilot data through `plan_day`."""
+    if pre_period and panel.has_pre_period:
         pre_x = panel.pre_column(denominator)
         model = variance_model(
             panel.pre_column(numerator),
@@ -117,15 +127,26 @@ def metric_model(panel: Panel, numerator: str, denominator: str, squares: str | 
     )
 
 
-def pilot_columns(pre_only: Panel, definitions: Iterable[MetricDefinition]) -> set[str]:
+def pilot_columns(
+    pre_only: Panel,
+    definitions: Iterable[MetricDefinition],
+    from_pilot: Callable[[MetricDefinition], bool] | None = None,
+) -> set[str]:
     """The rollup columns the results read from the pilot period, given the panel of the pre-period alone: `audits`
-    (checks, data_through), each metric's numerator and denominator, and its sums of squares only when the
-    pre-period cannot fit its variance model (`metric_model` then fits the pilot data through the first look)."""
+    (checks, data_through), each metric's numerator and denominator, and its sums of squares only when its variance
+    model is fitted to the pilot data through the first look: `from_pilot(definition)` says so for a plan frozen at
+    launch; otherwise when the pre-period cannot fit the model."""
     out = {"audits"}
     for definition in definitions:
         out |= {definition.numerator, definition.denominator}
         squares = definition.sum_squares
-        if squares and metric_model(pre_only, definition.numerator, definition.denominator, squares, 0) is None:
+        if not squares:
+            continue
+        if from_pilot is not None:
+            needed = from_pilot(definition)
+        else:
+            needed = metric_model(pre_only, definition.numerator, definition.denominator, squares, 0) is None
+        if needed:
             out.add(squares)
     return out
 

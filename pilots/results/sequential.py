@@ -32,13 +32,14 @@ from analysis.always_valid import (
     MixtureDesign,
     always_valid,
     design_mixture,
+    design_or_most_liberal,
     log_likelihood_ratio,
     p_values_from_lr,
 )
 from analysis.group_sequential import FutilityDesign, design_drift
 from analysis.gs_monitor import Look, monitor
-from analysis.information import MIN_STEP, information_time, monotone
-from pilots.results.looks import TOLERANCE, InformationPlan
+from analysis.information import MIN_STEP, calibration_schedule, information_time, monotone
+from pilots.results.looks import InformationPlan
 
 Crossing = Literal["up", "down", "futility", "none"]
 GS_P_PENDING = (
@@ -59,17 +60,25 @@ class Futility:
     higher_is_better: bool
 
 
-def mixture(final_variance: float, alpha: float, fractions: np.ndarray | None) -> MixtureDesign:
-    """`design_mixture`, memoized per process: the design is a pure function of the plan (fixed once the pilot's
-    variance model is), so each worker calibrates it once. Inputs are rounded (fractions to 1e-4, the variance to 6
-    significant digits) before the call, so the memo key determines the design exactly."""
-    key = None if fractions is None else tuple(np.round(np.asarray(fractions), 4).tolist())
+def mixture(final_variance: float, alpha: float, fractions: np.ndarray | None) -> tuple[MixtureDesign, float]:
+    """The mixture design and the alpha it spends, memoized per process: the design is a pure function of the plan
+    (fixed once the pilot's variance model is), so each worker calibrates it once.
+
+    The calibration integrates over the planned fractions with close looks merged (`calibration_schedule`, as the
+    planner does), so a year of daily looks is calibrated correctly; a schedule too short to spend `alpha` gets the
+    most liberal design and spends less (`design_or_most_liberal`), never an error. Inputs are rounded (fractions to
+    1e-4, the variance to 6 significant digits) before the call, so the memo key determines the design exactly."""
+    key = None
+    if fractions is not None:
+        key = tuple(np.unique(np.round(calibration_schedule(fractions), 4)).tolist())
     return _mixture(float(f"{final_variance:.6g}"), float(alpha), key)
 
 
 @lru_cache(maxsize=256)
-def _mixture(final_variance: float, alpha: float, fractions: tuple[float, ...] | None) -> MixtureDesign:
-    return design_mixture(final_variance, alpha, None if fractions is None else np.asarray(fractions))
+def _mixture(final_variance: float, alpha: float, fractions: tuple[float, ...] | None) -> tuple[MixtureDesign, float]:
+    if fractions is None:
+        return design_mixture(final_variance, alpha, None), alpha
+    return design_or_most_liberal(final_variance, alpha, np.asarray(fractions))
 
 
 def sized_drift(alpha: float, power: float, fractions: np.ndarray, spending: str) -> float:
@@ -106,7 +115,8 @@ class HistoryPoint:
 
 @dataclass(frozen=True)
 class SequentialOutcome:
-    """The design's answer at the latest look. `look_day` is the decision look (the stop, or the latest)."""
+    """The design's answer at the latest look. `look_day` is the decision look (the stop, or the latest);
+    `first_crossing_day` the first look at which a boundary (efficacy, or futility) was crossed, if any."""
 
     crossing: Crossing
     difference: float
@@ -122,6 +132,7 @@ class SequentialOutcome:
     information_message: str
     history: tuple[HistoryPoint, ...] = field(default=())
     futility_boundary: float | None = None
+    first_crossing_day: int | None = None
 
     @property
     def rejected(self) -> bool:
@@ -151,21 +162,26 @@ def run(
 
 def _always_valid(series: LookSeries, plan: InformationPlan, alpha: float) -> SequentialOutcome:
     d, v = np.asarray(series.estimates), np.asarray(series.variances)
-    fractions = monotone(plan.planned_fractions())
+    fractions = plan.planned_fractions()
     source, message, fraction = "planned", plan.message, math.nan
     if plan.planned_variance is not None:
         planned_now = np.array([plan.variance_at(day) for day in series.days], dtype=float)
-        info = information_time(plan.final_variance / planned_now, v, plan.final_variance, TOLERANCE)
+        info = information_time(plan.final_variance / planned_now, v, plan.final_variance, plan.tolerance)
         final_variance = plan.final_variance
         if info.source == "observed":
             final_variance *= v[-1] / planned_now[-1]
-        source, message = info.source, f"{plan.message} {info.message}"
-        design = mixture(final_variance, alpha, fractions)
+        source, message = info.source, _message(plan, info)
+        design, spent = mixture(final_variance, alpha, fractions)
         fraction = final_variance / v[-1]
+        if spent < alpha:
+            message += (
+                f" Over so few planned looks an always-valid test can spend at most {spent:.3g} of the two-sided "
+                f"alpha {alpha:.3g}; it spends that much (conservative)."
+            )
     else:
         # No variance model: tune the mixture to the variance extrapolated from the first look, Ville's bound.
         days_ratio = (series.days[0] + 1) / (plan.look_days[-1] + 1)
-        design = mixture(float(v[0] * days_ratio), alpha, None)
+        design, _ = mixture(float(v[0] * days_ratio), alpha, None)
         source, fraction = "calendar", (series.days[-1] + 1) / (plan.look_days[-1] + 1)
     result = always_valid(d, v, design, np.asarray(series.dfs), with_p_values=False)
     crossing: Crossing = result.direction if result.first_rejection is not None else "none"
@@ -194,6 +210,7 @@ def _always_valid(series: LookSeries, plan: InformationPlan, alpha: float) -> Se
         information_source=source,
         information_message=message,
         history=history,
+        first_crossing_day=series.days[result.first_rejection] if result.first_rejection is not None else None,
     )
 
 
@@ -227,8 +244,8 @@ def _group_sequential(
     if plan.planned_variance is not None:
         planned_now = np.array([plan.variance_at(day) for day in series.days], dtype=float)
         planned_fractions = plan.final_variance / planned_now
-        info = information_time(planned_fractions, v, plan.final_variance, TOLERANCE)
-        fractions, source, message = np.asarray(info.fractions), info.source, f"{plan.message} {info.message}"
+        info = information_time(planned_fractions, v, plan.final_variance, plan.tolerance)
+        fractions, source, message = np.asarray(info.fractions), info.source, _message(plan, info)
         if info.source == "observed":
             fractions = observed_fractions(v, planned_fractions, plan.final_variance, final)
     else:
@@ -285,7 +302,17 @@ def _group_sequential(
         information_message=message,
         history=history,
         futility_boundary=futility_boundary,
+        first_crossing_day=series.days[k] if crossing != "none" else None,
     )
+
+
+def _message(plan: InformationPlan, info) -> str:
+    if plan.frozen:
+        return (
+            f"{plan.message} The information schedule was frozen at launch and is used at every look (observed "
+            f"information departs from it by up to {info.departure:.0%})."
+        )
+    return f"{plan.message} {info.message}"
 
 
 def _on_difference_scale(status: str, sign: float) -> Crossing:

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert
 from sqlmodel import Session, select
 
 from pilots import events
+from pilots.assignment.cutoff import utc
 from pilots.assignment.randomization import assign_late_joiners
 from pilots.db import write_transaction
-from pilots.errors import Conflict
+from pilots.errors import Conflict, ValidationFailed, problem
 from pilots.exports import ExportTable
 from pilots.lookup import get_pilot
 from pilots.models import Assignment, RosterEntry
@@ -58,10 +60,18 @@ def replace_roster(session: Session, pilot_id: int, rows: Sequence[RosterRow], a
     return len(rows)
 
 
-def add_late_joiners(session: Session, pilot_id: int, rows: Sequence[RosterRow], actor: str) -> LateJoinResult:
-    """Add moderators to a running pilot and assign them by continuing their strata's sequences."""
+def add_late_joiners(
+    session: Session, pilot_id: int, rows: Sequence[RosterRow], actor: str, joined_at: datetime | None = None
+) -> LateJoinResult:
+    """Add moderators to a running pilot and assign them by continuing their strata's sequences.
+
+    Their pilot data start from this assignment (`pilots.assignment.cutoff`). `joined_at` is a simulated
+    joining time for a simulated pilot (simulation mode only): between its launch and now, else 422 naming it.
+    """
     with write_transaction(session):
         pilot = get_pilot(session, pilot_id, lock=True)
+        if joined_at is not None:
+            _check_simulated_join(pilot, joined_at)
         if pilot.status != "running":
             hint = (
                 f" Replace a draft's roster with PUT /api/v1/pilots/{pilot.id}/roster."
@@ -79,7 +89,7 @@ def add_late_joiners(session: Session, pilot_id: int, rows: Sequence[RosterRow],
         ]
         session.add_all(entries)
         session.flush()
-        added = assign_late_joiners(session, pilot, entries, row_of)
+        added = assign_late_joiners(session, pilot, entries, row_of, at=joined_at)
         unchanged = _assignments(session, pilot.id, sorted(stored))
         if added:
             # Late joiners change the SRM counts and covariate balance of the results: bump the data version so
@@ -97,8 +107,21 @@ def add_late_joiners(session: Session, pilot_id: int, rows: Sequence[RosterRow],
                 units=len({a.unit_id for a in added}),
                 moderators_by_arm=by_arm,
                 resent_unchanged=len(unchanged),
+                **({"simulated_joined_at": joined_at.isoformat()} if joined_at is not None else {}),
             )
     return LateJoinResult(added, unchanged)
+
+
+def _check_simulated_join(pilot, joined_at: datetime) -> None:
+    why = None
+    if not pilot.simulated:
+        why = "is accepted only for simulated pilots"
+    elif pilot.launched_at is not None and utc(joined_at) < utc(pilot.launched_at):
+        why = f"must not be before the pilot's launch ({pilot.launched_at.isoformat()})"
+    elif utc(joined_at) > utcnow():
+        why = "must be in the past"
+    if why is not None:
+        raise ValidationFailed("The simulated joining time cannot be used.", [problem("joined_at", why)])
 
 
 def _refuse_changes(rows: Sequence[RosterRow], stored: dict[str, RosterEntry]) -> None:

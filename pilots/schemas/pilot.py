@@ -7,10 +7,10 @@ state. The table model `pilots.models.Pilot` stores `arms`, `metrics` and `desig
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from pilots.catalog import METRIC_NAMES, METRICS
 from pilots.schemas.common import InputModel, OutputModel, rule_errors
@@ -240,10 +240,16 @@ class PilotPublic(PilotBase):
     data_version: int
     created_at: datetime
     updated_at: datetime
-    launched_at: datetime | None
+    launched_at: datetime | None = Field(description="The randomization time (UTC); simulated pilots chose it.")
     concluded_at: datetime | None
     outcomes_purged_at: datetime | None = Field(
         description="When the retention policy deleted the raw audits (rollups, results and the decision stay)."
+    )
+    simulated: bool = Field(
+        default=False, description="Launched in simulation mode with a randomization time in the past."
+    )
+    registered_start_date: date | None = Field(
+        default=None, description="The start date as registered, when launch moved a past start date to the launch day."
     )
     roster_size: int = Field(description="Moderators on the roster.")
     assigned_units: int = Field(description="Distinct randomized units (moderators or teams).")
@@ -279,6 +285,20 @@ class EventPublic(OutputModel):
 
 class EventList(OutputModel):
     items: list[EventPublic]
+
+
+class LaunchRequest(InputModel):
+    """The optional body of `POST /pilots/{id}/launch`."""
+
+    model_config = ConfigDict(strict=True)
+
+    launched_at: AwareDatetime | None = Field(
+        default=None,
+        description=(
+            "Simulation mode only (the service runs with PILOTLAB_SIMULATION=1): an ISO 8601 time in the past, with a "
+            "time zone, recorded as the randomization time; the pilot is marked simulated. Refused (422) otherwise."
+        ),
+    )
 
 
 class ConcludeRequest(InputModel):

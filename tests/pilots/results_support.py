@@ -1,10 +1,11 @@
-"""Simulated pilots through the real storage for the results tests: roster -> launch (real randomization) ->
+"""Simulated pilots through the real storage for the results tests: roster -> launch in simulation mode at the start
+date (real randomization) ->
 rollups written with `pilots.rollups.add` (or raw audits through the ingestion service)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from sqlmodel import Session, select
 
 from pilots import ingestion, lifecycle, rollups
 from pilots.models import Assignment, Pilot, RosterEntry
+from pilots.models._time import utcnow
 from pilots.simulation import SimulationSettings, simulate_audits, simulate_roster, simulate_unit_days
 
 START = date(2026, 3, 2)
@@ -37,8 +39,10 @@ def make_pilot(
     strata: list[str] | None = None,
     min_days: int = 14,
     futility: bool = False,
+    launch: bool = True,
 ) -> tuple[int, Any]:
-    """A launched pilot with the simulated roster; returns (pilot id, the simulated roster)."""
+    """A pilot with the simulated roster, launched in simulation mode at its start date unless `launch` is False;
+    returns (pilot id, the simulated roster)."""
     roster = simulate_roster(sim, np.random.default_rng(seed))
     pilot = Pilot(
         name="results test",
@@ -77,8 +81,16 @@ def make_pilot(
             )
         )
     session.commit()
-    lifecycle.launch_pilot(session, pilot.id, "tests")
+    if launch:
+        lifecycle.launch_pilot(session, pilot.id, "tests", launched_at=simulated_launch(sim.start_date))
     return pilot.id, roster
+
+
+def simulated_launch(start: date) -> datetime | None:
+    """A simulated randomization at 00:00 UTC of a past `start` (simulation mode), so the whole simulated history
+    from the start date on is pilot data; None (launch now) for a start date still ahead."""
+    at = datetime.combine(start, time(0), tzinfo=UTC)
+    return at if at <= utcnow() else None
 
 
 def assignment(session: Session, pilot_id: int) -> dict[str, str]:
@@ -95,12 +107,15 @@ def write_unit_days(
     seed: int = 5,
     until: date | None = None,
     through: date | None = None,
+    since: date | None = None,
     keep=None,
+    arms: dict[str, str] | None = None,
 ) -> int:
     """Simulate per-moderator-day sums and add them as rollups (one batch, data_version + 1). `keep(moderator_id,
     arm)` filters which moderators' data are written (to break the sample ratio);
-    `through` drops days after it (the draws are the same as without it)."""
-    arms = assignment(session, pilot_id)
+    `through` drops days after it, `since` days before it (the draws are the same as without them); `arms` replaces
+    the stored assignment (e.g. before launch)."""
+    arms = arms if arms is not None else assignment(session, pilot_id)
     days = simulate_unit_days(roster, arms, sim, np.random.default_rng(seed), until=until)
     sums: dict = {}
     for i, moderator in enumerate(days.moderator_ids):
@@ -109,7 +124,7 @@ def write_unit_days(
         for j, offset in enumerate(days.day_offsets.tolist()):
             n = int(days.audits[i, j])
             day_date = sim.start_date + timedelta(days=offset)
-            if n == 0 or (through is not None and day_date > through):
+            if n == 0 or (through is not None and day_date > through) or (since is not None and day_date < since):
                 continue
             day = day_date.isoformat()
             sums[(moderator, day)] = [

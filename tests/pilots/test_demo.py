@@ -28,6 +28,9 @@ def test_seed_creates_users_and_three_pilots(app):
     assert users == demo.DEMO_USERS
     assert [pilot.status for pilot in pilots] == ["running", "running", "draft"]
     assert all(pilot.plan_hash for pilot in pilots[:2])
+    # simulation mode: randomized at 00:00 UTC of their past start dates, so their whole history is pilot data
+    assert [pilot.simulated for pilot in pilots] == [True, True, False]
+    assert all(pilot.launched_at.date() == pilot.start_date for pilot in pilots[:2])
     assert outcomes == sum(count for *_, count in summary.pilots) > 0
     assert rollup_audits == outcomes
     assert assigned == 120  # the two running pilots' rosters

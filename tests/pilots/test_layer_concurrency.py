@@ -1,11 +1,14 @@
 """Two pilots of one layer launched at the same moment: exactly one enrols the shared moderators."""
 
 import threading
+from datetime import UTC, datetime
 
 from pilots import lifecycle
 from pilots.errors import Conflict
 from tests.pilots._roster_factories import add_roster, make_pilot, moderators
 from webui.database import sessions
+
+LAUNCH = datetime(2024, 6, 1, tzinfo=UTC)  # simulation mode, at the factory pilots' (past) start date
 
 
 def test_simultaneous_launches_in_one_layer_cannot_both_enrol(app):
@@ -26,7 +29,7 @@ def test_simultaneous_launches_in_one_layer_cannot_both_enrol(app):
             with factory() as session:
                 barrier.wait()
                 try:
-                    lifecycle.launch_pilot(session, pilot_id, "pm-user")
+                    lifecycle.launch_pilot(session, pilot_id, "pm-user", launched_at=LAUNCH)
                     outcomes[pilot_id] = "running"
                 except Conflict:
                     outcomes[pilot_id] = "conflict"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
@@ -13,6 +14,8 @@ from pilots.events import history
 from pilots.models import Assignment, Pilot, RosterEntry
 from pilots.plan import plan_hash, plan_matches, verify_plan
 from pilots.schemas import PilotCreate, PilotUpdate
+
+LAUNCH = datetime(2024, 3, 4, tzinfo=UTC)  # simulation mode at the start date: the plans below are in the past
 
 PLAN = {
     "name": "Policy refresher",
@@ -72,7 +75,7 @@ def test_invalid_update_changes_nothing(session):
 def test_launch_locks_the_plan(session):
     pilot = new_pilot(session)
     roster(session, pilot)
-    launched = lifecycle.launch_pilot(session, pilot.id, "carol")
+    launched = lifecycle.launch_pilot(session, pilot.id, "carol", launched_at=LAUNCH)
     assert launched.status == "running" and launched.launched_at is not None
     assert launched.plan_hash == plan_hash(launched) and plan_matches(launched)
     verify_plan(launched)
@@ -83,14 +86,14 @@ def test_launch_locks_the_plan(session):
     with pytest.raises(Conflict, match="locked"):
         lifecycle.update_pilot(session, pilot.id, PilotUpdate(name="x"), "carol")
     with pytest.raises(Conflict, match="launched once"):
-        lifecycle.launch_pilot(session, pilot.id, "carol")
+        lifecycle.launch_pilot(session, pilot.id, "carol", launched_at=LAUNCH)
 
 
 def test_failed_launch_writes_nothing(session):
     pilot = new_pilot(session)
     roster(session, pilot, site="")
     with pytest.raises(ValidationFailed):
-        lifecycle.launch_pilot(session, pilot.id, "carol")
+        lifecycle.launch_pilot(session, pilot.id, "carol", launched_at=LAUNCH)
     session.expire_all()
     assert session.get(Pilot, pilot.id).status == "draft"
     assert session.get(Pilot, pilot.id).plan_hash is None
@@ -102,9 +105,9 @@ def test_layer_conflict_blocks_launch(session):
     first, second = new_pilot(session), new_pilot(session, name="Second refresher")
     roster(session, first)
     roster(session, second, ids=("a4", "a5"))
-    lifecycle.launch_pilot(session, first.id, "carol")
+    lifecycle.launch_pilot(session, first.id, "carol", launched_at=LAUNCH)
     with pytest.raises(Conflict):
-        lifecycle.launch_pilot(session, second.id, "carol")
+        lifecycle.launch_pilot(session, second.id, "carol", launched_at=LAUNCH)
     session.expire_all()
     assert session.get(Pilot, second.id).status == "draft"
 
@@ -114,7 +117,7 @@ def test_conclude_transitions(session):
     with pytest.raises(Conflict, match="only a running pilot"):
         lifecycle.conclude_pilot(session, pilot.id, "dan")
     roster(session, pilot)
-    lifecycle.launch_pilot(session, pilot.id, "carol")
+    lifecycle.launch_pilot(session, pilot.id, "carol", launched_at=LAUNCH)
     concluded = lifecycle.conclude_pilot(session, pilot.id, "dan", note="stop")
     assert concluded.status == "concluded" and concluded.concluded_at >= concluded.launched_at
     verify_plan(concluded)
@@ -132,7 +135,7 @@ def test_get_unknown_or_out_of_range_is_not_found(session, pilot_id):
 def test_list_and_public_counts(session):
     pilots = [new_pilot(session, name=f"p{i}") for i in range(3)]
     roster(session, pilots[0])
-    lifecycle.launch_pilot(session, pilots[0].id, "carol")
+    lifecycle.launch_pilot(session, pilots[0].id, "carol", launched_at=LAUNCH)
     page, total = lifecycle.list_pilots(session, status="draft", limit=1)
     assert total == 2 and [p.id for p in page] == [pilots[2].id]
     public = lifecycle.to_public(session, [pilots[0], pilots[1]])

@@ -66,6 +66,36 @@ def _old_pilot(connection, status: str, seed: int = 20240611) -> int:
     return inserted.scalar_one()
 
 
+def test_0005_backfills_data_from_with_the_cutoff_rule_and_marks_nothing_simulated(scratch_url):
+    upgrade(scratch_url, "0004")
+    engine = make_engine(scratch_url)
+    with Session(engine) as session:
+        pilot_id = _old_pilot(session.connection(), "running")
+        for moderator, at in (("m1", "2024-06-01 00:00:00"), ("m2", "2024-06-01 10:30:00")):
+            session.execute(
+                text(
+                    "INSERT INTO assignment (pilot_id, moderator_id, unit_id, arm, stratum, sequence, late_joiner, "
+                    "assigned_at) VALUES (:pilot, :m, :m, 'control', 'all', 0, false, :at)"
+                ),
+                {"pilot": pilot_id, "m": moderator, "at": at},
+            )
+        session.commit()
+    engine.dispose()
+    for _ in range(2):  # and again after a round trip through the downgrade
+        upgrade(scratch_url)
+        assert current_revision(scratch_url) == "0005"
+        engine = make_engine(scratch_url)
+        with engine.connect() as connection:
+            days = connection.execute(
+                text("SELECT moderator_id, CAST(data_from AS TEXT) FROM assignment ORDER BY 1")
+            ).all()
+            pilot = connection.execute(text("SELECT simulated, information_plan FROM pilot")).one()
+        engine.dispose()
+        assert [tuple(row) for row in days] == [("m1", "2024-06-01"), ("m2", "2024-06-02")]
+        assert not pilot[0] and pilot[1] is None
+        downgrade(scratch_url, "0004")
+
+
 def _state(url: str) -> tuple[list[str], list[tuple]]:
     engine = make_engine(url)
     try:

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from pilots.models import Pilot
-from pilots.results.document import _document
+from pilots.results import frozen
+from pilots.results.document import analyse_panel
 from pilots.results.loader import Panel, Units
 from pilots.rollups import SUMS
 from pilots.schemas import plan_of
@@ -81,7 +82,7 @@ def _rates(method: str, effect: float, pilots: int, seed: int) -> tuple[float, f
     rng = np.random.default_rng(seed)
     go = crossed = 0
     for _ in range(pilots):
-        document = _document(pilot, plan, _panel(rng, effect), None, None)
+        document = _simulated(pilot, plan, _panel(rng, effect))
         go += document["decision"]["recommendation"] == "go"
         crossed += document["metrics"][0]["comparisons"][0]["crossing"] != "none"
     return go / pilots, crossed / pilots
@@ -101,3 +102,8 @@ def test_always_valid_false_go_rate_and_power():
     assert go <= crossed <= 0.05 + 2.5 * np.sqrt(0.05 * 0.95 / 40)  # <= ~0.13; naive daily testing gives ~0.25
     power, _ = _rates("always_valid", 2.5, 20, seed=4)
     assert power >= 0.5
+
+
+def _simulated(pilot, plan, panel) -> dict:
+    """The results of an in-memory pilot, with the information plan launch would have frozen from its pre-period."""
+    return analyse_panel(pilot, plan, panel, fixed=frozen.from_json(frozen.freeze_panel(plan, panel)))

@@ -13,8 +13,9 @@ from analysis.checks import audit_rate_balance
 from analysis.planning import difference_variance
 from analysis.variance_components import VarianceComponents
 from analysis.verdict import PrimaryStatus
+from pilots.results import frozen
 from pilots.results import verdict as verdicts
-from pilots.results.document import _document
+from pilots.results.document import analyse_panel
 from pilots.results.loader import Panel, Units
 from pilots.results.sequential import observed_fractions
 from pilots.rollups import SUMS
@@ -174,7 +175,12 @@ def test_few_team_units_false_go_rate_stays_at_alpha():
     rng = np.random.default_rng(20)
     n, go = 24, 0
     for _ in range(n):
-        document = _document(pilot, plan, _team_panel(rng), None, None)
+        document = _simulated(pilot, plan, _team_panel(rng))
         assert document["unit"] == "team" and len(document["metrics"][0]["arms"]) == 2
         go += document["decision"]["recommendation"] == "go"
     assert go / n <= 0.05 + 2.5 * math.sqrt(0.05 * 0.95 / n)
+
+
+def _simulated(pilot, plan, panel) -> dict:
+    """The results of an in-memory pilot, with the information plan launch would have frozen from its pre-period."""
+    return analyse_panel(pilot, plan, panel, fixed=frozen.from_json(frozen.freeze_panel(plan, panel)))

@@ -31,9 +31,9 @@ BODY = {
         "min_days": 14,
         "futility": False,
     },
-    "start_date": "2024-06-03",
-    "end_date": "2024-07-01",
-    "pre_period_start": "2024-05-06",
+    "start_date": "2030-06-03",  # ahead: a real launch keeps it (a past one would move to the launch day)
+    "end_date": "2030-07-01",
+    "pre_period_start": "2030-05-06",
 }
 
 ROUTES = [
@@ -101,7 +101,7 @@ def test_create_returns_draft_with_every_field(api):
     assert pilot["design"] == BODY["design"]
     assert pilot["metrics"][0] == {"name": "accuracy", "role": "primary", "margin": None, "relative": False}
     assert pilot["metrics"][1]["margin"] == 0.1
-    assert pilot["pre_period_start"] == "2024-05-06"
+    assert pilot["pre_period_start"] == "2030-05-06"
     assert pilot["plan_hash"] is None and pilot["launched_at"] is None and pilot["concluded_at"] is None
     assert pilot["roster_size"] == 0 and pilot["assigned_units"] == 0
     assert pilot["created_at"].endswith("Z")  # aware UTC
@@ -215,7 +215,7 @@ def test_patch_turns_on_futility_bounds_for_a_group_sequential_design(api):
 def test_patch_is_validated_as_a_whole_plan(api):
     pilot = create(api)
     url = f"/api/v1/pilots/{pilot['id']}"
-    assert api.as_("pm").patch(url, json={"end_date": "2024-06-01"}).json["error"]["details"][0]["field"] == "end_date"
+    assert api.as_("pm").patch(url, json={"end_date": "2030-06-01"}).json["error"]["details"][0]["field"] == "end_date"
     assert api.as_("pm").patch(url, json={"name": None}).json["error"]["details"][0]["field"] == "name"
     assert api.as_("pm").patch(url, json={"owner": None}).json["error"]["details"][0]["field"] == "owner"
     assert api.as_("pm").patch(url, json={"status": "running"}).json["error"]["details"][0]["field"] == "status"

@@ -183,8 +183,8 @@ def test_end_to_end_with_the_registry_launch(api):
         "name": "Macro tool",
         "kind": "tool",
         "metrics": [{"name": "accuracy"}],
-        "start_date": "2024-01-01",
-        "end_date": "2024-02-01",
+        "start_date": "2030-01-01",
+        "end_date": "2030-02-01",
         "strata": ["site", "tenure_months", "baseline_accuracy"],
         "layer": "queue",
     }

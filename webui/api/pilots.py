@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, url_for
+from datetime import UTC
+
+from flask import current_app, g, jsonify, url_for
 
 from pilots import access, lifecycle
+from pilots.errors import ValidationFailed, problem
 from pilots.schemas import (
     ConcludeRequest,
     EventList,
     EventPublic,
+    LaunchRequest,
     PilotCreate,
     PilotListQuery,
     PilotPage,
@@ -104,16 +108,28 @@ def update_pilot(pilot_id: int):
 
 @bp.post("/pilots/<int:pilot_id>/launch")
 @spec.validate(
-    resp=responses(200, PilotPublic, 404, 409, 422),
+    json=LaunchRequest,
+    resp=responses(200, PilotPublic, 404, 409, 415, 422),
     tags=TAGS,
     path_parameter_descriptions=PILOT_ID,
+    skip_validation=True,
     operation_id="launchPilot",
 )
 @require_pilot_change
 def launch_pilot(pilot_id: int):
-    """Randomize the roster and lock the plan; the pilot becomes running. 409 on a second launch or a layer
-    conflict, 422 when the roster is empty or lacks a stratum attribute."""
-    return jsonify(_one(lifecycle.launch_pilot(get_session(), pilot_id, actor())))
+    """Randomize the roster and lock the plan; the pilot becomes running. A start date already past moves to the
+    launch day (recorded in the audit trail). 409 on a second launch or a layer conflict, 422 when the roster is empty
+    or lacks a stratum attribute. The body is optional; `launched_at` only in simulation mode."""
+    body = json_body(LaunchRequest, optional=True)
+    launched_at = None
+    if body.launched_at is not None:
+        if not current_app.config.get("SIMULATION"):
+            raise ValidationFailed(
+                "launched_at is accepted only in simulation mode (PILOTLAB_SIMULATION=1).",
+                [problem("launched_at", "is accepted only when the service runs in simulation mode")],
+            )
+        launched_at = body.launched_at.astimezone(UTC)
+    return jsonify(_one(lifecycle.launch_pilot(get_session(), pilot_id, actor(), launched_at)))
 
 
 @bp.post("/pilots/<int:pilot_id>/conclude")

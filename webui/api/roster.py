@@ -8,13 +8,15 @@ models below document them in the OpenAPI description.
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Literal
 
-from flask import abort, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field
+from flask import abort, current_app, jsonify, request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from pilots import roster
 from pilots.assignment.balance import balance_report, balance_table
+from pilots.errors import ValidationFailed, problem
 from pilots.lookup import get_pilot
 from pilots.models import Assignment
 from pilots.roster.upload import parse_upload
@@ -151,8 +153,21 @@ def replace_roster(pilot_id: int):
     return jsonify({"pilot_id": pilot_id, "moderators": count})
 
 
+class LateJoinQuery(BaseModel):
+    """Query parameters of `POST /pilots/{id}/roster`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    joined_at: AwareDatetime | None = Field(
+        default=None,
+        description="Simulation mode only, simulated pilots only: when the late joiners joined (ISO 8601 with a "
+        "time zone, between the launch and now). Their pilot data count from then.",
+    )
+
+
 @bp.post("/pilots/<int:pilot_id>/roster")
 @spec.validate(
+    query=LateJoinQuery,
     json=RosterUpload,
     resp=responses(201, LateJoinersAdded, 404, 409, 415, 422),
     tags=TAGS,
@@ -169,7 +184,16 @@ def add_late_joiners(pilot_id: int):
     it is a 409 listing the fields. A moderator in another running pilot of the same layer is a 409.
     """
     get_pilot(get_session(), pilot_id)
-    result = roster.add_late_joiners(get_session(), pilot_id, _upload(), actor())
+    query = query_args(LateJoinQuery)
+    joined_at = None
+    if query.joined_at is not None:
+        if not current_app.config.get("SIMULATION"):
+            raise ValidationFailed(
+                "joined_at is accepted only in simulation mode (PILOTLAB_SIMULATION=1).",
+                [problem("joined_at", "is accepted only when the service runs in simulation mode")],
+            )
+        joined_at = query.joined_at.astimezone(UTC)
+    result = roster.add_late_joiners(get_session(), pilot_id, _upload(), actor(), joined_at)
     assigned = result.added + result.unchanged
     team_of = roster.teams_of(get_session(), pilot_id, [a.moderator_id for a in assigned])
     body = {

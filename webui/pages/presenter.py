@@ -15,7 +15,7 @@ from webui.figures.scale import decimals_for, metric_label, scale_for
 from webui.pages import chart_tables, check_text, explain, headline, wording
 
 # The schedule line and the provisional note already say these; the engine's own reasons would repeat them.
-REPEATED_REASONS = ("Next planned review:", "Provisional:")
+REPEATED_REASONS = ("Next planned review:", "Provisional:", "The decision was reached on")
 
 
 @dataclass
@@ -73,6 +73,8 @@ class ResultsView:
     unit_label: str = "Moderators"
     method_notes: list[str] = field(default_factory=list)
     conclusion: headline.Conclusion | None = None
+    decided_on: str | None = None
+    follow_up: str | None = None
 
 
 def _checks(document: dict[str, Any], names: dict[str, str]) -> list[CheckRow]:
@@ -224,4 +226,18 @@ def results_view(document: dict[str, Any], pilot: Pilot, conclusion: headline.Co
         unit_label="Teams" if document.get("unit") == "team" else "Moderators",
         method_notes=[str(note) for note in document.get("notes") or []],
         conclusion=conclusion,
+        decided_on=decision.get("decided_on"),
+        follow_up=_follow_up(decision),
+    )
+
+
+def _follow_up(decision: dict[str, Any]) -> str | None:
+    """One sentence on the looks after a kept decision (None when the latest analysis is the decision)."""
+    follow = decision.get("follow_up")
+    if not follow:
+        return None
+    latest = wording.verdict(follow.get("recommendation")).label
+    return (
+        f"Later looks are descriptive follow-up and do not change the decision; the latest analysis alone would read "
+        f"“{latest}”."
     )

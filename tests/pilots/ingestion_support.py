@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlmodel import Session
@@ -25,8 +25,13 @@ def make_pilot(
     pre_start: date | None = PRE_START,
     name: str = "ingestion test",
 ) -> int:
-    """A pilot with `moderators` on the roster, alternately assigned to control and treatment; returns its id."""
+    """A pilot with `moderators` on the roster, alternately assigned to control and treatment; returns its id.
+
+    It is a simulated launch at 00:00 UTC of its start date, so audits from the start date on are pilot data."""
+    launched = datetime.combine(start, time(0), tzinfo=UTC)
     pilot = Pilot(
+        simulated=True,
+        launched_at=launched,
         name=name,
         kind="tool",
         owner="pm-user",  # the `pm` of the tokens fixture owns it
@@ -45,7 +50,15 @@ def make_pilot(
         session.add(RosterEntry(pilot_id=pilot.id, moderator_id=moderator, team=f"team-{k % 2}"))
         arm = "control" if k % 2 == 0 else "treatment"
         session.add(
-            Assignment(pilot_id=pilot.id, moderator_id=moderator, unit_id=moderator, arm=arm, stratum="all", sequence=k)
+            Assignment(
+                pilot_id=pilot.id,
+                moderator_id=moderator,
+                unit_id=moderator,
+                arm=arm,
+                stratum="all",
+                sequence=k,
+                assigned_at=launched,
+            )
         )
     session.commit()
     return pilot.id

@@ -101,10 +101,10 @@ BAD_BODIES = [
     ("negative seed", body(seed=-1), "seed"),
     ("huge seed", body(seed=2**64), "seed"),
     ("bool seed", body(seed=True), "seed"),
-    ("end before start", body(end_date="2024-06-01"), "end_date"),
-    ("end equals start", body(end_date="2024-06-03"), "end_date"),
-    ("shorter than min_days", body(end_date="2024-06-10"), "end_date"),
-    ("pre-period after start", body(pre_period_start="2024-06-03"), "pre_period_start"),
+    ("end before start", body(end_date="2030-06-01"), "end_date"),
+    ("end equals start", body(end_date="2030-06-03"), "end_date"),
+    ("shorter than min_days", body(end_date="2030-06-10"), "end_date"),
+    ("pre-period after start", body(pre_period_start="2030-06-03"), "pre_period_start"),
     ("timestamp date", body(start_date="2024-06-03T00:00:00"), "start_date"),
     ("numeric date", body(start_date=20240603), "start_date"),
     ("impossible date", body(start_date="2024-02-30"), "start_date"),
@@ -131,7 +131,7 @@ def test_create_lists_every_problem_at_once(api):
     response = api.as_("pm").post("/api/v1/pilots", json=payload)
     fields = {d["field"] for d in response.json["error"]["details"]}
     assert fields == {"kind", "name", "arms.1.weight", "seed"}
-    cross = body(arms=[{"name": "c"}, {"name": "c"}], end_date="2024-06-01", pre_period_start="2024-06-05")
+    cross = body(arms=[{"name": "c"}, {"name": "c"}], end_date="2030-06-01", pre_period_start="2030-06-05")
     fields = {d["field"] for d in api.as_("pm").post("/api/v1/pilots", json=cross).json["error"]["details"]}
     assert fields == {"arms.1.name", "end_date", "pre_period_start"}
 

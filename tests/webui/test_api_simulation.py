@@ -8,6 +8,7 @@ from tests.conftest import ApiClient
 from tests.webui.page_support import make_user, sign_in
 from tests.webui.test_api_pilots import add_roster, create
 from webui import create_app
+from webui.database import engine as app_engine
 
 PAST = {"start_date": "2024-06-03", "end_date": "2024-07-01", "pre_period_start": "2024-05-06"}
 
@@ -78,3 +79,5 @@ def test_without_simulation_mode_launched_at_and_joined_at_are_refused(database_
     )
     assert joined.status_code == 201, joined.json
     assert joined.json["assignments"][0]["assigned_at"].startswith("2024-06-10T09:00:00")
+    with production.app_context():
+        app_engine().dispose()  # the second app's connections, closed before the garbage collector finds them

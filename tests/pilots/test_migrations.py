@@ -66,8 +66,8 @@ def _old_pilot(connection, status: str, seed: int = 20240611) -> int:
     return inserted.scalar_one()
 
 
-def test_0005_backfills_data_from_with_the_cutoff_rule_and_marks_nothing_simulated(scratch_url):
-    upgrade(scratch_url, "0004")
+def test_0006_backfills_data_from_with_the_cutoff_rule_and_marks_nothing_simulated(scratch_url):
+    upgrade(scratch_url, "0005")
     engine = make_engine(scratch_url)
     with Session(engine) as session:
         pilot_id = _old_pilot(session.connection(), "running")
@@ -83,7 +83,7 @@ def test_0005_backfills_data_from_with_the_cutoff_rule_and_marks_nothing_simulat
     engine.dispose()
     for _ in range(2):  # and again after a round trip through the downgrade
         upgrade(scratch_url)
-        assert current_revision(scratch_url) == "0005"
+        assert current_revision(scratch_url) == "0006"
         engine = make_engine(scratch_url)
         with engine.connect() as connection:
             days = connection.execute(
@@ -93,7 +93,7 @@ def test_0005_backfills_data_from_with_the_cutoff_rule_and_marks_nothing_simulat
         engine.dispose()
         assert [tuple(row) for row in days] == [("m1", "2024-06-01"), ("m2", "2024-06-02")]
         assert not pilot[0] and pilot[1] is None
-        downgrade(scratch_url, "0004")
+        downgrade(scratch_url, "0005")
 
 
 def _state(url: str) -> tuple[list[str], list[tuple]]:

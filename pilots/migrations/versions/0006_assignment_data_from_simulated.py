@@ -11,8 +11,8 @@
 * `pilot.information_plan`: the variance models and planned information schedule frozen at launch (null for
   existing pilots, which keep fitting them as before).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-07 01:00:00
 """
 
@@ -22,8 +22,8 @@ from datetime import UTC, datetime, time, timedelta
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,12 +1,14 @@
 """Engines and sessions for SQLite and PostgreSQL from one code path.
 
 Everything dialect-specific lives here: SQLite gets WAL journaling, foreign keys, a busy timeout and explicit
-transaction control (so writers can take the write lock up front with `BEGIN IMMEDIATE`); PostgreSQL needs nothing
-beyond its URL. The service function that owns a unit of work commits; helpers take a session and never commit.
+transaction control (so writers can take the write lock up front with `BEGIN IMMEDIATE`), and a file private to the
+service user; PostgreSQL gets a connect timeout and, for the web app, a statement timeout. The service function that
+owns a unit of work commits; helpers take a session and never commit.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,23 +18,65 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long a statement may wait for a lock or run (SQLite busy timeout, PostgreSQL statement_timeout), and how long
+# to wait for a connection. The web app passes its own (shorter) limits so that an outage answers 503 quickly; the CLI
+# and migrations, which may rewrite large tables, keep these.
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
 _IMMEDIATE = "pilotlab_begin_immediate"
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine for `url`, creating the SQLite file's folder when needed."""
+def make_engine(
+    url: str,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    statement_timeout: bool = False,
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+    create: bool = True,
+) -> Engine:
+    """Create the engine for `url`.
+
+    `timeout_s` bounds lock waits (SQLite's busy timeout) and waiting for a pooled connection; with
+    `statement_timeout` it also bounds every PostgreSQL statement. `connect_timeout_s` bounds a PostgreSQL connect.
+    With `create` a missing SQLite file (and its folder) is created private to the service user (folder 0700, file
+    0600); without it a missing file is a `MissingDatabase` error instead of an empty database.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-    _configure_sqlite(engine)
+        options = f"-c statement_timeout={int(timeout_s * 1000)}" if statement_timeout else None
+        connect_args = {"connect_timeout": max(1, round(connect_timeout_s))} | ({"options": options} if options else {})
+        return create_engine(url, pool_pre_ping=True, pool_timeout=timeout_s, connect_args=connect_args)
+    if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+        _sqlite_file(Path(parsed.database), create)
+    engine = create_engine(url, pool_timeout=timeout_s, connect_args={"check_same_thread": False, "timeout": timeout_s})
+    _configure_sqlite(engine, int(timeout_s * 1000))
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+class MissingDatabase(RuntimeError):
+    """The configured SQLite file does not exist (and the caller may not create it)."""
+
+
+def _sqlite_file(path: Path, create: bool) -> None:
+    if path.exists():
+        return
+    if not create:
+        raise MissingDatabase(f"The database file {path} does not exist.")
+    private_folder(path.parent)
+    # Created here, empty and 0600, so SQLite opens it instead of creating it with the umask's permissions; its -wal
+    # and -shm files take the database file's permissions.
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
+def private_folder(folder: Path) -> None:
+    """Create `folder` (and missing parents) readable only by the service user; an existing folder is left as is."""
+    if folder.exists():
+        return
+    folder.mkdir(parents=True, mode=0o700, exist_ok=True)
+    folder.chmod(0o700)  # mkdir's mode is filtered by the umask (and parents get the default mode anyway)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         # Take transaction control away from the sqlite3 module so BEGIN is ours to issue.
@@ -40,7 +84,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

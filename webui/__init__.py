@@ -83,8 +83,10 @@ def _instance_secret(folder: Path) -> str:
 
 def register_extensions(app: Flask) -> None:
     from webui import assets, database
+    from webui.outages import register_outage_handlers
 
     database.init_app(app)
+    register_outage_handlers(app)
     security.init_app(app)
     assets.init_app(app)
 
@@ -92,8 +94,10 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from webui import api_docs
     from webui.api import init_app as init_api
+    from webui.health import register_health
     from webui.pages import init_app as init_pages
 
     init_api(app)
     init_pages(app)
     api_docs.init_app(app)
+    register_health(app)

@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-core  ## install what serving needs, migrate, seed the demo pilots, serve on http://127.0.0.1:$(PORT)
 	PILOTLAB_DEMO=1 $(BIN)/pilotlab db upgrade
 	PILOTLAB_DEMO=1 $(BIN)/pilotlab demo
-	PILOTLAB_DEMO=1 exec $(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	PILOTLAB_DEMO=1 exec $(BIN)/gunicorn -c gunicorn.conf.py --workers $(WORKERS) --bind 127.0.0.1:$(PORT) wsgi:app
 
 test: $(VENV)/.installed  ## the full suite on SQLite (browser tests need /usr/bin/chromium)
 	$(BIN)/pytest
@@ -41,6 +41,7 @@ bench: $(VENV)/.installed  ## speed and memory figures
 	$(BIN)/python bench/bench_results.py
 	$(BIN)/python bench/bench_plan.py
 	$(BIN)/python bench/bench_pages.py
+	$(BIN)/python bench/bench_serving.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -13,6 +13,8 @@ from flask import Flask
 from pilots import settings
 from webui import security
 from webui.converters import register_converters
+from webui.request_limits import register_request_limits
+from webui.security_headers import register_security_headers
 
 
 class ConfigurationError(RuntimeError):
@@ -40,6 +42,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _check_secret_key(app)
 
     register_converters(app)
+    register_request_limits(app)
+    register_security_headers(app)
     register_extensions(app)
     register_blueprints(app)
     return app

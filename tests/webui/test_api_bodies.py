@@ -3,11 +3,13 @@ than any parser's recursion limit, and arbitrary bytes (hypothesis) in each cont
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.pilots.ingestion_support import make_pilot
+from tests.pilots.ingestion_support import audit, make_pilot
 
 DEPTH = 1_000
 DEEP_ARRAY = "[" * DEPTH + "]" * DEPTH
@@ -63,3 +65,19 @@ def test_arbitrary_bodies_never_500(api, client, pilot, body, csv):
         response = api.open(method, _url(template, pilot), data=body, headers=headers)
         assert response.status_code < 500, (method, template, body, response.status_code)
         assert response.is_json or response.status_code == 200
+
+
+def test_small_body_limit_except_on_bulk_uploads(api, client, pilot):
+    padding = " " * (80 * 1024)  # 80 KiB of JSON whitespace around a small document
+    json_headers = {"Content-Type": "application/json"}
+    for method, path in [("POST", "/api/v1/pilots"), ("POST", "/api/v1/plan"), ("PATCH", f"/api/v1/pilots/{pilot}")]:
+        response = api.open(method, path, data="{}" + padding, headers=json_headers)
+        assert response.status_code == 413 and response.json["error"]["code"] == "request_entity_too_large", path
+    assert client.post("/login", data={"name": "x", "password": "y", "pad": padding}).status_code == 413
+    body = json.dumps({"outcomes": [audit(f"a{k}") for k in range(2000)]})
+    assert len(body) > 80 * 1024
+    response = api.post(f"/api/v1/pilots/{pilot}/outcomes", data=body, headers=json_headers)
+    assert response.status_code != 413  # a draft pilot: 409, but the body was read
+    roster = '{"moderators": [' + ",".join(f'{{"moderator_id": "m{k}"}}' for k in range(5000)) + "]}"
+    assert len(roster) > 80 * 1024
+    assert api.put(f"/api/v1/pilots/{pilot}/roster", data=roster, headers=json_headers).status_code == 200

@@ -42,7 +42,9 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the repository r
 from _ingest_data import audits, seed_pilot, settings_for  # bench/ is the script's folder, first on sys.path
 from bench_ingest import reset_postgres
 
+from pilots.db import make_engine, session_factory
 from pilots.migrate import upgrade
+from pilots.models import Pilot
 from tests.serving import free_port, wait_until_up
 from webui import create_app
 
@@ -215,6 +217,13 @@ def prepare(database_url: str, rows: int, batches: int) -> tuple[int, str, list[
     settings = settings_for(rows + batches * BATCH)
     upgrade(database_url)
     pilot_id, token = seed_pilot(database_url, settings)
+    engine = make_engine(database_url)
+    with session_factory(engine)() as session:  # the ingestion benchmark's pilot has no analysable design
+        pilot = session.get(Pilot, pilot_id)
+        pilot.metrics = [{"name": "accuracy", "role": "primary", "margin": None, "relative": False}]
+        pilot.design = {"method": "always_valid", "alpha": 0.05, "power": 0.8, "looks": 5, "min_days": 14}
+        session.commit()
+    engine.dispose()
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench"})
     client = app.test_client()
     stream = audits(settings, rows + batches * BATCH)

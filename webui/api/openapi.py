@@ -18,10 +18,15 @@ from pilots.schemas import ErrorEnvelope, problems_from
 
 BEARER = "bearer"
 ERROR_DESCRIPTIONS = {
-    400: "Bad request",
+    400: "Bad request (also: a request that is not valid HTTP, answered by the server before the route)",
     401: "Missing, unknown, expired or revoked API token",
     403: "The caller may not do this (its role, it neither owns nor collaborates on the pilot, or its token is scoped "
     "to another pilot's ingestion)",
+    408: "The request body did not arrive within the body deadline",
+    413: "The request body is larger than the route accepts (64 KiB; 64 MiB for bulk uploads)",
+    414: "The request line (method and URL) is too long",
+    431: "The request headers are too large or too many",
+    503: "The database is unavailable; retry after the `Retry-After` seconds",
     410: "Deleted on purpose (the retention policy purged the raw audits)",
     404: "No such resource",
     409: "Conflicts with the current state",
@@ -117,12 +122,38 @@ def responses(ok: int, model: Any = None, *errors: int, public: bool = False) ->
     return DeclaredResponse(**codes)
 
 
+# Statuses any route can answer whatever it does: from the server before the route runs (malformed HTTP, request
+# line or headers too large), from reading a body (too slow, too large), from the database (an outage).
+EVERY_ROUTE = (400, 414, 431)
+BODY_ROUTES = (408, 413)
+DATABASE_ROUTES = (503,)
+
+
+def _error_entry(code: int) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/ErrorEnvelope"}
+    return {"description": ERROR_DESCRIPTIONS[code], "content": {"application/json": {"schema": schema}}}
+
+
+def _general_statuses(operation: dict[str, Any]) -> None:
+    codes = [*EVERY_ROUTE]
+    if "requestBody" in operation:
+        codes += BODY_ROUTES
+    if operation.get("security") != []:  # authenticated routes read the database (public ones do not)
+        codes += DATABASE_ROUTES
+    responses = operation["responses"]
+    for code in codes:
+        responses.setdefault(str(code), _error_entry(code))
+    operation["responses"] = dict(sorted(responses.items()))
+
+
 def document() -> dict[str, Any]:
-    """The OpenAPI document, completed where spectree cannot say it: optional request bodies, CSV request bodies, and
-    the CSV representation of every export (any GET with a `format` query parameter answers text/csv too)."""
+    """The OpenAPI document, completed where spectree cannot say it: optional request bodies, CSV request bodies,
+    the CSV representation of every export (any GET with a `format` query parameter answers text/csv too), and the
+    statuses any route can answer (`EVERY_ROUTE`, `BODY_ROUTES`, `DATABASE_ROUTES`)."""
     generated = spec.spec
     for operations in generated["paths"].values():
         for operation in operations.values():
+            _general_statuses(operation)
             name = operation.get("operationId")
             if name in OPTIONAL_BODIES and "requestBody" in operation:
                 operation["requestBody"]["required"] = False

@@ -146,6 +146,24 @@ def _general_statuses(operation: dict[str, Any]) -> None:
     operation["responses"] = dict(sorted(responses.items()))
 
 
+def _pilot_links(paths: dict[str, Any]) -> None:
+    """OpenAPI links from a created pilot (`201` of createPilot, its `id`) to every operation on `{pilot_id}`, so
+    stateful clients (schemathesis' state machine) can chain calls on a real pilot."""
+    targets = {
+        operation["operationId"]: {
+            "operationId": operation["operationId"],
+            "parameters": {"pilot_id": "$response.body#/id"},
+        }
+        for path, operations in paths.items()
+        if "{pilot_id}" in path
+        for operation in operations.values()
+    }
+    for operations in paths.values():
+        for operation in operations.values():
+            if operation.get("operationId") == "createPilot":
+                operation["responses"]["201"]["links"] = targets
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI document, completed where spectree cannot say it: optional request bodies, CSV request bodies,
     the CSV representation of every export (any GET with a `format` query parameter answers text/csv too), and the
@@ -161,4 +179,5 @@ def document() -> dict[str, Any]:
                 operation["requestBody"]["content"].setdefault("text/csv", CSV_CONTENT)
             if any(p.get("in") == "query" and p.get("name") == "format" for p in operation.get("parameters", [])):
                 operation["responses"]["200"].setdefault("content", {}).setdefault("text/csv", CSV_CONTENT)
+    _pilot_links(generated["paths"])
     return generated

@@ -31,8 +31,9 @@ test: $(VENV)/.installed  ## the full suite on SQLite (browser tests need /usr/b
 test-postgres: $(VENV)/.installed  ## the same suite against PostgreSQL
 	PILOTLAB_TEST_DATABASE_URL=$${PILOTLAB_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest
 
-validate: $(VENV)/.installed  ## large simulations: the sequential designs, then the stress matrix (hours on 2 cores)
+validate: $(VENV)/.installed  ## large simulations: the sequential designs, the QA analyses, then the stress matrix (hours on 2 cores)
 	$(BIN)/python bench/validate_sequential.py
+	$(BIN)/python bench/validate_qa.py
 	$(BIN)/python bench/validate_stress.py
 
 bench: $(VENV)/.installed  ## speed and memory figures

@@ -25,6 +25,13 @@ TOO_FEW_SEGMENTS = "too_few_segments"
 # Data-quality checks (analysis/checks.py)
 TOO_FEW_UNITS = "too_few_units"
 
+# QA: agreement, auditors, policy and queue cells (analysis/agreement.py, analysis/auditors.py)
+TOO_FEW_DOUBLE_AUDITS = "too_few_double_audits"
+NO_RATING_VARIATION = "no_rating_variation"
+TOO_FEW_AUDITORS = "too_few_auditors"
+SMALL_CELL = "small_cell"
+NOT_AUDITOR_GRADED = "not_auditor_graded"
+
 MESSAGES: dict[str, str] = {
     EMPTY_ARM: "One of the arms has no moderators with audits yet, so the arms cannot be compared.",
     NO_AUDITS: "One of the arms has no audits yet, so its rate is undefined.",
@@ -46,6 +53,14 @@ MESSAGES: dict[str, str] = {
     ),
     TOO_FEW_SEGMENTS: ("Fewer than two segments have a usable estimate, so heterogeneity cannot be tested."),
     TOO_FEW_UNITS: "Too few moderators to run this check.",
+    TOO_FEW_DOUBLE_AUDITS: "Fewer than two items were audited by two different auditors, so agreement is unknown.",
+    NO_RATING_VARIATION: (
+        "Every double-audited item got the same grade from every auditor, so Krippendorff's alpha (agreement beyond "
+        "the variation in grades) is undefined; the percent agreement is 100%."
+    ),
+    TOO_FEW_AUDITORS: "Fewer than two auditors graded both arms, so auditors cannot be compared.",
+    SMALL_CELL: "Too few moderators or audits in this cell for an interval; shown for completeness only.",
+    NOT_AUDITOR_GRADED: "This metric is not a grade given by an auditor, so auditor leniency does not affect it.",
 }
 
 

@@ -43,7 +43,8 @@ from pilots.migrate import upgrade
 from webui import create_app
 
 COLUMNS = (
-    "pilot_id, audit_id, moderator_id, audited_at, day, correct, critical, handle_time_s, policy, queue, auditor_id"
+    "pilot_id, audit_id, moderator_id, audited_at, day, correct, critical, handle_time_s, policy, queue, auditor_id, "
+    "item_id"
 )
 
 
@@ -63,6 +64,7 @@ def raw_values(pilot_id: int, record: dict, sqlite: bool) -> tuple:
         record["policy"],
         record["queue"],
         record["auditor_id"],
+        record["item_id"],
         stamp.isoformat(" ", "microseconds")[:26] if sqlite else stamp,
     )
 
@@ -75,7 +77,7 @@ class SqliteCeiling:
         self.connection = sqlite3.connect(folder / "ceiling.sqlite3", isolation_level=None)
         for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
             self.connection.execute(f"PRAGMA {pragma}")
-        self.statement = f"INSERT INTO outcome ({COLUMNS}, ingested_at) VALUES ({', '.join('?' * 12)})"
+        self.statement = f"INSERT INTO outcome ({COLUMNS}, ingested_at) VALUES ({', '.join('?' * 13)})"
 
     def insert(self, batch: list[dict]) -> float:
         values = [raw_values(self.pilot_id, r, sqlite=True) for r in batch]

@@ -3,8 +3,9 @@ service functions the API uses (so the demo exercises the real write paths, not 
 simulated (simulation mode): randomized at the start of their start date in the past, and marked so on every page.
 
 Dates are relative to `today`, so the demo always shows pilots in flight: one tool pilot with a ramping effect on
-accuracy, one team-randomized training pilot whose effect fades as the novelty wears off, and one draft waiting
-for launch.
+accuracy (with double-audited items for calibration), one team-randomized training pilot whose effect fades as the
+novelty wears off, a pilot whose QA routing sends the new tool's audits to lenient auditors (the auditor check makes
+it invalid), a pilot that helps overall but hurts a pre-registered critical policy, and one draft waiting for launch.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from sqlmodel import Session, select
 from pilots import accounts, events, ingestion, lifecycle, roster, settings
 from pilots.models import Assignment, Event, User
 from pilots.roster.upload import validate_records
-from pilots.schemas import Arm, Design, MetricSpec, PilotCreate
+from pilots.schemas import Arm, CriticalPolicy, Design, MetricSpec, PilotCreate
 from pilots.simulation import SimulationSettings, simulate_audits, simulate_roster
+from pilots.simulation.qa import QaScenario
 
 DEMO_PASSWORD = "pilotlab-demo"
 DEMO_USERS = {"demo-admin": "admin", "demo-pm": "pm", "demo-analyst": "analyst", "demo-viewer": "viewer"}
@@ -52,6 +54,8 @@ def demo_pilots(today: date, moderators: int = 240) -> list[DemoPilot]:
     """The demo's pilots, dated relative to `today`."""
     ai_start = today - timedelta(days=35)
     calibration_start = today - timedelta(days=24)
+    qa_start = today - timedelta(days=28)
+    calibrated = QaScenario(leniency_sd_points=2.0, double_audit_share=0.05, grading_error=0.03)
     guardrails = [
         MetricSpec(name="critical_error_rate", role="guardrail", margin=0.005),
         MetricSpec(name="handle_time", role="guardrail", margin=0.05, relative=True),
@@ -84,6 +88,7 @@ def demo_pilots(today: date, moderators: int = 240) -> list[DemoPilot]:
                 handle_time_effect_relative=-0.04,
                 effect_shape="ramp",
                 ramp_weeks=2.0,
+                qa=calibrated,
             ),
         ),
         DemoPilot(
@@ -114,6 +119,39 @@ def demo_pilots(today: date, moderators: int = 240) -> list[DemoPilot]:
                 fade_floor=0.3,
             ),
         ),
+        _qa_pilot(
+            qa_start,
+            moderators,
+            name="Auto-translate for non-native queues",
+            hypothesis="Machine translation of items in a moderator's second language raises accuracy.",
+            arm="auto_translate",
+            metrics=[MetricSpec(name="accuracy", role="primary"), guardrails[0]],
+            design=Design(method="always_valid", min_days=14),
+            seed=31,
+            # No real effect: the QA queue routes the new tool's audits to the most lenient auditors.
+            qa=replace(calibrated, leniency_sd_points=4.0, allocation="skewed", skew=0.7),
+        ),
+        _qa_pilot(
+            qa_start,
+            moderators,
+            name="Context panel for escalations",
+            hypothesis="Showing the account's history next to each escalated item raises accuracy, without hurting "
+            "the violent-extremism policy, where a missed removal matters most.",
+            arm="context_panel",
+            metrics=[
+                MetricSpec(
+                    name="accuracy",
+                    role="primary",
+                    critical_policies=[CriticalPolicy(policy="violent_extremism", margin=0.01)],
+                ),
+                guardrails[0],
+            ],
+            design=Design(method="group_sequential", looks=5, spending="obrien_fleming", min_days=14),
+            seed=47,
+            # Helps overall (+3 points) but hurts violent extremism (3 - 15 = -12 points there).
+            accuracy_effect_points=3.0,
+            qa=replace(calibrated, policy_effects_points=(("violent_extremism", -15.0),)),
+        ),
         DemoPilot(
             plan=PilotCreate(
                 name="Policy refresher micro-lessons",
@@ -137,6 +175,48 @@ def demo_pilots(today: date, moderators: int = 240) -> list[DemoPilot]:
             launch=False,
         ),
     ]
+
+
+def _qa_pilot(
+    start: date,
+    moderators: int,
+    *,
+    name: str,
+    hypothesis: str,
+    arm: str,
+    metrics: list[MetricSpec],
+    design: Design,
+    seed: int,
+    qa: QaScenario,
+    accuracy_effect_points: float = 0.0,
+) -> DemoPilot:
+    """A seven-week moderator-randomized tool pilot with two weeks of pre-period, showing a QA scenario."""
+    return DemoPilot(
+        plan=PilotCreate(
+            name=name,
+            kind="tool",
+            hypothesis=hypothesis,
+            layer=arm.replace("_", "-"),
+            unit="moderator",
+            arms=[Arm(name="control", weight=1), Arm(name=arm, weight=1)],
+            strata=["site", "tenure_months"],
+            metrics=metrics,
+            design=design,
+            start_date=start,
+            end_date=start + timedelta(days=48),
+            pre_period_start=start - timedelta(days=14),
+            seed=seed,
+        ),
+        settings=SimulationSettings(
+            n_moderators=moderators,
+            start_date=start,
+            pre_weeks=2,
+            weeks=7,
+            arms=("control", arm),
+            accuracy_effect_points=accuracy_effect_points,
+            qa=qa,
+        ),
+    )
 
 
 def already_seeded(session: Session) -> bool:

@@ -32,6 +32,6 @@ class ParsedBatch:
     def rows(self) -> list[Outcome]:
         """The unique audits as `Outcome` tuples (booleans as `bool`)."""
         return [
-            Outcome(a, m, t, d, bool(c), None if k is None else bool(k), h, p, q, au)
-            for a, m, t, d, c, k, h, p, q, au in self.values
+            Outcome(a, m, t, d, bool(c), None if k is None else bool(k), h, p, q, au, it)
+            for a, m, t, d, c, k, h, p, q, au, it in self.values
         ]

@@ -51,19 +51,19 @@ def parse_columns(records: Sequence[Any], window: Window, first_row: int) -> Par
     try:
         if set(map(len, records)) == {len(f.FIELDS)}:
             # Every record has as many keys as there are fields, and each field is found: exactly the fields.
-            ids, moderators, stamps, correct, critical, handle, policy, queue, auditor = (
+            ids, moderators, stamps, correct, critical, handle, policy, queue, auditor, item = (
                 list(map(get, records)) for get in _ALL
             )
         elif all(map(f.KNOWN.issuperset, records)):
             ids, moderators, stamps, correct = (list(map(get, records)) for get in _REQUIRED)
-            critical, handle, policy, queue, auditor = (
+            critical, handle, policy, queue, auditor, item = (
                 list(map(dict.get, records, repeat(name))) for name in _OPTIONAL
             )
         else:
             return None
     except KeyError:
         return None
-    return _checked(ids, moderators, stamps, correct, critical, handle, policy, queue, auditor, window, first_row)
+    return _checked(ids, moderators, stamps, correct, critical, handle, policy, queue, auditor, item, window, first_row)
 
 
 def parse_csv_columns(rows: list[list[str]], layout: CsvLayout, window: Window, first_row: int) -> ParsedBatch | None:
@@ -76,7 +76,7 @@ def parse_csv_columns(rows: list[list[str]], layout: CsvLayout, window: Window, 
         return None
     present = list(zip(*rows, strict=True))
     empty = ("",) * n
-    ids, moderators, stamps, correct, critical, handle, policy, queue, auditor = (
+    ids, moderators, stamps, correct, critical, handle, policy, queue, auditor, item = (
         list(present[index]) if index < layout.width else list(empty) for index in layout.indexes
     )
     try:
@@ -85,11 +85,11 @@ def parse_csv_columns(rows: list[list[str]], layout: CsvLayout, window: Window, 
         handle = [float(value) if value else None for value in handle]
     except (KeyError, ValueError):
         return None
-    return _checked(ids, moderators, stamps, correct, critical, handle, policy, queue, auditor, window, first_row)
+    return _checked(ids, moderators, stamps, correct, critical, handle, policy, queue, auditor, item, window, first_row)
 
 
 def _checked(
-    ids, moderators, stamps, correct, critical, handle, policy, queue, auditor, window: Window, first_row: int
+    ids, moderators, stamps, correct, critical, handle, policy, queue, auditor, item, window: Window, first_row: int
 ) -> ParsedBatch | None:
     """The batch from its columns (booleans as bool, handle times as numbers, absent values None), or None."""
     n = len(ids)
@@ -105,16 +105,19 @@ def _checked(
     if set(map(type, correct)) != {bool} or not _BOOL_OR_NONE.issuperset(map(type, critical)):
         return None
     policy, queue, auditor = _optional_text(policy), _optional_text(queue), _optional_text(auditor)
+    item = _optional_text(item)
     handle = _handle_times(handle)
     instants = _utc_texts(stamps)
-    if policy is None or queue is None or auditor is None or handle is None or instants is None:
+    if policy is None or queue is None or auditor is None or item is None or handle is None or instants is None:
         return None
     latest = max(instants)
     if min(instants) < window.earliest or latest >= window.end or latest > window.latest:
         return None
     days = list(map(getitem, instants, repeat(_DAY)))
     correct, critical = list(map(_as_int, correct)), list(map(_as_int, critical))
-    values = list(zip(ids, moderators, instants, days, correct, critical, handle, policy, queue, auditor, strict=True))
+    values = list(
+        zip(ids, moderators, instants, days, correct, critical, handle, policy, queue, auditor, item, strict=True)
+    )
     return ParsedBatch(values=values, row_numbers=list(range(first_row, first_row + n)), sums=rollups.aggregate(values))
 
 

@@ -26,7 +26,7 @@ csv.field_size_limit(1024 * 1024)
 
 
 class CsvLayout(NamedTuple):
-    """How to pull the fields, in `FIELDS` order, out of a row: `getter(row)` gives the 9 cells.
+    """How to pull the fields, in `FIELDS` order, out of a row: `getter(row)` gives the 10 cells.
 
     `pad` is True when some optional column is absent: the getter then reads it from one extra empty cell that the
     caller appends (`row + [""]`). `indexes` are the fields' positions in a row (`width` for an absent field);

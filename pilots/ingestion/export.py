@@ -37,6 +37,7 @@ def _csv_select(dialect: str, since: date | None, until: date | None) -> str:
         x.text("policy", dialect),
         x.text("queue", dialect),
         x.text("auditor_id", dialect),
+        x.text("item_id", dialect),
         x.day("day", dialect),
         "CASE WHEN day < {p} THEN 'pre' ELSE 'pilot' END",
         x.timestamp("ingested_at", dialect),

@@ -6,7 +6,7 @@ JSON and CSV paths (API and CLI) describe the same mistake the same way.
 
 Typing rules, decided once and documented in the API description:
 
-* JSON: `audit_id`, `moderator_id`, `audited_at`, `policy`, `queue`, `auditor_id` are strings; `correct` and
+* JSON: `audit_id`, `moderator_id`, `audited_at`, `policy`, `queue`, `auditor_id`, `item_id` are strings; `correct` and
   `critical` are JSON booleans (`true`/`false`, not 0/1 or strings); `handle_time_s` is a JSON number (a number
   sent as a string is rejected). Optional fields may be absent or `null`; an empty string counts as absent.
 * CSV: every cell is text; booleans are `true`/`false`/`1`/`0` (also `True`/`TRUE`/`False`/`FALSE`); an empty cell
@@ -38,6 +38,7 @@ FIELDS: tuple[str, ...] = (
     "policy",
     "queue",
     "auditor_id",
+    "item_id",
 )
 REQUIRED: frozenset[str] = frozenset({"audit_id", "moderator_id", "audited_at", "correct"})
 # Columns our own exports add; accepted and ignored on import so an export can be re-imported as is.
@@ -57,7 +58,7 @@ CSV_BOOLEANS: dict[str, bool] = {
     "TRUE": True,
     "FALSE": False,
 }
-TEXT_FIELDS = ("audit_id", "moderator_id", "policy", "queue", "auditor_id")
+TEXT_FIELDS = ("audit_id", "moderator_id", "policy", "queue", "auditor_id", "item_id")
 
 
 class Outcome(NamedTuple):
@@ -74,6 +75,7 @@ class Outcome(NamedTuple):
     policy: str | None
     queue: str | None
     auditor_id: str | None
+    item_id: str | None
 
     def content(self) -> tuple[Any, ...]:
         """Everything but the audit id: what must match for a re-sent audit to count as a duplicate."""

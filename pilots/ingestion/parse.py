@@ -124,11 +124,16 @@ def parse_json_records(records: Sequence[Any], window: Window, first_row: int = 
                 type(au) is not str or not au.isascii() or len(au) > _MAX_TEXT or not au.isprintable()
             ):
                 au = _identifier(au)
+            it = rec.get("item_id")
+            if it is not None and (
+                type(it) is not str or not it.isascii() or len(it) > _MAX_TEXT or not it.isprintable()
+            ):
+                it = _identifier(it)
         except (_Bad, KeyError, TypeError, ValueError, AttributeError, OverflowError):
             _diagnose(rec, window, n, problems, json=True)
             continue
         d, c, k = t[:10], AS_INT[c], AS_INT[k]
-        outcome = (a, m, t, d, c, k, h, p or None, q or None, au or None)
+        outcome = (a, m, t, d, c, k, h, p or None, q or None, au or None, it or None)
         # What follows is inlined in both loops (speed): keep the first copy of an audit id, add it to the sums.
         size = len(rows)
         if setdefault(a, size) != size:
@@ -169,7 +174,7 @@ def parse_csv_rows(rows: list[list[str]], layout: CsvLayout, window: Window, fir
         try:
             if len(raw) != width:
                 raise _Bad
-            a, m, t, c, k, h, p, q, au = getter([*raw, ""] if pad else raw)
+            a, m, t, c, k, h, p, q, au, it = getter([*raw, ""] if pad else raw)
             if not a.isascii():
                 a = _identifier(a)
             if not m.isascii():
@@ -197,11 +202,13 @@ def parse_csv_rows(rows: list[list[str]], layout: CsvLayout, window: Window, fir
                 q = _identifier(q)
             if au and (not au.isascii() or len(au) > _MAX_TEXT or not au.isprintable()):
                 au = _identifier(au)
+            if it and (not it.isascii() or len(it) > _MAX_TEXT or not it.isprintable()):
+                it = _identifier(it)
         except (_Bad, KeyError, TypeError, ValueError, OverflowError):
             _diagnose_csv(raw, layout, window, n, problems)
             continue
         d = t[:10]
-        outcome = (a, m, t, d, c, k, h, p or None, q or None, au or None)
+        outcome = (a, m, t, d, c, k, h, p or None, q or None, au or None, it or None)
         size = len(kept)
         if setdefault(a, size) != size:
             _repeat(batch, problems, seen[a], outcome, n)

@@ -36,19 +36,23 @@ from pilots.ingestion.fields import FIELDS, canonical
 Row = tuple[Any, ...]
 
 _COLUMNS = (
-    "pilot_id, audit_id, moderator_id, audited_at, day, correct, critical, handle_time_s, policy, queue, auditor_id"
+    "pilot_id, audit_id, moderator_id, audited_at, day, correct, critical, handle_time_s, policy, queue, auditor_id, "
+    "item_id"
 )
-_CONTENT = "audit_id, moderator_id, audited_at, day, correct, critical, handle_time_s, policy, queue, auditor_id"
+_CONTENT = (
+    "audit_id, moderator_id, audited_at, day, correct, critical, handle_time_s, policy, queue, auditor_id, item_id"
+)
 # The pilot id and ingestion time are the same for every row: they are written into the statement (an int and a
 # timestamp we formatted) so the batch's tuples go to executemany as they are.
 _SQLITE_INSERT = (
-    f"INSERT INTO outcome ({_COLUMNS}, ingested_at) VALUES ({{pilot_id:d}}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    f"INSERT INTO outcome ({_COLUMNS}, ingested_at) VALUES ({{pilot_id:d}}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
     "'{stamp}') ON CONFLICT (pilot_id, audit_id) DO NOTHING"
 )
 _UTC = "audited_at AT TIME ZONE 'UTC'"  # the staged text is UTC without an offset
 _STAGE = (
     "CREATE TEMPORARY TABLE outcome_stage (audit_id text, moderator_id text, audited_at timestamp, day date, "
-    "correct boolean, critical boolean, handle_time_s double precision, policy text, queue text, auditor_id text) "
+    "correct boolean, critical boolean, handle_time_s double precision, policy text, queue text, auditor_id text, "
+    "item_id text) "
     "ON COMMIT DROP"
 )
 _PG_INSERT = (
@@ -59,7 +63,7 @@ _PG_INSERT = (
 _SQLITE_CHUNK = 500
 # Column types of `_COLUMNS, ingested_at` for binary COPY, and 0/1/None as PostgreSQL booleans.
 _BINARY_TYPES = (
-    *("int4", "text", "text", "timestamptz", "date", "bool", "bool", "float8", "text", "text", "text"),
+    *("int4", "text", "text", "timestamptz", "date", "bool", "bool", "float8", "text", "text", "text", "text"),
     "timestamptz",
 )
 _BOOLEAN = {1: True, 0: False}
@@ -163,7 +167,7 @@ def _insert_postgresql(connection: Connection, pilot_id: int, rows: Sequence[Row
 
 def _binary_rows(pilot_id: int, rows: Sequence[Row], ingested_at: datetime) -> Iterator[tuple[Any, ...]]:
     """The rows in `_BINARY_TYPES` form (aware datetimes, dates, booleans), converted column by column."""
-    ids, moderators, instants, days, correct, critical, handle, policy, queue, auditor = zip(*rows, strict=True)
+    ids, moderators, instants, days, correct, critical, handle, policy, queue, auditor, item = zip(*rows, strict=True)
     at = map(datetime.fromisoformat, map(add, instants, repeat("+00:00")))  # canonical text is UTC
     dates = {day: date.fromisoformat(day) for day in set(days)}
     return zip(
@@ -178,6 +182,7 @@ def _binary_rows(pilot_id: int, rows: Sequence[Row], ingested_at: datetime) -> I
         policy,
         queue,
         auditor,
+        item,
         repeat(ingested_at),
     )
 

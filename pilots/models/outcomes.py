@@ -29,6 +29,8 @@ class Outcome(SQLModel, table=True):
     policy: str | None = Field(default=None, max_length=100)
     queue: str | None = Field(default=None, max_length=100)
     auditor_id: str | None = Field(default=None, max_length=100)
+    # The content item audited (migration 0007); two audits of one item by different auditors are a double audit.
+    item_id: str | None = Field(default=None, max_length=100)
     ingested_at: datetime = Field(default_factory=utcnow)
 
 

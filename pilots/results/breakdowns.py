@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from analysis.ratio import RatioStats, compare
-from analysis.segments import CHERRY_PICKING_WARNING, segment_effects
+from analysis.segments import CHERRY_PICKING_WARNING, Heterogeneity, segment_effects
 from pilots.assignment.strata import band
 from pilots.catalog import MetricDefinition
 from pilots.results.loader import Panel
@@ -81,19 +81,20 @@ def segments(
                         "reason": d.reason,
                     }
                 )
-            het = analysis.heterogeneity
-            tests.append(
-                {
-                    "segment": name,
-                    "arm": arm,
-                    "q": finite(het.q),
-                    "df": het.df,
-                    "p_value": finite(het.p_value),
-                    "i_squared": finite(het.i_squared),
-                    "reason": het.reason,
-                }
-            )
+            tests.append(heterogeneity_json(analysis.heterogeneity, segment=name, arm=arm))
     return rows, tests
+
+
+def heterogeneity_json(het: Heterogeneity, **labels: Any) -> dict[str, Any]:
+    """Cochran's Q test as JSON, after the `labels` that say which cells it compares."""
+    return {
+        **labels,
+        "q": finite(het.q),
+        "df": het.df,
+        "p_value": finite(het.p_value),
+        "i_squared": finite(het.i_squared),
+        "reason": het.reason,
+    }
 
 
 def by_week(

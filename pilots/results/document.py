@@ -24,7 +24,7 @@ from pilots.errors import Conflict, ValidationFailed, problem
 from pilots.lookup import get_pilot
 from pilots.models import Pilot
 from pilots.planning import SPENDING
-from pilots.results import breakdowns, checks, decisions, frozen, looks, multiplicity
+from pilots.results import breakdowns, checks, decisions, frozen, looks, multiplicity, qa
 from pilots.results import verdict as verdicts
 from pilots.results.comparison_json import comparison_json
 from pilots.results.jsonsafe import plain
@@ -67,7 +67,7 @@ def build_document(session: Session, pilot_id: int, as_of: date | None = None, *
         plan.pre_period_start,
         columns=lambda pre_only: looks.pilot_columns(pre_only, definitions, from_pilot),
     )
-    return analyse_panel(pilot, plan, panel, as_of, keep=keep, fixed=fixed)
+    return analyse_panel(pilot, plan, panel, as_of, keep=keep, fixed=fixed, session=session)
 
 
 def analyse_panel(
@@ -78,6 +78,7 @@ def analyse_panel(
     *,
     keep: bool = True,
     fixed: frozen.FrozenPlan | None = None,
+    session: Session | None = None,
 ) -> dict[str, Any]:
     """The results document of a loaded (or simulated, in-memory) panel.
 
@@ -85,12 +86,12 @@ def analyse_panel(
     pass `frozen.from_json(frozen.freeze_panel(plan, panel))`, exactly what launch would have stored. With `keep`, a
     decision reached at an earlier look is kept (`pilots.results.decisions`): each candidate look is re-analysed on the
     panel as loaded through that day, which is what `as_of` that day reads."""
-    document, candidates = _document(pilot, plan, panel, as_of, fixed)
+    document, candidates = _document(pilot, plan, panel, as_of, fixed, session)
     document = plain(document)
 
     def replay(day: date) -> dict[str, Any]:
         cut = panel.through((day - plan.start_date).days)
-        return analyse_panel(pilot, plan, cut, day, keep=False, fixed=fixed)
+        return analyse_panel(pilot, plan, cut, day, keep=False, fixed=fixed, session=session)
 
     return decisions.keep(document, plan.start_date, candidates if keep else [], replay)
 
@@ -104,7 +105,12 @@ def _end_reached(pilot: Pilot, now: int | None, total: int, as_of: date | None) 
 
 
 def _document(
-    pilot: Pilot, plan: PilotPlan, panel: Panel, as_of: date | None, fixed: frozen.FrozenPlan | None = None
+    pilot: Pilot,
+    plan: PilotPlan,
+    panel: Panel,
+    as_of: date | None,
+    fixed: frozen.FrozenPlan | None = None,
+    session: Session | None = None,
 ) -> tuple[dict[str, Any], list[int]]:
     """The document at the cut, and the candidate looks of an earlier decision (`decisions.candidate_days`)."""
     design = plan.design
@@ -131,6 +137,8 @@ def _document(
     if plan.unit == "team" or panel.units.size < FEW_UNITS:
         _randomization_tests(panel, plan, comparisons, now, control)
     check_results, balance_rows = _checks(panel, plan, now, control)
+    qa_results = _qa(session, pilot.id, plan, panel, now, comparisons)
+    qa_checks = [qa_results.balance, qa_results.blinding] if qa_results is not None else []
     primaries = [verdicts.primary_status(c, len(treatments)) for c in comparisons if c.role == "primary"]
     unconfirmed = verdicts.randomization_unconfirmed(
         [c for c in comparisons if c.role == "primary"], primaries, design.alpha / len(treatments)
@@ -143,10 +151,18 @@ def _document(
             spec = specs[c.metric]
             guardrails[(c.metric, c.arm)] = verdicts.guardrail_result(c, spec.margin, spec.relative, len(treatments))
     runtime = now + 1 if now is not None else 0
+    segment_guardrails = [result for _, result in qa_results.guardrails] if qa_results is not None else []
     verdict = verdicts.verdict(
-        check_results, primaries, list(guardrails.values()), runtime, design.min_days, end_reached
+        check_results + qa_checks[:1],
+        primaries,
+        list(guardrails.values()) + segment_guardrails,
+        runtime,
+        design.min_days,
+        end_reached,
     )
     reasons = list(verdict.reasons)
+    if qa_results is not None and not qa_results.blinding.ok:
+        reasons.append(qa_results.blinding.message)
     reasons += [unconfirmed[p] for p in unconfirmed]
     if now is None:
         reasons.insert(0, "No QA audits have arrived since the pilot started, so there is nothing to compare yet.")
@@ -195,11 +211,43 @@ def _document(
         },
         "srm": checks.srm_json(srm, panel, plan.weights, now, checks.look_thresholds(len(look_days))["srm"]),
         "checks": [checks.check_json(c) for c in check_results if c.name != "covariate_balance"]
-        + [checks.check_json(c, rows=balance_rows) for c in check_results if c.name == "covariate_balance"],
+        + [checks.check_json(c, rows=balance_rows) for c in check_results if c.name == "covariate_balance"]
+        + [checks.check_json(c) for c in qa_checks],
         "multiplicity": multiplicity_doc,
-        "metrics": _metrics(panel, plan, comparisons, guardrails, now, control, treatments),
+        "metrics": _with_qa(_metrics(panel, plan, comparisons, guardrails, now, control, treatments), qa_results),
+        "qa_health": qa_results.health if qa_results is not None else None,
         "notes": _notes(pilot, plan, panel),
     }, candidates
+
+
+def _qa(session: Session, pilot_id: int, plan: PilotPlan, panel: Panel, now: int | None, comparisons):
+    """The QA-domain results (`pilots.results.qa`), None before any audit of the pilot period or without a session
+    (panels simulated in memory have no stored outcomes to read)."""
+    if now is None or session is None:
+        return None
+    cells, ratings = qa.load(session, pilot_id, plan, panel, now)
+    main = {}
+    for c in comparisons:
+        raw = c.now.raw if c.now is not None else None
+        main[c.metric, c.arm] = (
+            (float(raw.difference), [float(raw.ci.low), float(raw.ci.high)]) if raw is not None else (None, None)
+        )
+    return qa.analyse(plan, panel, cells, ratings, main)
+
+
+def _with_qa(metrics: list[dict[str, Any]], qa_results) -> list[dict[str, Any]]:
+    """Add policy and queue effects to each metric and the auditor-adjusted estimate to each comparison."""
+    for entry in metrics:
+        if qa_results is None:
+            entry.update(by_policy=[], by_queue=[], by_policy_heterogeneity=[], by_queue_heterogeneity=[])
+            entry.update(policy_note=None, critical_policies=[])
+            for comparison in entry["comparisons"]:
+                comparison["auditor_adjusted"] = None
+            continue
+        entry.update(qa_results.metrics[entry["name"]])
+        for comparison in entry["comparisons"]:
+            comparison["auditor_adjusted"] = qa_results.adjusted.get((entry["name"], comparison["arm"]))
+    return metrics
 
 
 def _comparisons(

@@ -22,6 +22,8 @@ CHECK_TITLES = {
     "audit_rate": "audit-rate balance",
     "attrition": "attrition",
     "covariate_balance": "covariate balance",
+    "auditor_balance": "QA auditor allocation",
+    "auditor_blinding": "QA auditor blinding",
 }
 
 

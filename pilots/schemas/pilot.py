@@ -48,6 +48,17 @@ class Arm(InputModel):
     weight: Weight = 1
 
 
+class CriticalPolicy(InputModel):
+    """A policy registered as a guardrail segment of a metric: within its audits the metric must not worsen by more
+    than `margin` (absolute, or a fraction of the control value with `relative`). Locked at launch with the plan."""
+
+    model_config = ConfigDict(strict=True)
+
+    policy: Person = Field(description="The `policy` value of the audits, exactly as sent with the outcomes.")
+    margin: Margin = Field(description="The tolerated worsening within this policy (> 0).")
+    relative: bool = Field(default=False, description="Whether the margin is a fraction of the control value.")
+
+
 class MetricSpec(InputModel):
     """A catalog metric and its role. Guardrails carry a non-inferiority margin, absolute or relative."""
 
@@ -57,6 +68,12 @@ class MetricSpec(InputModel):
     role: Role = "primary"
     margin: Margin | None = Field(default=None, description="Guardrails only: the tolerated worsening (> 0).")
     relative: bool = Field(default=False, description="Whether the margin is a fraction of the control value.")
+    critical_policies: list[CriticalPolicy] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Pre-registered guardrail segments: policies where this metric must not worsen beyond their own "
+        "margin; a breach makes the verdict no_go. Policy and queue effects are otherwise descriptive.",
+    )
 
 
 class Design(InputModel):
@@ -167,6 +184,14 @@ def _metric_errors(plan: PilotCreate) -> list:
         if spec.margin is not None and bounded and spec.margin >= 1:
             what = "a relative margin" if spec.relative else f"an absolute margin on {spec.name} (a proportion)"
             errors.append((("metrics", index, "margin"), f"{what} must be below 1", spec.margin))
+        policies: set[str] = set()
+        for k, segment in enumerate(spec.critical_policies):
+            where = ("metrics", index, "critical_policies", k)
+            if segment.policy in policies:
+                errors.append(((*where, "policy"), f"policy {segment.policy!r} is listed twice", segment.policy))
+            policies.add(segment.policy)
+            if (segment.relative or METRICS[spec.name].proportion) and segment.margin >= 1:
+                errors.append(((*where, "margin"), "this margin must be below 1", segment.margin))
     if not any(spec.role == "primary" for spec in plan.metrics):
         errors.append((("metrics",), "at least one metric must have role 'primary'", None))
     return errors

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from pilots.ingestion.fields import FIELDS
+from pilots.simulation import qa as qa_model
 from pilots.simulation.model import (
     cell_parameters,
     day_range,
@@ -120,6 +121,7 @@ def simulate_audits(
         f"qa-{site.name[:3].lower()}-{k + 1:02d}" for site in settings.sites for k in range(settings.auditors_per_site)
     ]
     number = first_audit_number
+    qa = _QaProcess(settings, roster, scales, rng) if settings.qa.active else None
     for block_start in range(0, days.size, 7):
         block = days[block_start : block_start + 7]
         params = cell_parameters(roster, scales, settings, block)
@@ -132,21 +134,27 @@ def simulate_audits(
         auditor = roster.site_index[draws.unit[order]] * settings.auditors_per_site + rng.integers(
             0, settings.auditors_per_site, n
         )
+        correct, critical = draws.correct[order], draws.critical[order]
+        double = np.zeros(n, dtype=bool)
+        if qa is not None:
+            graded = qa.block(params, block, draws.unit[order], draws.day[order], policy, rng)
+            auditor, correct, critical, double, second, second_correct = graded
         columns = zip(
             draws.unit[order].tolist(),
             draws.day[order].tolist(),
             draws.seconds_of_day[order].tolist(),
-            draws.correct[order].tolist(),
-            draws.critical[order].tolist(),
+            correct.tolist(),
+            critical.tolist(),
             draws.handle_time_s[order].tolist(),
             policy.tolist(),
             queue.tolist(),
             auditor.tolist(),
+            double.tolist(),
             strict=True,
         )
         policies, queues = settings.policies, settings.queues
-        for k, (u, d, sec, ok, crit, handle, pol, que, aud) in enumerate(columns, start=number):
-            yield {
+        for k, (u, d, sec, ok, crit, handle, pol, que, aud, twice) in enumerate(columns, start=number):
+            row = {
                 "audit_id": f"a{k:09d}",
                 "moderator_id": ids[u],
                 "audited_at": prefixes[d] + times[sec],
@@ -156,8 +164,43 @@ def simulate_audits(
                 "policy": policies[pol],
                 "queue": queues[que],
                 "auditor_id": auditors[aud],
+                "item_id": f"i{k:09d}" if twice else None,
             }
+            yield row
+            if twice:
+                j = k - number
+                yield {
+                    **row,
+                    "audit_id": f"a{k:09d}b",
+                    "correct": bool(second_correct[j]),
+                    "auditor_id": auditors[int(second[j])],
+                }
         number += n
+
+
+class _QaProcess:
+    """The QA process of `pilots.simulation.qa` applied to one block of drawn audits at a time."""
+
+    def __init__(self, settings: SimulationSettings, roster: SimulatedRoster, scales: np.ndarray, rng) -> None:
+        self.settings, self.roster, self.scales = settings, roster, scales
+        self.pool = qa_model.auditor_pool(len(settings.sites), settings.auditors_per_site, settings.qa, rng)
+
+    def block(self, params, block: np.ndarray, unit: np.ndarray, day: np.ndarray, policy: np.ndarray, rng):
+        settings, scenario, per_site = self.settings, self.settings.qa, self.settings.auditors_per_site
+        offsets = params.day_offsets[day]
+        shape = settings.shape(np.where(offsets >= 0, (offsets + 0.5) / 7.0, -1.0))
+        effect = self.scales[unit] * shape
+        treated = effect > 0
+        accuracy = params.accuracy[unit, day] + effect * qa_model.policy_shift(policy, settings.policies, scenario)
+        difficulty = rng.random(unit.size)
+        auditor = qa_model.allocate(self.roster.site_index[unit], treated, self.pool, per_site, scenario, rng)
+        correct = qa_model.grade(accuracy, difficulty, auditor, treated, self.pool, scenario, rng)
+        p_critical = np.where(correct, params.critical_if_correct[unit, day], params.critical_if_wrong[unit, day])
+        critical = rng.random(unit.size) < p_critical
+        double = rng.random(unit.size) < scenario.double_audit_share
+        second = qa_model.second_auditor(auditor, per_site, rng) if double.any() else auditor
+        second_correct = qa_model.grade(accuracy, difficulty, second, treated, self.pool, scenario, rng)
+        return auditor, correct, critical, double, second, second_correct
 
 
 def write_audits_csv(rows: Iterable[Mapping[str, Any]], file: str | Path | TextIO) -> int:
@@ -175,7 +218,7 @@ def write_audits_csv(rows: Iterable[Mapping[str, Any]], file: str | Path | TextI
         writer.writerow(
             [
                 ("true" if value else "false") if isinstance(value, bool) else value
-                for value in (row[name] for name in AUDIT_FIELDS)
+                for value in (row.get(name) for name in AUDIT_FIELDS)
             ]
         )
         count += 1

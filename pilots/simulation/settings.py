@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from pilots.simulation.qa import QaScenario
+
 EffectShape = Literal["constant", "ramp", "fade"]
 
 
@@ -100,6 +102,9 @@ class SimulationSettings:
     queue_weights: tuple[float, ...] = (0.6, 0.15, 0.15, 0.1)
     auditors_per_site: int = 4
     arm_effect_scale: tuple[tuple[str, float], ...] = field(default=())
+    # The QA process (auditor leniency, routing, blinding, policy-specific effects, double audits), kept in its own
+    # dataclass so its knobs combine with any other scenario setting.
+    qa: QaScenario = field(default_factory=QaScenario)
 
     def __post_init__(self) -> None:
         _settings_iv(self)

@@ -107,6 +107,7 @@ def test_changed_content_is_a_conflict_naming_the_audit_and_nothing_is_written(f
         ({"critical": None}, "critical"),
         ({"policy": None}, "policy"),
         ({"auditor_id": "qa-02"}, "auditor_id"),
+        ({"item_id": "item-9"}, "item_id"),
     ],
 )
 def test_every_field_counts_for_identity(factory, session, changed, field):

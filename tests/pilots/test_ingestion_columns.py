@@ -50,6 +50,7 @@ UNUSUAL = {
     "policy": ["", None, MISSING, "p" * 100, "p" * 101, "a\x00", 5, False],
     "queue": ["", None, MISSING, "q" * 101],
     "auditor_id": ["", None, MISSING, ["qa"]],
+    "item_id": ["", None, MISSING, "item-1", "i" * 101, 7],
     "extra": [MISSING, MISSING, MISSING, 1],
     "day": [MISSING, MISSING, "2026-02-10"],
 }

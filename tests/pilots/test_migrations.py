@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -82,7 +83,7 @@ def test_0006_backfills_data_from_with_the_cutoff_rule_and_marks_nothing_simulat
         session.commit()
     engine.dispose()
     for _ in range(2):  # and again after a round trip through the downgrade
-        upgrade(scratch_url)
+        upgrade(scratch_url, "0006")
         assert current_revision(scratch_url) == "0006"
         engine = make_engine(scratch_url)
         with engine.connect() as connection:
@@ -96,17 +97,22 @@ def test_0006_backfills_data_from_with_the_cutoff_rule_and_marks_nothing_simulat
         downgrade(scratch_url, "0005")
 
 
-def _state(url: str) -> tuple[list[str], list[tuple]]:
+@contextmanager
+def _engine(url: str) -> Iterator[Engine]:
     engine = make_engine(url)
     try:
-        key = inspect(engine).get_pk_constraint("unit_day")["constrained_columns"]
-        with engine.connect() as connection:
-            rows = connection.execute(
-                text("SELECT moderator_id, CAST(day AS TEXT), audits, correct, handle_sum FROM unit_day ORDER BY 1")
-            ).all()
-        return key, [tuple(row) for row in rows]
+        yield engine
     finally:
         engine.dispose()
+
+
+def _state(url: str) -> tuple[list[str], list[tuple]]:
+    with _engine(url) as engine, engine.connect() as connection:
+        key = inspect(engine).get_pk_constraint("unit_day")["constrained_columns"]
+        rows = connection.execute(
+            text("SELECT moderator_id, CAST(day AS TEXT), audits, correct, handle_sum FROM unit_day ORDER BY 1")
+        ).all()
+        return key, [tuple(row) for row in rows]
 
 
 def test_unit_day_rekey_round_trip_keeps_every_row(scratch_url):
@@ -176,4 +182,33 @@ def test_seeds_of_drafts_are_cleared_and_collaborators_added_then_back(scratch_u
     engine = make_engine(scratch_url)
     assert "pilot_collaborator" not in inspect(engine).get_table_names()
     engine.dispose()
+
+
+_OLD_AUDIT = (
+    "INSERT INTO outcome (pilot_id, audit_id, moderator_id, audited_at, day, correct, critical, handle_time_s, "
+    "policy, queue, auditor_id, ingested_at) VALUES (:pilot, 'a1', 'm1', '2026-03-02 10:00:00', '2026-03-02', "
+    ":yes, NULL, 12.5, 'spam', 'en', 'qa-1', '2026-03-02 11:00:00')"
+)
+
+
+def _audits(url: str) -> list[tuple]:
+    with _engine(url) as engine, engine.connect() as connection:
+        names = ("audit_id", "moderator_id", "auditor_id", "item_id")
+        present = {column["name"] for column in inspect(engine).get_columns("outcome")}
+        rows = connection.execute(text("SELECT * FROM outcome")).mappings().all()
+        return [tuple(row[name] for name in names if name in present) for row in rows]
+
+
+def test_item_id_column_is_added_nullable_and_old_audits_stay_valid(scratch_url):
+    upgrade(scratch_url, "0006")
+    engine = make_engine(scratch_url)
+    with Session(engine) as session:
+        pilot_id = _old_pilot(session.connection(), "running")
+        session.execute(text(_OLD_AUDIT), {"pilot": pilot_id, "yes": True})
+        session.commit()
+    engine.dispose()
+    upgrade(scratch_url, "0007")
+    assert _audits(scratch_url) == [("a1", "m1", "qa-1", None)]
+    downgrade(scratch_url, "0006")
+    assert _audits(scratch_url) == [("a1", "m1", "qa-1")]
     upgrade(scratch_url)

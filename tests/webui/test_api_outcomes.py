@@ -223,3 +223,29 @@ def test_posting_outcomes_to_an_id_beyond_any_pilot_is_404(api, pilot_id):
     for response in (as_json, as_csv):
         assert response.status_code == 404, response.json
         assert response.json["error"]["code"] == "not_found"
+
+
+def test_item_id_is_stored_exported_and_validated_in_json_and_csv(api, pilot):
+    records = [audit("d1", item_id="item-7"), audit("d2", item_id="item-7", auditor_id="qa-02"), audit("d3")]
+    assert api.post(url(pilot), json={"outcomes": records}).get_json() == {"accepted": 3, "duplicates": 0}
+    body = "audit_id,moderator_id,audited_at,correct,auditor_id,item_id\nd4,m01,2026-02-11T00:00:00Z,1,qa-03,item-7\n"
+    assert api.post(url(pilot), data=body, content_type="text/csv").get_json() == {"accepted": 1, "duplicates": 0}
+    exported = api.as_("analyst").get(url(pilot)).get_json()["outcomes"]
+    assert [(r["audit_id"], r["item_id"]) for r in exported] == [
+        ("d1", "item-7"),
+        ("d2", "item-7"),
+        ("d3", None),
+        ("d4", "item-7"),
+    ]
+    text = api.as_("analyst").get(url(pilot) + "?format=csv").get_data(as_text=True)
+    assert "item_id" in text.splitlines()[0].split(",")
+    bad = api.post(url(pilot), json={"outcomes": [audit("d5"), audit("d6", item_id=7)]})
+    assert bad.status_code == 422
+    assert bad.get_json()["error"]["details"] == [
+        {"row": 2, "field": "item_id", "message": "must be a string, got a number"}
+    ]
+    long_cell = "audit_id,moderator_id,audited_at,correct,item_id\nd7,m01,2026-02-11T00:00:00Z,1," + "i" * 101 + "\n"
+    bad = api.post(url(pilot), data=long_cell, content_type="text/csv")
+    assert bad.status_code == 422
+    assert bad.get_json()["error"]["details"][0]["field"] == "item_id"
+    assert bad.get_json()["error"]["details"][0]["row"] == 1

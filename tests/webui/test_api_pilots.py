@@ -99,7 +99,13 @@ def test_create_returns_draft_with_every_field(api):
         assert pilot[field] == BODY[field]
     assert pilot["arms"] == BODY["arms"]
     assert pilot["design"] == BODY["design"]
-    assert pilot["metrics"][0] == {"name": "accuracy", "role": "primary", "margin": None, "relative": False}
+    assert pilot["metrics"][0] == {
+        "name": "accuracy",
+        "role": "primary",
+        "margin": None,
+        "relative": False,
+        "critical_policies": [],
+    }
     assert pilot["metrics"][1]["margin"] == 0.1
     assert pilot["pre_period_start"] == "2030-05-06"
     assert pilot["plan_hash"] is None and pilot["launched_at"] is None and pilot["concluded_at"] is None

@@ -54,6 +54,12 @@ class OutcomeRecord(BaseModel):
     policy: str | None = Field(default=None, max_length=100)
     queue: str | None = Field(default=None, max_length=100)
     auditor_id: str | None = Field(default=None, max_length=100)
+    item_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The content item audited. Two audits of one item by different auditors are a double audit "
+        "(calibration).",
+    )
 
 
 class OutcomeBatch(BaseModel):

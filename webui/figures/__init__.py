@@ -17,4 +17,11 @@ def figure_json(figure: go.Figure) -> str:
     return figure.to_json()
 
 
-__all__ = ["arm_means", "effect_by_week", "effect_over_time", "figure_json", "harmful_margin", "segment_forest"]
+__all__ = [
+    "arm_means",
+    "effect_by_week",
+    "effect_over_time",
+    "figure_json",
+    "harmful_margin",
+    "segment_forest",
+]

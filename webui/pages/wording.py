@@ -40,6 +40,8 @@ CHECK_TITLES = {
     "attrition": "Moderators are still taking part",
     "covariate_balance": "Groups were alike at launch",
     "balance": "Groups were alike at launch",
+    "auditor_balance": "QA auditors were assigned alike",
+    "auditor_blinding": "Auditors grade both groups alike",
 }
 
 # What each audit-trail action means, in the words the overview page shows.

@@ -1,0 +1,144 @@
+"""What the QA analyses read: per-unit sums by policy, queue and auditor, and the double-audited items.
+
+The rollups (`unit_day`) have no policy, queue or auditor, so these come from the outcomes with one `GROUP BY`
+(moderator, period, policy, queue, auditor) over the pilot's audits in the analysis window, and one read of the audits
+that carry an `item_id`. Cost grows with the number of audits, unlike the rollup panel; the result is cached with the
+rest of the results document (`bench/bench_results.py` reports it separately). Moderators map to their randomized unit
+exactly as in the panel (`Units.index_of_moderator`), so team pilots sum their members.
+
+`QaCells` holds one column per (unit, period, policy, queue, auditor) cell with the rollup sums in `SUMS` order;
+`level_sums` turns it into units x levels matrices for one dimension, which is all the cell analyses need. `Ratings`
+holds one grade per (item, auditor) for the items graded by at least two different auditors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+from sqlmodel import Session
+
+from pilots.results.loader import COLUMN, Units, _fetch
+
+DIMENSIONS = ("policy", "queue", "auditor")
+NONE_LABEL = ""  # audits without a policy / queue / auditor: never a cell of their own
+
+_CELLS = (
+    "SELECT moderator_id, policy, queue, auditor_id, count(*), sum(CASE WHEN correct THEN 1 ELSE 0 END), "
+    "count(critical), sum(CASE WHEN critical THEN 1 ELSE 0 END), count(handle_time_s), "
+    "coalesce(sum(handle_time_s), 0), coalesce(sum(handle_time_s * handle_time_s), 0) "
+    "FROM outcome WHERE pilot_id = {m} AND day >= {m} AND day <= {m} GROUP BY moderator_id, policy, queue, auditor_id"
+)
+_RATINGS = (
+    "SELECT item_id, auditor_id, moderator_id, correct, critical FROM outcome WHERE pilot_id = {m} "
+    "AND day >= {m} AND day <= {m} AND item_id IS NOT NULL AND auditor_id IS NOT NULL"
+)
+
+
+@dataclass(frozen=True, eq=False)
+class QaCells:
+    """Cell sums (see module docstring): `codes[d]` indexes `labels[d]` for dimension d of `DIMENSIONS`,
+    `sums[column, cell]` in `SUMS` order, `pre[cell]` marks pre-period cells."""
+
+    n_units: int
+    unit: np.ndarray
+    pre: np.ndarray
+    codes: dict[str, np.ndarray]
+    labels: dict[str, tuple[str, ...]]
+    sums: np.ndarray
+
+    @classmethod
+    def from_audits(
+        cls,
+        n_units: int,
+        unit: np.ndarray,
+        pre: np.ndarray,
+        correct: np.ndarray,
+        codes: dict[str, np.ndarray],
+        labels: dict[str, tuple[str, ...]],
+    ) -> QaCells:
+        """Cells of audits given as arrays (the simulator's validation path): one cell per audit, `audits` and
+        `correct` filled, the optional fields' columns zero. `labels[d]` must include `NONE_LABEL`."""
+        sums = np.zeros((7, unit.size))
+        sums[COLUMN["audits"]] = 1.0
+        sums[COLUMN["correct"]] = correct
+        return cls(n_units, unit, pre, codes, labels, sums)
+
+    def level_sums(self, dimension: str, column: str, pre: bool = False) -> np.ndarray:
+        """Units x levels sums of a rollup column in the pilot period (or the pre-period)."""
+        keep = self.pre == pre
+        levels = len(self.labels[dimension])
+        flat = self.unit[keep] * levels + self.codes[dimension][keep]
+        total = np.bincount(flat, weights=self.sums[COLUMN[column], keep], minlength=self.n_units * levels)
+        return total.reshape(self.n_units, levels)
+
+
+@dataclass(frozen=True, eq=False)
+class Ratings:
+    """One grade per (item, auditor) on items graded by two or more auditors: `item` (0..n-1), `auditor` (index into
+    `auditors`), the graded unit, `correct` (0/1) and `critical` (0/1, -1 when absent)."""
+
+    item: np.ndarray
+    auditor: np.ndarray
+    unit: np.ndarray
+    correct: np.ndarray
+    critical: np.ndarray
+    auditors: tuple[str, ...]
+
+    @property
+    def items(self) -> int:
+        return int(self.item.max()) + 1 if self.item.size else 0
+
+
+def load_cells(session: Session, pilot_id: int, units: Units, start: date, first: date, cut: date) -> QaCells:
+    """The cell sums of the pilot's audits from `first` (pre-period start or start date) through `cut`: one query
+    for the pre-period, one for the pilot period."""
+    rows = [(0, *row) for row in _fetch(session, _CELLS, pilot_id, start, cut)]
+    if first < start:
+        rows += [(1, *row) for row in _fetch(session, _CELLS, pilot_id, first, start - timedelta(days=1))]
+    index = units.index_of_moderator
+    rows = [row for row in rows if row[1] in index]
+    labels: dict[str, tuple[str, ...]] = {}
+    codes: dict[str, np.ndarray] = {}
+    for position, name in zip((2, 3, 4), DIMENSIONS, strict=True):
+        values = [row[position] or NONE_LABEL for row in rows]
+        distinct = tuple(sorted(set(values) | {NONE_LABEL}))
+        lookup = {value: k for k, value in enumerate(distinct)}
+        labels[name] = distinct
+        codes[name] = np.fromiter((lookup[v] for v in values), dtype=np.int64, count=len(values))
+    return QaCells(
+        n_units=units.size,
+        unit=np.fromiter((index[row[1]] for row in rows), dtype=np.int64, count=len(rows)),
+        pre=np.fromiter((row[0] == 1 for row in rows), dtype=bool, count=len(rows)),
+        codes=codes,
+        labels=labels,
+        sums=np.array([row[5:12] for row in rows], dtype=float).reshape(len(rows), 7).T,
+    )
+
+
+def load_ratings(session: Session, pilot_id: int, units: Units, first: date, cut: date) -> Ratings:
+    """Grades of the items that two or more different auditors graded (the first grade of an auditor per item)."""
+    rows = _fetch(session, _RATINGS, pilot_id, first, cut)
+    index = units.index_of_moderator
+    first_grade: dict[tuple[str, str], tuple] = {}
+    auditors_of: dict[str, set[str]] = {}
+    for item, auditor, moderator, correct, critical in rows:
+        if moderator not in index or (item, auditor) in first_grade:
+            continue
+        first_grade[item, auditor] = (index[moderator], correct, critical)
+        auditors_of.setdefault(item, set()).add(auditor)
+    double = sorted(item for item, seen in auditors_of.items() if len(seen) >= 2)
+    item_code = {item: k for k, item in enumerate(double)}
+    kept = [(key, value) for key, value in first_grade.items() if key[0] in item_code]
+    kept.sort(key=lambda pair: (item_code[pair[0][0]], pair[0][1]))
+    auditors = tuple(sorted({key[1] for key, _ in kept}))
+    auditor_code = {name: k for k, name in enumerate(auditors)}
+    return Ratings(
+        item=np.array([item_code[key[0]] for key, _ in kept], dtype=np.int64),
+        auditor=np.array([auditor_code[key[1]] for key, _ in kept], dtype=np.int64),
+        unit=np.array([value[0] for _, value in kept], dtype=np.int64),
+        correct=np.array([1 if value[1] else 0 for _, value in kept], dtype=np.int64),
+        critical=np.array([-1 if value[2] is None else int(bool(value[2])) for _, value in kept], dtype=np.int64),
+        auditors=auditors,
+    )

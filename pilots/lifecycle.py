@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from pilots import access, events
+from pilots import access, decisions, events
 from pilots.accounts import can
 from pilots.assignment.cutoff import launch_start_date, utc
 from pilots.assignment.randomization import randomize
@@ -68,6 +68,7 @@ def to_public(session: Session, pilots: list[Pilot]) -> list[PilotPublic]:
                 "collaborators": collaborators.get(pilot.id, []),
                 "roster_size": roster.get(pilot.id, 0),
                 "assigned_units": units.get(pilot.id, 0),
+                "decision": decisions.decision_public(pilot),
             }
         )
         for pilot in pilots
@@ -206,18 +207,54 @@ def _check_moved_start(pilot: Pilot, start) -> None:
         ) from error
 
 
-def conclude_pilot(session: Session, pilot_id: int, actor: str, note: str | None = None) -> Pilot:
-    """End a running pilot (409 for a draft or an already concluded one). Its data and plan stay as they are."""
+def conclude_pilot(
+    session: Session,
+    pilot_id: int,
+    actor: str,
+    note: str | None = None,
+    *,
+    decision: str | None = None,
+    rationale: str | None = None,
+) -> Pilot:
+    """End a running pilot (409 for a draft or an already concluded one). Its data and plan stay as they are.
+
+    With a `decision` the pilot gets its decision record, beside the engine's recommendation at this moment; a
+    decision that differs from it (or `stopped`) needs a `rationale` (422 naming it otherwise).
+    """
+    _require_running(get_pilot(session, pilot_id))
+    recommendation, provisional = (None, None)
+    if decision is not None:
+        # Computed before the write lock: the results service may write its cache in its own transaction.
+        recommendation, provisional = decisions.current_recommendation(session, pilot_id)
+        decisions.check_rationale(decision, rationale, recommendation)
     with write_transaction(session):
         pilot = get_pilot(session, pilot_id, lock=True)
-        if pilot.status != "running":
-            raise Conflict(
-                f"Pilot {pilot.id} is {pilot.status}; only a running pilot can be concluded.", {"status": pilot.status}
-            )
+        _require_running(pilot)
         now = utcnow()
         pilot.status, pilot.concluded_at, pilot.updated_at = "concluded", now, now
-        events.record(session, actor, "pilot.concluded", pilot.id, note=note, plan_hash=pilot.plan_hash)
+        if decision is not None:
+            decisions.record(pilot, decision, rationale, actor, recommendation, provisional)
+        events.record(
+            session,
+            actor,
+            "pilot.concluded",
+            pilot.id,
+            note=note,
+            plan_hash=pilot.plan_hash,
+            **(
+                {"decision": decision, "rationale": pilot.decision_rationale, "recommendation": recommendation}
+                if decision is not None
+                else {}
+            ),
+        )
     return pilot
+
+
+def _require_running(pilot: Pilot) -> None:
+    if pilot.status != "running":
+        raise Conflict(
+            f"Pilot {pilot.id} is {pilot.status}; only a running pilot can be concluded.", {"status": pilot.status}
+        )
 
 
 def _check_owner(session: Session, name: str) -> None:

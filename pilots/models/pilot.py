@@ -23,6 +23,10 @@ class Pilot(SQLModel, table=True):
     someone else). `seed` stays empty until launch draws it, unless an admin set it to reproduce a recorded
     randomization. `outcomes_purged_at` is set when the retention policy deleted the raw audits (rollups, results and
     the decision record stay).
+
+    The `decision*` columns are the decision record written when the pilot is concluded: what people decided
+    (`roll_out`, `do_not_roll_out`, `stopped`), why, who and when, and the engine's recommendation at that moment.
+    They are null for pilots concluded before decisions were recorded (and for running and draft pilots).
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -53,3 +57,9 @@ class Pilot(SQLModel, table=True):
     information_plan: dict[str, Any] | None = Field(
         default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
     )
+    decision: str | None = Field(default=None, max_length=20)
+    decision_rationale: str | None = None
+    decision_by: str | None = Field(default=None, max_length=100)
+    decision_at: datetime | None = None
+    decision_recommendation: str | None = Field(default=None, max_length=20)
+    decision_provisional: bool | None = None

@@ -2,10 +2,12 @@
 
 from pilots.schemas.common import ErrorBody, ErrorDetail, ErrorEnvelope, field_path, problems_from
 from pilots.schemas.pilot import (
+    DECISIONS,
     STATUSES,
     Arm,
     ConcludeRequest,
     CriticalPolicy,
+    DecisionPublic,
     Design,
     DesignPatch,
     EventList,
@@ -17,14 +19,17 @@ from pilots.schemas.pilot import (
     PilotPage,
     PilotPublic,
     PilotUpdate,
+    display_name_of,
 )
 from pilots.schemas.plan import PilotPlan, plan_of
 
 __all__ = [
+    "DECISIONS",
     "STATUSES",
     "Arm",
     "ConcludeRequest",
     "CriticalPolicy",
+    "DecisionPublic",
     "Design",
     "DesignPatch",
     "ErrorBody",
@@ -40,6 +45,7 @@ __all__ = [
     "PilotPlan",
     "PilotPublic",
     "PilotUpdate",
+    "display_name_of",
     "field_path",
     "plan_of",
     "problems_from",

@@ -39,6 +39,13 @@ STATUSES: tuple[str, ...] = ("draft", "running", "concluded")
 MAX_ARMS = 10
 
 
+def display_name_of(name: str) -> str:
+    """The default display name of an arm: its name with `_` and `-` as spaces, first letter capitalized
+    (`ai_assist` -> `Ai assist`); plans may give a better one."""
+    words = name.replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
 class Arm(InputModel):
     """An arm of the pilot; the first arm of the plan is the control."""
 
@@ -46,6 +53,16 @@ class Arm(InputModel):
 
     name: ArmName
     weight: Weight = 1
+    display_name: Label | None = Field(
+        default=None,
+        description="What people read on the pages (e.g. 'AI suggestions'); defaults to the name with spaces.",
+    )
+
+    @model_validator(mode="after")
+    def _default_display_name(self) -> Arm:
+        if self.display_name is None:
+            self.display_name = display_name_of(self.name)
+        return self
 
 
 class CriticalPolicy(InputModel):
@@ -278,6 +295,9 @@ class PilotPublic(PilotBase):
     )
     roster_size: int = Field(description="Moderators on the roster.")
     assigned_units: int = Field(description="Distinct randomized units (moderators or teams).")
+    decision: DecisionPublic | None = Field(
+        default=None, description="The decision record (concluded pilots; null for those concluded without one)."
+    )
 
 
 class PilotPage(OutputModel):
@@ -324,11 +344,51 @@ class LaunchRequest(InputModel):
             "time zone, recorded as the randomization time; the pilot is marked simulated. Refused (422) otherwise."
         ),
     )
+Decision = Literal["roll_out", "do_not_roll_out", "stopped"]
+DECISIONS: tuple[str, ...] = ("roll_out", "do_not_roll_out", "stopped")
 
 
 class ConcludeRequest(InputModel):
-    """The optional body of `POST /pilots/{id}/conclude`."""
+    """The optional body of `POST /pilots/{id}/conclude`: the decision record and a note for the audit trail.
+
+    `rationale` is required when the decision differs from the engine's recommendation at that moment (`roll_out`
+    without a `go`, `do_not_roll_out` without a `no_go`) and for `stopped`; that rule needs the recommendation, so it
+    is checked by the service (`pilots.decisions`), not here.
+    """
 
     model_config = ConfigDict(strict=True)
 
+    decision: Decision | None = Field(
+        default=None,
+        description=(
+            "What was decided: roll_out, do_not_roll_out, or stopped (for another reason). Omitted: the pilot ends "
+            "without a decision record."
+        ),
+    )
+    rationale: Text | None = Field(
+        default=None,
+        description="Why; required when the decision differs from the engine's recommendation, and for `stopped`.",
+    )
     note: Text | None = Field(default=None, description="Why the pilot ends now (recorded in the audit trail).")
+
+    @model_validator(mode="after")
+    def _rationale_needs_decision(self) -> ConcludeRequest:
+        if self.rationale is not None and self.rationale.strip() and self.decision is None:
+            raise rule_errors("ConcludeRequest", [(("decision",), "is required with a rationale", None)])
+        return self
+
+
+class DecisionPublic(OutputModel):
+    """The decision record of a concluded pilot."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    decision: Decision
+    rationale: str = Field(description="Why (may be empty when the decision follows the recommendation).")
+    by: str = Field(description="Who recorded the decision.")
+    at: datetime
+    recommendation: str | None = Field(
+        description="The engine's recommendation when the decision was recorded (go, no_go, continue, invalid), "
+        "or null when no results could be computed then."
+    )
+    provisional: bool | None = Field(description="Whether that recommendation was still provisional.")

@@ -42,7 +42,8 @@ def roster(session, pilot: Pilot, ids=("a1", "a2", "a3", "a4"), **fields) -> Non
 def test_create_stores_a_draft_with_owner_and_event(session):
     pilot = new_pilot(session)
     assert pilot.id is not None and pilot.status == "draft" and pilot.owner == "alice"
-    assert pilot.design["min_days"] == 14 and pilot.arms[0] == {"name": "control", "weight": 1}
+    assert pilot.design["min_days"] == 14
+    assert pilot.arms[0] == {"name": "control", "weight": 1, "display_name": "Control"}
     assert pilot.seed is None  # drawn at launch
     [event] = history(session, pilot.id)
     assert (event.action, event.actor) == ("pilot.created", "alice")

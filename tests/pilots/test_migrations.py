@@ -18,6 +18,7 @@ from sqlmodel import Session
 from pilots import rollups
 from pilots.db import make_engine
 from pilots.migrate import current_revision, downgrade, upgrade
+from pilots.models import Pilot
 
 ROWS = {("m2", "2026-03-03"): [3, 2, 3, 0, 3, 120.0, 5000.0], ("m1", "2026-03-02"): [2, 2, 2, 1, 2, 80.0, 3300.0]}
 
@@ -212,3 +213,29 @@ def test_item_id_column_is_added_nullable_and_old_audits_stay_valid(scratch_url)
     downgrade(scratch_url, "0006")
     assert _audits(scratch_url) == [("a1", "m1", "qa-1")]
     upgrade(scratch_url)
+
+
+def test_decision_columns_leave_old_concluded_pilots_valid(scratch_url):
+    """0005: the decision record's columns are null on pilots concluded before it; downgrading drops them."""
+    upgrade(scratch_url, "0004")
+    engine = make_engine(scratch_url)
+    with engine.begin() as connection:
+        pilot_id = _old_pilot(connection, "concluded")
+    engine.dispose()
+    upgrade(scratch_url, "0005")
+    engine = make_engine(scratch_url)
+    with Session(engine) as session:
+        pilot = session.get(Pilot, pilot_id)
+        assert pilot.status == "concluded" and pilot.seed == 20240611
+        assert (pilot.decision, pilot.decision_by, pilot.decision_at, pilot.decision_recommendation) == (None,) * 4
+        pilot.decision, pilot.decision_rationale, pilot.decision_by = "stopped", "Budget.", "pm-user"
+        session.commit()
+    engine.dispose()
+    downgrade(scratch_url, "0004")
+    engine = make_engine(scratch_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT status FROM pilot")).scalar_one() == "concluded"
+    columns = {column["name"] for column in inspect(engine).get_columns("pilot")}
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    assert "decision" not in columns and "pilot_collaborator" in tables

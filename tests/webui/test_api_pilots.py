@@ -97,7 +97,8 @@ def test_create_returns_draft_with_every_field(api):
     assert pilot["owner"] == "pm-user"
     for field in ("name", "kind", "hypothesis", "layer", "unit", "strata", "start_date", "end_date"):
         assert pilot[field] == BODY[field]
-    assert pilot["arms"] == BODY["arms"]
+    # Arms without a display name get one from their name (the pages show it).
+    assert pilot["arms"] == [{**arm, "display_name": arm["name"].capitalize()} for arm in BODY["arms"]]
     assert pilot["design"] == BODY["design"]
     assert pilot["metrics"][0] == {
         "name": "accuracy",
@@ -117,7 +118,10 @@ def test_defaults_fill_the_plan(api):
     minimal = {k: BODY[k] for k in ("name", "kind", "start_date", "end_date")} | {"metrics": [{"name": "accuracy"}]}
     first = api.as_("admin").post("/api/v1/pilots", json=minimal).json
     second = api.as_("admin").post("/api/v1/pilots", json=minimal).json
-    assert first["arms"] == [{"name": "control", "weight": 1}, {"name": "treatment", "weight": 1}]
+    assert first["arms"] == [
+        {"name": "control", "weight": 1, "display_name": "Control"},
+        {"name": "treatment", "weight": 1, "display_name": "Treatment"},
+    ]
     assert first["design"] == {
         "method": "group_sequential",
         "alpha": 0.05,
@@ -268,6 +272,17 @@ def test_launch_without_roster_is_422(api):
     assert response.status_code == 422
     assert response.json["error"]["details"][0]["field"] == "roster"
     assert api.get(f"/api/v1/pilots/{pilot['id']}").json["status"] == "draft"
+
+
+def test_arm_display_names_are_kept_and_validated(api):
+    arms = [{"name": "control", "display_name": "Current console"}, {"name": "ai_assist", "weight": 2}]
+    pilot = create(api, arms=arms)
+    assert [arm["display_name"] for arm in pilot["arms"]] == ["Current console", "Ai assist"]
+    response = api.as_("pm").post(
+        "/api/v1/pilots", json=body(arms=[{"name": "control", "display_name": "a\nb"}, {"name": "treatment"}])
+    )
+    assert response.status_code == 422
+    assert response.json["error"]["details"][0]["field"] == "arms.0.display_name"
 
 
 def test_launch_unknown_pilot_is_404(api):

@@ -143,9 +143,18 @@ def launch_pilot(pilot_id: int):
 )
 @require_pilot_change
 def conclude_pilot(pilot_id: int):
-    """End a running pilot (409 otherwise). The body is optional: `{"note": "..."}` goes to the audit trail."""
+    """End a running pilot (409 otherwise), with its decision record.
+
+    The body is optional: `{"decision": "roll_out" | "do_not_roll_out" | "stopped", "rationale": "...",
+    "note": "..."}`. The engine's recommendation at this moment is stored with the decision; a decision that differs
+    from it, or `stopped`, needs a rationale (422 naming `rationale`). The note goes to the audit trail. Without a
+    decision the pilot ends with `decision: null`.
+    """
     body = json_body(ConcludeRequest, optional=True)
-    return jsonify(_one(lifecycle.conclude_pilot(get_session(), pilot_id, actor(), body.note)))
+    pilot = lifecycle.conclude_pilot(
+        get_session(), pilot_id, actor(), body.note, decision=body.decision, rationale=body.rationale
+    )
+    return jsonify(_one(pilot))
 
 
 @bp.get("/pilots/<int:pilot_id>/events")

@@ -20,6 +20,13 @@ def _event_label(action: str) -> str:
     return event_label(action)
 
 
+@bp.app_template_global("decision_of")
+def _decision_of(pilot):
+    from webui.pages.decision import decision_view
+
+    return decision_view(pilot)
+
+
 csrf = CSRFProtect()
 
 

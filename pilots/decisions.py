@@ -20,6 +20,7 @@ from pilots.models._time import utcnow
 # The recommendation each decision follows; `stopped` follows none.
 FOLLOWS = {"roll_out": "go", "do_not_roll_out": "no_go"}
 LABELS = {"roll_out": "Roll out", "do_not_roll_out": "Do not roll out", "stopped": "Stopped for another reason"}
+RECOMMENDATION_WORDS = {"go": "Go", "no_go": "No-go", "continue": "Keep running", "invalid": "Invalid (a data problem)"}
 
 
 def current_recommendation(session: Session, pilot_id: int) -> tuple[str | None, bool | None]:
@@ -47,8 +48,10 @@ def check_rationale(decision: str, rationale: str | None, recommendation: str | 
     if decision == "stopped":
         message = "is required when the pilot is stopped for another reason: say what the reason is"
     else:
-        said = f"recommends {recommendation!r}" if recommendation else "has no recommendation"
-        message = f"is required: the decision {decision!r} differs from the engine, which {said}"
+        said = (
+            f"say {RECOMMENDATION_WORDS.get(recommendation, recommendation)!r}" if recommendation else "are not in yet"
+        )
+        message = f"is required: {LABELS[decision].lower()!r} differs from the results, which {said}"
     raise ValidationFailed("The decision needs a rationale.", [problem("rationale", message)])
 
 

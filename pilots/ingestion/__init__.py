@@ -104,10 +104,12 @@ def ingest_json_body(factory: sessionmaker[Session], pilot_id: int, data: bytes,
         return store(factory, context, batch, actor=actor, source="api-json")
 
 
-def ingest_csv_body(factory: sessionmaker[Session], pilot_id: int, data: bytes, *, actor: str) -> IngestResult:
-    """A CSV request body (header + rows), end to end."""
+def ingest_csv_body(
+    factory: sessionmaker[Session], pilot_id: int, data: bytes, *, actor: str, source: str = "api-csv"
+) -> IngestResult:
+    """A CSV request body (header + rows), end to end; `source` says where it came from in the audit trail."""
     context = load(factory, pilot_id)
     layout, rows = csv_rows(data)
     with collector_paused():
         batch = parse_csv_rows(rows, layout, context.window)
-        return store(factory, context, batch, actor=actor, source="api-csv")
+        return store(factory, context, batch, actor=actor, source=source)

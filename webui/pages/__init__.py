@@ -41,7 +41,19 @@ def _require_sign_in():
 
 def init_app(app: Flask) -> None:
     from webui.api import bp as api_bp
-    from webui.pages import account, admin, exports, pilot_list, report, views  # noqa: F401  (attach views to `bp`)
+    from webui.pages import (  # noqa: F401  (attach their views to `bp`)
+        account,
+        admin,
+        conclude,
+        exports,
+        launch,
+        pilot_list,
+        plan_panel,
+        report,
+        setup,
+        uploads,
+        views,
+    )
     from webui.pages.auth import bp as auth_bp
     from webui.pages.auth import login_manager
 

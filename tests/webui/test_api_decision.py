@@ -100,3 +100,17 @@ def test_conclude_without_a_decision_and_old_concluded_pilots_have_none(api, ses
     assert row.decision is None and row.decision_by is None
     listing = api.get("/api/v1/pilots?status=concluded").json["items"]
     assert [item["decision"] for item in listing] == [None]
+
+
+def test_the_openapi_document_describes_the_decision_record(client):
+    document = client.get("/api/v1/openapi.json").json
+    schemas = document["components"]["schemas"]
+    conclude = schemas["ConcludeRequest"]["properties"]
+    assert set(conclude) == {"decision", "rationale", "note"}
+    choices = next(option for option in conclude["decision"]["anyOf"] if option.get("type") == "string")
+    assert choices["enum"] == ["roll_out", "do_not_roll_out", "stopped"]
+    assert set(schemas["DecisionPublic"]["properties"]) == {
+        "decision", "rationale", "by", "at", "recommendation", "provisional"
+    }  # fmt: skip
+    assert "decision" in schemas["PilotPublic"]["properties"]
+    assert "display_name" in schemas["Arm"]["properties"]

@@ -33,11 +33,15 @@ def today():
     return utcnow().date()
 
 
+OWNER = "pm-person"  # the PM `signed_in(app, client, "pm")` signs in as
+
+
 def plan(**changes: Any) -> dict[str, Any]:
-    """A valid plan starting in three days, with a pre-period from two weeks ago."""
+    """A valid plan owned by the signed-in PM, starting in three days, with a pre-period from two weeks ago."""
     start = today() + timedelta(days=3)
     body = {
         "name": "Policy hints",
+        "owner": OWNER,
         "kind": "tool",
         "hypothesis": "Hints raise accuracy.",
         "arms": [{"name": "control"}, {"name": "hints", "display_name": "Policy hints"}],
@@ -59,17 +63,17 @@ def plan(**changes: Any) -> dict[str, Any]:
 def draft(app, with_roster: bool = True, **changes: Any) -> int:
     """A draft pilot registered through `pilots.lifecycle` (with the sample roster); returns its id."""
     with db(app) as session:
-        pilot = lifecycle.create_pilot(session, PilotCreate.model_validate(plan(**changes)), "pm-user")
+        pilot = lifecycle.create_pilot(session, PilotCreate.model_validate(plan(**changes)), OWNER)
         pilot_id = pilot.id
         if with_roster:
-            roster.replace_roster(session, pilot_id, parse_upload(sample("roster.csv"), "text/csv"), "pm-user")
+            roster.replace_roster(session, pilot_id, parse_upload(sample("roster.csv"), "text/csv"), OWNER)
     return pilot_id
 
 
 def running(app, **changes: Any) -> int:
     pilot_id = draft(app, **changes)
     with db(app) as session:
-        lifecycle.launch_pilot(session, pilot_id, "pm-user")
+        lifecycle.launch_pilot(session, pilot_id, OWNER)
     return pilot_id
 
 

@@ -175,10 +175,11 @@ def test_a_pm_takes_a_pilot_from_nothing_to_a_decision(server, page, tmp_path):
     _shot(page, "list")
 
     page.set_viewport_size({"width": 390, "height": 844})
-    for path in ("/pilots/new", f"/pilots/{pilot_id}/roster", f"/pilots/{pilot_id}/balance"):
+    for name, path in (("new-pilot", "/pilots/new"), ("roster", f"/pilots/{pilot_id}/roster"),
+                       ("balance", f"/pilots/{pilot_id}/balance")):  # fmt: skip
         page.goto(server.url + path)
         assert page.evaluate(WIDER_THAN_VIEWPORT) == [], path
-    _shot(page, "new-pilot-phone")
+        _shot(page, f"{name}-phone")
 
     # The two rejected submits answer 422 on purpose (the form comes back with its problems); nothing else may fail.
     assert [text for text in problems if "status of 422" not in text] == []

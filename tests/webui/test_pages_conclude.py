@@ -58,7 +58,7 @@ def test_readers_see_the_decision_but_cannot_conclude(app, client, role):
     with db(app) as session:
         from pilots import lifecycle
 
-        lifecycle.conclude_pilot(session, pilot_id, "pm-user", decision="stopped", rationale="Vendor withdrew.")
+        lifecycle.conclude_pilot(session, pilot_id, "pm-person", decision="stopped", rationale="Vendor withdrew.")
     signed_in(app, client, role)
     other = running(app, name="Another", layer="other-layer")
     assert client.get(f"/pilots/{other}/conclude").status_code == 403
@@ -73,7 +73,7 @@ def test_old_concluded_pilots_without_a_decision_still_render(app, client):
     with db(app) as session:
         from pilots import lifecycle
 
-        lifecycle.conclude_pilot(session, pilot_id, "pm-user", "old style")
+        lifecycle.conclude_pilot(session, pilot_id, "pm-person", "old style")
     signed_in(app, client, "viewer")
     assert client.get("/").status_code == 200
     overview = client.get(f"/pilots/{pilot_id}")

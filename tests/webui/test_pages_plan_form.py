@@ -236,3 +236,13 @@ def test_a_launched_plan_cannot_be_edited_and_readers_cannot_edit(app, client):
     admin = app.test_client()
     signed_in(app, admin, "admin")
     assert admin.get("/pilots/999/edit").status_code == 404
+
+
+def test_a_group_row_without_a_name_is_not_silently_dropped(app, client, session):
+    signed_in(app, client, "pm")
+    response = post_form(client, "/pilots/new", {**FORM, "arms-2-display_name": "Third idea", "arms-2-weight": "1"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert errors_by_field(html) == {"arms-2-name": ["is required for a group with a display name or a weight"]}
+    assert 'value="Third idea"' in html and 'id="arms-3-name"' in html  # kept, with a spare row after it
+    assert _pilots(session) == []

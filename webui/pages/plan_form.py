@@ -51,6 +51,7 @@ DESIGN_HELP = {
 DESIGN_FIELDS = ("method", "alpha", "power", "looks", "spending", "min_days", "futility")
 INTEGERS = {"looks", "min_days"}
 MIN_ARM_ROWS = 3
+ARM_PARTS = ("name", "display_name", "weight")
 
 
 def margin_unit(metric: str) -> str:
@@ -127,7 +128,7 @@ class PlanForm(FormState):
         """What was submitted, as typed (unknown keys are ignored)."""
         values = {key: str(value) for key, value in form.items() if key != "csrf_token"}
         values["design-futility"] = "true" if form.get("design-futility") else "false"
-        filled = [i for i in range(MAX_ARMS) if any(values.get(f"arms-{i}-{part}", "").strip() for part in ("name",))]
+        filled = [i for i in range(MAX_ARMS) if any(values.get(f"arms-{i}-{part}", "").strip() for part in ARM_PARTS)]
         return cls(values=values, arm_rows=_arm_rows(max(filled, default=-1) + 1))
 
     # --- reading --------------------------------------------------------------------------------------------------
@@ -165,6 +166,8 @@ class PlanForm(FormState):
         for row in range(MAX_ARMS):
             name = self.get(f"arms-{row}-name").strip()
             if not name:
+                if any(self.get(f"arms-{row}-{part}").strip() for part in ARM_PARTS):
+                    self.add(f"arms-{row}-name", "is required for a group with a display name or a weight")
                 continue
             self._arm_row_of.append(row)
             display = self.get(f"arms-{row}-display_name").strip()

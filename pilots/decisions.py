@@ -9,6 +9,7 @@ valid.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlmodel import Session
@@ -16,6 +17,8 @@ from sqlmodel import Session
 from pilots.errors import PilotLabError, ValidationFailed, problem
 from pilots.models import Pilot
 from pilots.models._time import utcnow
+
+log = logging.getLogger(__name__)
 
 # The recommendation each decision follows; `stopped` follows none.
 FOLLOWS = {"roll_out": "go", "do_not_roll_out": "no_go"}
@@ -31,6 +34,10 @@ def current_recommendation(session: Session, pilot_id: int) -> tuple[str | None,
     try:
         document = results_document(session, pilot_id)
     except PilotLabError:
+        return None, None
+    except Exception:  # a failing results engine must not stop people from concluding; the record says "none"
+        log.exception("Results of pilot %s failed while recording a decision", pilot_id)
+        session.rollback()
         return None, None
     decision = document.get("decision") or {}
     return decision.get("recommendation"), decision.get("provisional")

@@ -114,3 +114,15 @@ def test_the_openapi_document_describes_the_decision_record(client):
     }  # fmt: skip
     assert "decision" in schemas["PilotPublic"]["properties"]
     assert "display_name" in schemas["Arm"]["properties"]
+
+
+def test_a_failing_results_engine_does_not_block_the_decision(api, session, monkeypatch, caplog):
+    def broken(session, pilot_id, as_of=None):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("pilots.results.results_document", broken)
+    pilot = launched(api, session)
+    response = _conclude(api, pilot["id"], decision="stopped", rationale="Budget cut.")
+    assert response.status_code == 200
+    assert response.json["decision"]["recommendation"] is None
+    assert "failed while recording a decision" in caplog.text

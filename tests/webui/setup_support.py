@@ -37,11 +37,11 @@ OWNER = "pm-person"  # the PM `signed_in(app, client, "pm")` signs in as
 
 
 def plan(**changes: Any) -> dict[str, Any]:
-    """A valid plan owned by the signed-in PM, starting in three days, with a pre-period from two weeks ago."""
+    """A valid plan starting in three days, with a pre-period from two weeks ago (`draft` registers it as the
+    signed-in PM, who then owns it)."""
     start = today() + timedelta(days=3)
     body = {
         "name": "Policy hints",
-        "owner": OWNER,
         "kind": "tool",
         "hypothesis": "Hints raise accuracy.",
         "arms": [{"name": "control"}, {"name": "hints", "display_name": "Policy hints"}],

@@ -7,6 +7,7 @@ import pytest
 from sqlmodel import select
 
 from pilots.models import Event, Pilot
+from tests.webui.page_support import make_user, sign_in
 from tests.webui.setup_support import READERS, WRITERS, draft, errors_by_field, post_form, running, signed_in, today
 
 FORM = {
@@ -232,7 +233,7 @@ def test_a_launched_plan_cannot_be_edited_and_readers_cannot_edit(app, client):
     viewer = app.test_client()
     signed_in(app, viewer, "viewer")
     assert viewer.get(f"/pilots/{other}/edit").status_code == 403
-    assert viewer.get("/pilots/999/edit").status_code == 403
+    assert viewer.get("/pilots/999/edit").status_code == 404
     admin = app.test_client()
     signed_in(app, admin, "admin")
     assert admin.get("/pilots/999/edit").status_code == 404
@@ -246,3 +247,16 @@ def test_a_group_row_without_a_name_is_not_silently_dropped(app, client, session
     assert errors_by_field(html) == {"arms-2-name": ["is required for a group with a display name or a weight"]}
     assert 'value="Third idea"' in html and 'id="arms-3-name"' in html  # kept, with a spare row after it
     assert _pilots(session) == []
+
+
+def test_only_the_owner_a_collaborator_or_an_admin_may_change_a_draft(app, client):
+    pilot_id = draft(app)  # owned by pm-person
+    signed_in(app, client, "pm")
+    assert client.get(f"/pilots/{pilot_id}/edit").status_code == 200
+    other = app.test_client()
+    make_user(app, "pm", "other-pm")
+    sign_in(other, "other-pm")
+    for page in ("edit", "roster", "launch"):
+        assert other.get(f"/pilots/{pilot_id}/{page}").status_code == 403
+    assert other.get(f"/pilots/{pilot_id}/planning").status_code == 200  # reading is open to every role
+    assert "Edit the plan" not in other.get(f"/pilots/{pilot_id}").get_data(as_text=True)

@@ -20,6 +20,13 @@ def _event_label(action: str) -> str:
     return event_label(action)
 
 
+@bp.app_template_global("may_change")
+def _may_change(pilot) -> bool:
+    from webui.pages.access import may_change
+
+    return may_change(pilot)
+
+
 @bp.app_template_global("decision_of")
 def _decision_of(pilot):
     from webui.pages.decision import decision_view

@@ -15,6 +15,7 @@ from pilots.errors import PilotLabError, ValidationFailed
 from pilots.schemas import ConcludeRequest, problems_from
 from webui.database import get_session
 from webui.pages import bp
+from webui.pages.access import pilot_change_required
 from webui.pages.form_state import FormState
 from webui.pages.guards import abort_for, actor, pilot_or_404, require
 from webui.pages.wording import verdict
@@ -36,6 +37,7 @@ class ConcludeForm(FormState):
 
 
 @bp.route("/pilots/<int:pilot_id>/conclude", methods=["GET", "POST"])
+@pilot_change_required
 def pilot_conclude(pilot_id: int):
     """The decision form (GET) and concluding the pilot with it (POST)."""
     require("write")

@@ -19,6 +19,7 @@ from pilots.models._time import utcnow
 from pilots.plan import PLAN_FIELDS
 from webui.database import get_session
 from webui.pages import bp
+from webui.pages.access import pilot_change_required
 from webui.pages.balance_view import balance_view
 from webui.pages.guards import abort_for, actor, pilot_or_404, require
 from webui.pages.uploads import Problems
@@ -26,6 +27,7 @@ from webui.pages.wording import design_rows
 
 
 @bp.route("/pilots/<int:pilot_id>/launch", methods=["GET", "POST"])
+@pilot_change_required
 def pilot_launch(pilot_id: int):
     """The launch confirmation (GET) and the launch (POST)."""
     require("write")

@@ -18,6 +18,7 @@ from pilots.models._time import utcnow
 from pilots.schemas import PilotCreate, PilotUpdate, problems_from
 from webui.database import get_session
 from webui.pages import bp
+from webui.pages.access import pilot_change_required
 from webui.pages.guards import abort_for, actor, pilot_or_404, require
 from webui.pages.plan_form import DESIGN_HELP, KINDS, MARGIN_KINDS, METHODS, ROLES, SPENDINGS, UNITS, PlanForm
 
@@ -73,6 +74,7 @@ def pilot_new():
 
 
 @bp.route("/pilots/<int:pilot_id>/edit", methods=["GET", "POST"])
+@pilot_change_required
 def pilot_edit(pilot_id: int):
     """Edit a draft's plan (a locked plan redirects to the overview, which says why)."""
     require("write")

@@ -18,6 +18,7 @@ from pilots.roster.summary import roster_summary
 from pilots.roster.upload import parse_upload
 from webui.database import get_session, sessions
 from webui.pages import bp
+from webui.pages.access import pilot_change_required
 from webui.pages.guards import abort_for, actor, pilot_or_404, require
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -57,6 +58,7 @@ def _file() -> tuple[bytes | None, str | None]:
 
 
 @bp.route("/pilots/<int:pilot_id>/roster", methods=["GET", "POST"])
+@pilot_change_required
 def pilot_roster(pilot_id: int):
     """A draft's roster (upload replaces it) or a running pilot's late joiners (upload adds them)."""
     require("write")
@@ -99,6 +101,7 @@ def _late_joiner_message(result: roster.LateJoinResult) -> str:
 
 
 @bp.route("/pilots/<int:pilot_id>/outcomes", methods=["GET", "POST"])
+@pilot_change_required
 def pilot_outcomes(pilot_id: int):
     """Upload a CSV of QA outcomes to a running pilot (up to the API's per-request limit)."""
     require("write")

@@ -76,13 +76,14 @@ def test_planning_with_bad_inputs_names_the_field(app, client):
 def test_planning_uses_the_pre_period_when_there_is_one(app, client, api):
     pilot_id = running(app)
     moderators = [row["moderator_id"] for row in roster_rows(sample("roster.csv"))]
-    api.as_("pm").post(
+    stored = api.as_("admin").post(
         f"/api/v1/pilots/{pilot_id}/outcomes",
         data=outcomes_csv(
             moderators, datetime.combine(today() - timedelta(days=5), datetime.min.time(), UTC), per_moderator=6
         ),
         content_type="text/csv",
     )
+    assert stored.status_code == 200, stored.json
     signed_in(app, client, "viewer")
     html = client.get(f"/pilots/{pilot_id}/planning").get_data(as_text=True)
     assert "Estimated from the pre-period QA audits" in html

@@ -32,7 +32,7 @@ def test_old_tokens_survive_the_upgrade_and_the_downgrade(scratch_url):  # noqa:
         "INSERT INTO api_token (user_id, token_hash, label, created_at) VALUES (1, :hash, 'nightly', '2026-01-02')",
         hash=digest("plt_old"),
     )
-    upgrade(scratch_url)
+    upgrade(scratch_url, "0005")
     assert current_revision(scratch_url) == "0005"
     rows = _execute(scratch_url, "SELECT name, expires_at, last_used_at, pilot_id, revoked_at FROM api_token")
     assert rows == [("nightly", None, None, None, None)]

@@ -63,7 +63,7 @@ def test_readers_see_the_decision_but_cannot_conclude(app, client, role):
     other = running(app, name="Another", layer="other-layer")
     assert client.get(f"/pilots/{other}/conclude").status_code == 403
     listing = client.get("/").get_data(as_text=True)
-    assert 'class="decision-badge decision-stopped"' in listing and "Stopped for another reason" in listing
+    assert "Stopped for another reason" in listing
     results = client.get(f"/pilots/{pilot_id}/results").get_data(as_text=True)
     assert "Decision taken: Stopped for another reason" in results and "Vendor withdrew." in results
 

@@ -77,7 +77,7 @@ def test_old_concluded_pilots_without_a_decision_still_render(app, client):
     signed_in(app, client, "viewer")
     assert client.get("/").status_code == 200
     overview = client.get(f"/pilots/{pilot_id}")
-    assert overview.status_code == 200 and "decision-title" not in overview.get_data(as_text=True)
+    assert overview.status_code == 200 and "Decision recorded" not in overview.get_data(as_text=True)
     assert client.get(f"/pilots/{pilot_id}/results").status_code == 200
 
 

@@ -344,6 +344,8 @@ class LaunchRequest(InputModel):
             "time zone, recorded as the randomization time; the pilot is marked simulated. Refused (422) otherwise."
         ),
     )
+
+
 Decision = Literal["roll_out", "do_not_roll_out", "stopped"]
 DECISIONS: tuple[str, ...] = ("roll_out", "do_not_roll_out", "stopped")
 

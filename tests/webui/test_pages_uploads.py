@@ -156,18 +156,6 @@ def test_bad_outcomes_list_each_row_and_store_nothing(app, client, session):
     assert _count(session, Outcome, pilot_id=pilot_id) == 0
 
 
-def test_too_many_outcome_rows_point_to_the_cli(app, client, session):
-    pilot_id = running(app)
-    signed_in(app, client, "pm")
-    header = "audit_id,moderator_id,audited_at,correct\n"
-    body = header + "a,mod-0001,2026-01-01T00:00:00Z,true\n" * (MAX_ROWS_PER_REQUEST + 1)
-    response = upload(client, f"/pilots/{pilot_id}/outcomes", body.encode())
-    assert response.status_code == 422
-    html = response.get_data(as_text=True)
-    assert "at most 50,000 outcomes" in html and f"pilotlab outcomes import {pilot_id}" in html
-    assert _count(session, Outcome, pilot_id=pilot_id) == 0
-
-
 def test_a_draft_takes_no_outcomes(app, client):
     pilot_id = draft(app)
     signed_in(app, client, "pm")

@@ -51,7 +51,10 @@ def _file() -> tuple[bytes | None, str | None]:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return None, "Choose a CSV file to upload."
-    data = upload.read()
+    try:
+        data = upload.read()
+    finally:
+        upload.close()  # large uploads are spooled to a temporary file: release it now
     if not data.strip():
         return None, "That file is empty."
     return data, None

@@ -216,13 +216,13 @@ def test_item_id_column_is_added_nullable_and_old_audits_stay_valid(scratch_url)
 
 
 def test_decision_columns_leave_old_concluded_pilots_valid(scratch_url):
-    """0007: the decision record's columns are null on pilots concluded before it; downgrading drops them."""
-    upgrade(scratch_url, "0006")
+    """0008: the decision record's columns are null on pilots concluded before it; downgrading drops them."""
+    upgrade(scratch_url, "0007")
     engine = make_engine(scratch_url)
     with engine.begin() as connection:
         pilot_id = _old_pilot(connection, "concluded")
     engine.dispose()
-    upgrade(scratch_url, "0007")
+    upgrade(scratch_url, "0008")
     engine = make_engine(scratch_url)
     with Session(engine) as session:
         pilot = session.get(Pilot, pilot_id)
@@ -231,7 +231,7 @@ def test_decision_columns_leave_old_concluded_pilots_valid(scratch_url):
         pilot.decision, pilot.decision_rationale, pilot.decision_by = "stopped", "Budget.", "pm-user"
         session.commit()
     engine.dispose()
-    downgrade(scratch_url, "0006")
+    downgrade(scratch_url, "0007")
     engine = make_engine(scratch_url)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT status FROM pilot")).scalar_one() == "concluded"

@@ -4,8 +4,8 @@ What people decided when they concluded a pilot (roll out, do not roll out, stop
 when, with the engine's recommendation at that moment (and whether it was still provisional). Every column is
 nullable: pilots concluded before this migration simply have no decision record.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-07 01:00:00
 """
 
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -24,7 +24,16 @@ from werkzeug.exceptions import RequestTimeout
 from webui.gunicorn_worker import IdleTimeout, IdleTimeoutSocket
 
 SMALL_BODY_LIMIT = 64 * 1024
-LARGE_BODY_ENDPOINTS = frozenset({"api.ingest_outcomes", "api.replace_roster", "api.add_late_joiners"})
+LARGE_BODY_ENDPOINTS = frozenset(
+    {
+        "api.ingest_outcomes",
+        "api.replace_roster",
+        "api.add_late_joiners",
+        # The same uploads from the pages (a CSV file in a form).
+        "pages.pilot_outcomes",
+        "pages.pilot_roster",
+    }
+)
 _TIMEOUT_MESSAGE = "The request body did not arrive in time; send it again (whole, at once)."
 
 

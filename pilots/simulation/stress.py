@@ -258,7 +258,8 @@ def run_pilot(cell: Cell, rng: np.random.Generator) -> PilotOutcome:
     full = None if delayed else _panel(drawn, None)
     for day in reviews:
         panel = _panel(drawn, day) if delayed else _cut(full, day)
-        g, h, i = _read(_document(pilot, plan, panel, plan.start_date + timedelta(days=day), None))
+        document, _ = _document(pilot, plan, panel, plan.start_date + timedelta(days=day), None)
+        g, h, i = _read(document)
         go, harm, invalid = go or g, harm or h, invalid or i
     for day in look_days:  # the repeated data-quality checks, at every planned look
         panel = _panel(drawn, day) if delayed else _cut(full, day)

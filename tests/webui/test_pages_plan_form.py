@@ -68,9 +68,15 @@ def test_a_writer_registers_a_pilot_with_every_field(app, client, session, role)
     ]
     # Margins typed in the metric's own unit: 0.5 points of critical errors, 5% of the control's handle time.
     assert pilot.metrics == [
-        {"name": "accuracy", "role": "primary", "margin": None, "relative": False},
-        {"name": "critical_error_rate", "role": "guardrail", "margin": 0.005, "relative": False},
-        {"name": "handle_time", "role": "guardrail", "margin": 0.05, "relative": True},
+        {"name": "accuracy", "role": "primary", "margin": None, "relative": False, "critical_policies": []},
+        {
+            "name": "critical_error_rate",
+            "role": "guardrail",
+            "margin": 0.005,
+            "relative": False,
+            "critical_policies": [],
+        },
+        {"name": "handle_time", "role": "guardrail", "margin": 0.05, "relative": True, "critical_policies": []},
     ]
     assert pilot.design["looks"] == 6 and pilot.design["futility"] is True
     assert pilot.pre_period_start.isoformat() == "2026-12-07"

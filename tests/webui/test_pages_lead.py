@@ -311,3 +311,12 @@ def test_json_downloads_carry_a_file_name(app, monkeypatch):
     roster = client.get(f"/api/v1/pilots/{pilot.id}/roster?format=json")
     assert roster.headers["Content-Disposition"] == f'attachment; filename="pilot-{pilot.id}-roster.json"'
     roster.close()
+
+
+def test_the_report_marks_a_simulated_pilot(app, monkeypatch):
+    """Simulated pilots (launched with a past randomization time) carry the badge in the forwarded report too."""
+    _engine(monkeypatch)
+    simulated, observed = make_pilot(app, simulated=True), make_pilot(app)
+    client = _client(app, "viewer")
+    assert 'class="simulated-tag"' in client.get(f"/pilots/{simulated.id}/report.html").get_data(as_text=True)
+    assert 'class="simulated-tag"' not in client.get(f"/pilots/{observed.id}/report.html").get_data(as_text=True)

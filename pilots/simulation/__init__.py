@@ -7,17 +7,19 @@
 
 from pilots.simulation.generate import (
     AUDIT_FIELDS,
+    UnitDays,
+    simple_assignment,
+    simulate_audits,
+    simulate_unit_days,
+    write_audits_csv,
+)
+from pilots.simulation.settings import (
     DEFAULT_SITES,
     SimulatedRoster,
     SimulationSettings,
     SiteSpec,
-    UnitDays,
     calibrate_logit_normal,
-    simple_assignment,
-    simulate_audits,
     simulate_roster,
-    simulate_unit_days,
-    write_audits_csv,
 )
 
 __all__ = [

@@ -30,29 +30,7 @@ from pilots.simulation.model import (
     draw_handle_times,
     effect_scales,
 )
-from pilots.simulation.settings import (
-    DEFAULT_SITES,
-    SimulatedRoster,
-    SimulationSettings,
-    SiteSpec,
-    calibrate_logit_normal,
-    simulate_roster,
-)
-
-__all__ = [
-    "AUDIT_FIELDS",
-    "DEFAULT_SITES",
-    "SimulatedRoster",
-    "SimulationSettings",
-    "SiteSpec",
-    "UnitDays",
-    "calibrate_logit_normal",
-    "simple_assignment",
-    "simulate_audits",
-    "simulate_roster",
-    "simulate_unit_days",
-    "write_audits_csv",
-]
+from pilots.simulation.settings import SimulatedRoster, SimulationSettings
 
 # The simulator writes exactly the columns ingestion reads, in the same order.
 AUDIT_FIELDS: tuple[str, ...] = FIELDS

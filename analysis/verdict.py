@@ -138,8 +138,15 @@ def non_inferiority(
         worst, best, worse_word = high, low, "rise"
     non_inferior = worst < margin_abs
     harmful = best > margin_abs
-    if math.isfinite(low) and math.isfinite(high):
+    if math.isfinite(low) and math.isfinite(high) and low <= difference <= high:
         interval = f"difference {_signed(fmt, difference)} (interval {_signed(fmt, low)} to {_signed(fmt, high)})"
+    elif math.isfinite(low) and math.isfinite(high):
+        # A confidence sequence intersected over looks can exclude the latest estimate; say which number is which.
+        side = "above" if difference > high else "below"
+        interval = (
+            f"difference {_signed(fmt, difference)} at the latest look, {side} the confidence sequence of "
+            f"{_signed(fmt, low)} to {_signed(fmt, high)} (the effects consistent with every look so far)"
+        )
     else:
         interval = f"difference {_signed(fmt, difference)} (no usable interval yet)"
     if non_inferior:

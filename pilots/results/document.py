@@ -111,8 +111,13 @@ def _document(
     as_of: date | None,
     fixed: frozen.FrozenPlan | None = None,
     session: Session | None = None,
+    *,
+    descriptive: bool = True,
 ) -> tuple[dict[str, Any], list[int]]:
-    """The document at the cut, and the candidate looks of an earlier decision (`decisions.candidate_days`)."""
+    """The document at the cut, and the candidate looks of an earlier decision (`decisions.candidate_days`).
+
+    Without `descriptive` the per-segment and per-week breakdowns are left empty: they never enter the verdict, and
+    the stress matrix (`pilots.simulation.stress`), which reads only the verdict and crossings, skips their cost."""
     design = plan.design
     total = looks.total_days(plan.start_date, plan.end_date)
     now = panel.last_day_with_audits()
@@ -214,7 +219,10 @@ def _document(
         + [checks.check_json(c, rows=balance_rows) for c in check_results if c.name == "covariate_balance"]
         + [checks.check_json(c) for c in qa_checks],
         "multiplicity": multiplicity_doc,
-        "metrics": _with_qa(_metrics(panel, plan, comparisons, guardrails, now, control, treatments), qa_results),
+        "metrics": _with_qa(
+            _metrics(panel, plan, comparisons, guardrails, now, control, treatments, descriptive),
+            qa_results,
+        ),
         "qa_health": qa_results.health if qa_results is not None else None,
         "notes": _notes(pilot, plan, panel),
     }, candidates
@@ -333,7 +341,7 @@ def _checks(panel: Panel, plan: PilotPlan, now: int | None, control: str):
     return results, rows
 
 
-def _metrics(panel, plan, comparisons, guardrails, now, control, treatments) -> list[dict[str, Any]]:
+def _metrics(panel, plan, comparisons, guardrails, now, control, treatments, descriptive=True) -> list[dict[str, Any]]:
     out = []
     for spec in plan.metrics:
         definition = plan.definition(spec.name)
@@ -350,7 +358,7 @@ def _metrics(panel, plan, comparisons, guardrails, now, control, treatments) -> 
             "arms": arm_summary(panel, definition, plan.arm_names, now),
             "comparisons": [comparison_json(c, plan.start_date, guardrails.get((c.metric, c.arm))) for c in mine],
         }
-        if now is not None:
+        if now is not None and descriptive:
             segments, heterogeneity = breakdowns.segments(
                 panel, definition, control, treatments, now, plan.design.alpha
             )

@@ -65,7 +65,17 @@ def _summary(comparison: Comparison) -> str:
     fmt = formatter(comparison, outcome.difference, outcome.low, outcome.high)
     if not (math.isfinite(outcome.low) and math.isfinite(outcome.high)):
         return f"{fmt(outcome.difference)}, no usable interval yet"
-    return f"{fmt(outcome.difference)}, interval {fmt(outcome.low)} to {fmt(outcome.high)}"
+    interval = f"{fmt(outcome.low)} to {fmt(outcome.high)}"
+    if outcome.low <= outcome.difference <= outcome.high:
+        return f"{fmt(outcome.difference)}, interval {interval}"
+    # An always-valid interval is the running intersection of every look's confidence sequence, so it can exclude
+    # today's estimate (an effect that grew, or a noisy day); saying "+2.3, interval +0.8 to +1.7" would read as a
+    # contradiction, so the sentence names which number is which.
+    side = "above" if outcome.difference > outcome.high else "below"
+    return (
+        f"{fmt(outcome.difference)} at the latest look, {side} the confidence sequence of {interval} "
+        "(the effects consistent with every look so far)"
+    )
 
 
 def primary_status(comparison: Comparison, treatments: int) -> PrimaryStatus:

@@ -24,7 +24,7 @@ import numpy as np
 
 from analysis._planning_design import SequentialDesign, at_horizon
 from pilots.models import Pilot
-from pilots.results import checks, looks
+from pilots.results import checks, frozen, looks
 from pilots.results.document import _comparisons, _document
 from pilots.results.loader import Panel, Units
 from pilots.rollups import SUMS
@@ -256,9 +256,12 @@ def run_pilot(cell: Cell, rng: np.random.Generator) -> PilotOutcome:
         reviews = (look_days[-1],)  # always-valid crossings and confidence sequences are running: the last holds all
     go = harm = invalid = False
     full = None if delayed else _panel(drawn, None)
+    # What launch stores (`pilots.lifecycle` -> `frozen.freeze`): the information plan from the units and the
+    # pre-period as they were at launch; `GET /results` reads it back with `frozen.read(pilot)`.
+    fixed = frozen.from_json(frozen.freeze_panel(plan, full if full is not None else _panel(drawn, -1)))
     for day in reviews:
         panel = _panel(drawn, day) if delayed else _cut(full, day)
-        document, _ = _document(pilot, plan, panel, plan.start_date + timedelta(days=day), None)
+        document, _ = _document(pilot, plan, panel, plan.start_date + timedelta(days=day), fixed, descriptive=False)
         g, h, i = _read(document)
         go, harm, invalid = go or g, harm or h, invalid or i
     for day in look_days:  # the repeated data-quality checks, at every planned look

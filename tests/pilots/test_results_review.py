@@ -69,6 +69,7 @@ class _Definition:
 class _Outcome:
     def __init__(self, difference: float, low: float, high: float):
         self.difference, self.low, self.high = difference, low, high
+        self.crossing = "none"
 
 
 class _Adjusted:
@@ -184,3 +185,22 @@ def test_few_team_units_false_go_rate_stays_at_alpha():
 def _simulated(pilot, plan, panel) -> dict:
     """The results of an in-memory pilot, with the information plan launch would have frozen from its pre-period."""
     return analyse_panel(pilot, plan, panel, fixed=frozen.from_json(frozen.freeze_panel(plan, panel)))
+
+
+def test_primary_summary_never_shows_an_estimate_outside_its_interval_unexplained():
+    # Bug 6: the demo team pilot read "+2.3 points, interval +0.8 to +1.7": the always-valid interval is the running
+    # intersection over looks, the estimate today's.
+    inside = verdicts.primary_status(_comparison("accuracy", True, _Outcome(0.012, 0.008, 0.017)), 1)
+    assert inside.summary == "+1.2 points, interval +0.8 points to +1.7 points"
+    above = verdicts.primary_status(_comparison("accuracy", True, _Outcome(0.023, 0.008, 0.017)), 1)
+    assert above.summary.startswith("+2.3 points at the latest look, above the confidence sequence of +0.8 points")
+    assert "consistent with every look so far" in above.summary
+    below = verdicts.primary_status(_comparison("accuracy", True, _Outcome(0.001, 0.008, 0.017)), 1)
+    assert "+0.1 points at the latest look, below the confidence sequence" in below.summary
+    guard = verdicts.guardrail_result(
+        _comparison("critical_error_rate", True, _Outcome(0.009, -0.004, 0.003)), 0.005, False, 1
+    )
+    assert (
+        "+0.90 points at the latest look, above the confidence sequence of -0.40 points to +0.30 points"
+        in guard.message
+    )

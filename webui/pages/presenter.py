@@ -6,13 +6,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import plotly.graph_objects as go
-from plotly.io.json import to_json_plotly
-
 from pilots.models import Pilot
 from webui import figures, plain
 from webui.figures.scale import decimals_for, metric_label, scale_for
-from webui.pages import chart_tables, check_text, explain, headline, wording
+from webui.pages import chart_tables, check_text, explain, headline, qa_health_view, qa_view, wording
+from webui.pages.chart_view import ChartView
+from webui.pages.chart_view import chart as _chart
 
 # The schedule line and the provisional note already say these; the engine's own reasons would repeat them.
 REPEATED_REASONS = ("Next planned review:", "Provisional:", "The decision was reached on")
@@ -35,16 +34,6 @@ class ArmRow:
 
 
 @dataclass
-class ChartView:
-    """One chart: its heading (HTML, so it wraps on a phone), the figure JSON, and the numbers behind it."""
-
-    dom_id: str
-    heading: str
-    figure: str
-    table: chart_tables.ChartTable
-
-
-@dataclass
 class MetricView:
     name: str
     label: str
@@ -55,6 +44,8 @@ class MetricView:
     has_segments: bool = False
     notes: list[tuple[str, str]] = field(default_factory=list)  # (css class, sentence)
     adjusted: bool = False
+    breakdown: qa_view.Breakdown | None = None
+    sensitivity: list[qa_view.Sensitivity] = field(default_factory=list)
 
 
 @dataclass
@@ -75,6 +66,8 @@ class ResultsView:
     conclusion: headline.Conclusion | None = None
     decided_on: str | None = None
     follow_up: str | None = None
+    qa_health: qa_health_view.QaHealth | None = None
+    critical_breaches: list[str] = field(default_factory=list)  # "Accuracy in Violent extremism"
 
 
 def _checks(document: dict[str, Any], names: dict[str, str]) -> list[CheckRow]:
@@ -122,15 +115,6 @@ def _empty_over_time(document: dict[str, Any]) -> str:
     if design.get("method") == "group_sequential" and dates and not design.get("looks_taken"):
         return f"No planned review yet: the first is on {dates[0]}."
     return "No looks at the data yet."
-
-
-def _chart(dom_id: str, figure: go.Figure, table: chart_tables.ChartTable) -> ChartView:
-    """The figure's title becomes the HTML heading (it wraps on narrow screens; a Plotly title would not)."""
-    heading = figure.layout.title.text or ""
-    spec = figure.to_plotly_json()  # edited as plain data: another update_layout would re-validate the whole figure
-    spec["layout"].pop("title", None)
-    spec["layout"]["margin"] = {**spec["layout"].get("margin", {}), "t": 28}
-    return ChartView(dom_id, heading, to_json_plotly(spec), table)
 
 
 def _named(comparison: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
@@ -194,8 +178,19 @@ def _metric_view(
             )
         )
     role = wording.ROLE_LABELS.get(metric.get("role", ""), "Metric")
+    sensitivity = [s for c in metric.get("comparisons") or [] if (s := qa_view.sensitivity(metric, c, names))]
     return MetricView(
-        metric.get("name", ""), metric_label(metric), role, sentences, arms, charts, has_segments, notes, adjusted
+        metric.get("name", ""),
+        metric_label(metric),
+        role,
+        sentences,
+        arms,
+        charts,
+        has_segments,
+        notes,
+        adjusted,
+        qa_view.breakdown(metric, index, names, alpha),
+        sensitivity,
     )
 
 
@@ -207,10 +202,12 @@ def results_view(document: dict[str, Any], pilot: Pilot, conclusion: headline.Co
     order = {"primary": 0, "guardrail": 1, "secondary": 2}
     metrics = sorted(document.get("metrics") or [], key=lambda m: order.get(m.get("role", ""), 3))
     banner = headline.headline(pilot, document, conclusion)
+    policies = sorted({str(row.get("value")) for m in metrics for row in m.get("by_policy") or []})
+    policies += [str(c.get("policy")) for m in metrics for c in m.get("critical_policies") or []]
     return ResultsView(
         verdict=banner,
         reasons=[
-            check_text.with_names(str(r), names)
+            qa_view.with_policy_names(check_text.with_names(str(r), names), policies)
             for r in decision.get("reasons") or []
             if not str(r).startswith(REPEATED_REASONS)
         ],
@@ -228,7 +225,19 @@ def results_view(document: dict[str, Any], pilot: Pilot, conclusion: headline.Co
         conclusion=conclusion,
         decided_on=decision.get("decided_on"),
         follow_up=_follow_up(decision),
+        qa_health=qa_health_view.qa_health(document, names),
+        critical_breaches=_breaches(metrics),
     )
+
+
+def _breaches(metrics: list[dict[str, Any]]) -> list[str]:
+    """Each registered critical policy whose breach makes the verdict a no-go: "Accuracy in Violent extremism"."""
+    return [
+        f"{metric_label(metric)} in {qa_view.policy_name(c.get('policy'))}"
+        for metric in metrics
+        for c in metric.get("critical_policies") or []
+        if c.get("harmful")
+    ]
 
 
 def _follow_up(decision: dict[str, Any]) -> str | None:

@@ -38,18 +38,31 @@ def _iso_date(value: Any) -> Any:
     raise ValueError("must be a date as YYYY-MM-DD")
 
 
-Text = Annotated[str, StringConstraints(max_length=5000), AfterValidator(_no_control_characters)]
+# The same rules as JSON Schema patterns, for the OpenAPI document only (the validators above give the messages): API
+# clients and fuzzers then know what the server accepts. A single-line name has no control character at all and,
+# as surrounding whitespace is stripped, at least one other character.
+_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+_NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+
+Text = Annotated[
+    str,
+    StringConstraints(max_length=5000),
+    AfterValidator(_no_control_characters),
+    Field(json_schema_extra={"pattern": _TEXT_PATTERN}),
+]
 Label = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200),
     AfterValidator(_no_control_characters),
     AfterValidator(_single_line),
+    Field(json_schema_extra={"pattern": _NAME_PATTERN}),
 ]
 Person = Annotated[
     str,
     StringConstraints(min_length=1, max_length=100),
     AfterValidator(_no_control_characters),
     AfterValidator(_single_line),
+    Field(json_schema_extra={"pattern": _NAME_PATTERN}),
 ]
 ArmName = Annotated[
     str,

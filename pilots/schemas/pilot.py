@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from pilots.catalog import METRIC_NAMES, METRICS
+from pilots.schemas import examples
 from pilots.schemas.common import InputModel, OutputModel, rule_errors
 from pilots.schemas.fields import (
     ArmName,
@@ -71,7 +72,10 @@ class CriticalPolicy(InputModel):
 
     model_config = ConfigDict(strict=True)
 
-    policy: Person = Field(description="The `policy` value of the audits, exactly as sent with the outcomes.")
+    policy: Person = Field(
+        description="The `policy` value of the audits, exactly as sent with the outcomes.",
+        examples=["violent_extremism"],
+    )
     margin: Margin = Field(description="The tolerated worsening within this policy (> 0).")
     relative: bool = Field(default=False, description="Whether the margin is a fraction of the control value.")
 
@@ -149,7 +153,7 @@ class PilotBase(OutputModel):
 class PilotCreate(PilotBase, InputModel):
     """The body of `POST /pilots`. Cross-field rules are checked here, once, for create and edit alike."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, json_schema_extra={"examples": [examples.PILOT_CREATE]})
 
     owner: Person | None = Field(
         default=None, description="The creating user; only an admin may name another user (a pm or admin)."
@@ -248,7 +252,7 @@ class PilotUpdate(InputModel):
     """The body of `PATCH /pilots/{id}` (draft pilots only): a merge patch. Given fields replace the stored ones
     (`design` is merged field by field); the result must satisfy every rule of PilotCreate."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, json_schema_extra={"examples": [examples.PILOT_UPDATE]})
 
     name: Label | None = None
     kind: Kind | None = None
@@ -335,7 +339,7 @@ class EventList(OutputModel):
 class LaunchRequest(InputModel):
     """The optional body of `POST /pilots/{id}/launch`."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, json_schema_extra={"examples": [{}]})
 
     launched_at: AwareDatetime | None = Field(
         default=None,
@@ -358,7 +362,7 @@ class ConcludeRequest(InputModel):
     is checked by the service (`pilots.decisions`), not here.
     """
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, json_schema_extra={"examples": [examples.CONCLUDE]})
 
     decision: Decision | None = Field(
         default=None,

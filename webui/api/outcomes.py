@@ -18,6 +18,7 @@ from pilots.errors import Gone, ValidationFailed, problem
 from pilots.ingestion.export import outcomes_table
 from pilots.lookup import get_pilot
 from pilots.models import Pilot
+from pilots.schemas import examples
 from webui.api import bp
 from webui.api.access import require_pilot_change
 from webui.api.auth import actor, require
@@ -65,7 +66,7 @@ class OutcomeRecord(BaseModel):
 class OutcomeBatch(BaseModel):
     """A batch of at most 50,000 audits, all-or-nothing. An empty list is accepted and changes nothing."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.OUTCOMES]})
 
     outcomes: list[OutcomeRecord] = Field(max_length=ingestion.MAX_ROWS_PER_REQUEST)
 

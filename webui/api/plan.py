@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from analysis.variance_components import VarianceComponents
 from pilots.catalog import METRIC_NAMES, METRICS
 from pilots.planning import baseline_problem, icc_problem, pilot_plan, plan_document, run_plan
+from pilots.schemas import examples
 from pilots.schemas.common import InputModel, rule_errors
 from webui.api import bp
 from webui.api.auth import require
@@ -19,6 +20,8 @@ from webui.database import get_session
 
 TAGS = ["planning"]
 MetricName = Literal[METRIC_NAMES]  # type: ignore[valid-type]
+# At least one unit per arm is a rule below (its message names the field); the document states it as a minimum.
+UnitsOfArm = Annotated[int, Field(le=1_000_000, json_schema_extra={"minimum": 1})]
 
 
 class VarianceComponentsIn(InputModel):
@@ -32,13 +35,34 @@ class VarianceComponentsIn(InputModel):
     )
 
 
+# The "exactly one of" rules below, stated in the OpenAPI document too (a null counts as absent).
+_EXACTLY_ONE_SIZE = {
+    "oneOf": [
+        {"required": ["units"], "properties": {"units": {"type": "integer"}}},
+        {"required": ["units_per_arm"], "properties": {"units_per_arm": {"type": "array"}}},
+    ]
+}
+_EXACTLY_ONE_VARIANCE = {
+    "oneOf": [
+        {"required": ["icc"], "properties": {"icc": {"type": "number"}}},
+        {"required": ["variance_components"], "properties": {"variance_components": {"type": "object"}}},
+    ]
+}
+
+
 class PlanRequest(InputModel):
     """Give `units` (total, split by `weights`) or `units_per_arm` (control first); and `icc` (proportions) or
     `variance_components`."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": examples.PLAN_REQUESTS, "allOf": [_EXACTLY_ONE_SIZE, _EXACTLY_ONE_VARIANCE]}
+    )
+
     metric: MetricName = "accuracy"
     units: int | None = Field(default=None, ge=2, le=1_000_000, description="Total units (moderators or teams).")
-    units_per_arm: list[Annotated[int, Field(le=1_000_000)]] | None = Field(default=None, min_length=2, max_length=10)
+    units_per_arm: list[Annotated[int, Field(le=1_000_000, json_schema_extra={"minimum": 1})]] | None = Field(
+        default=None, min_length=2, max_length=10
+    )
     weights: list[float] | None = Field(default=None, min_length=2, max_length=10)
     audits_per_week: float = Field(gt=0, le=10_000, description="Audits per unit per week.")
     baseline: float = Field(

@@ -20,6 +20,7 @@ from pilots.errors import ValidationFailed, problem
 from pilots.lookup import get_pilot
 from pilots.models import Assignment
 from pilots.roster.upload import parse_upload
+from pilots.schemas import examples
 from webui.api import bp
 from webui.api.access import require_pilot_change
 from webui.api.auth import actor, require
@@ -46,7 +47,9 @@ class RosterModerator(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    moderator_id: str = Field(min_length=1, max_length=100, description="Unique within the upload.")
+    moderator_id: str = Field(
+        min_length=1, max_length=100, description="Unique within the upload.", examples=["mod-0001"]
+    )
     team: str | None = Field(default=None, max_length=100)
     site: str | None = Field(default=None, max_length=100)
     language: str | None = Field(default=None, max_length=50)
@@ -55,6 +58,8 @@ class RosterModerator(BaseModel):
 
 class RosterUpload(BaseModel):
     """At most 50,000 moderators; any bad row rejects the whole upload (422 listing `{row, field, message}`)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.ROSTER]})
 
     moderators: list[RosterModerator] = Field(min_length=1, max_length=50_000)
 

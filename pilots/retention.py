@@ -2,9 +2,11 @@
 
 Raw outcome rows name moderators, auditors and items one audit at a time; once a pilot is concluded, nothing needs
 them except a re-export. Purging deletes them for every pilot concluded more than `days` ago, and keeps the per-unit
-daily rollups (so results, balance and unit exports compute exactly as before), the results cache, the plan, the
-assignments, the audit trail and the decision record. The pilot remembers when it was purged: its outcome export then
-answers 410 Gone instead of an empty table, and ingestion into it was already refused (it is concluded).
+daily rollups and the QA rollups (so results, balance, the QA sections and unit exports compute exactly as before),
+the results cache, the plan, the assignments, the audit trail and the decision record. Of the graded items
+(`qa_grade`) it keeps only those two or more auditors graded: the others never enter the agreement statistics.
+The pilot remembers when it was purged: its outcome export then answers 410 Gone instead of an empty table, and
+ingestion into it was already refused (it is concluded).
 
 Operators run `pilotlab retention purge` from a scheduler (cron, a Kubernetes CronJob) with the period set in
 `PILOTLAB_RETENTION_DAYS` or `--days`.
@@ -22,7 +24,7 @@ from pilots import events
 from pilots.db import write_transaction
 from pilots.errors import ValidationFailed, problem
 from pilots.lookup import get_pilot
-from pilots.models import Outcome, Pilot
+from pilots.models import Outcome, Pilot, QaGrade
 from pilots.models._time import utcnow
 
 
@@ -68,6 +70,13 @@ def _purge_one(session: Session, pilot_id: int, days: int, actor: str) -> Purged
     with write_transaction(session):
         pilot = get_pilot(session, pilot_id, lock=True)
         count = session.exec(delete(Outcome).where(Outcome.pilot_id == pilot.id)).rowcount
+        double = (
+            select(QaGrade.item_id)
+            .where(QaGrade.pilot_id == pilot.id)
+            .group_by(QaGrade.item_id)
+            .having(func.count() >= 2)
+        )
+        session.exec(delete(QaGrade).where(QaGrade.pilot_id == pilot.id, QaGrade.item_id.not_in(double)))
         pilot.outcomes_purged_at = utcnow()
         events.record(session, actor, "outcomes.purged", pilot.id, outcomes=count, retention_days=days)
     return Purged(pilot.id, pilot.name, pilot.concluded_at, count)

@@ -6,7 +6,8 @@ The flow, shared by the API (JSON or CSV bodies) and the CLI (CSV files in batch
 2. `parse_json_records` / `parse_csv_rows` validate every row without touching the database; any problem rejects
    the batch with a 422 listing `{row, field, message}` (first 100).
 3. `store` is the unit of work: it locks the pilot, inserts with `ON CONFLICT DO NOTHING`, compares audits that were
-   already stored (identical: duplicate; different: 409, nothing written), adds the rollups of the inserted rows,
+   already stored (identical: duplicate; different: 409, nothing written), adds the rollups of the inserted rows
+   (`unit_day`, and the QA rollups `qa_day` / `qa_grade` of `pilots.qa_rollups`),
    bumps `Pilot.data_version` and records one `outcomes.ingested` event with the counts, then commits.
 """
 
@@ -18,7 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from pilots import events, rollups
+from pilots import events, qa_rollups, rollups
 from pilots.db import unit_of_work
 from pilots.ingestion import store as _store
 from pilots.ingestion.bodies import MAX_ROWS_PER_REQUEST, MalformedBody, csv_rows, json_records
@@ -79,6 +80,7 @@ def store(
         inserted, stored_duplicates = _store.insert(connection, pilot_id, batch.values, batch.row_numbers, utcnow())
         # The parser's sums cover every unique audit; recompute only when some were already stored.
         rollups.add(connection, pilot_id, batch.sums if not stored_duplicates else rollups.aggregate(inserted))
+        qa_rollups.add(connection, pilot_id, inserted)
         if inserted:
             session.execute(update(Pilot).where(Pilot.id == pilot_id).values(data_version=Pilot.data_version + 1))
         result = IngestResult(accepted=len(inserted), duplicates=batch.duplicates + stored_duplicates)

@@ -5,6 +5,7 @@ from pilots.models.accounts import ApiToken, AuthFailure, User, UserSession
 from pilots.models.events import Event
 from pilots.models.outcomes import Outcome, UnitDay
 from pilots.models.pilot import Pilot
+from pilots.models.qa import QaDay, QaGrade
 from pilots.models.results_cache import ResultsCache
 from pilots.models.roster import Assignment, RosterEntry
 
@@ -16,6 +17,8 @@ __all__ = [
     "Outcome",
     "Pilot",
     "PilotCollaborator",
+    "QaDay",
+    "QaGrade",
     "ResultsCache",
     "RosterEntry",
     "UnitDay",

@@ -1,9 +1,10 @@
 """The QA-domain part of a pilot's results: effects by policy and queue, the auditor checks, the auditor-adjusted
 estimate, the pre-registered critical-policy guardrails and the QA health section, computed together from one read
-of the outcomes (`pilots.results.qa_data`) and handed to `pilots.results.document` as plain JSON pieces.
+of the QA rollups (`pilots.results.qa_data`) and handed to `pilots.results.document` as plain JSON pieces.
 
-The data obey the results' cut: the same units (from the panel) and the same window, the pre-period start (or start
-date) through `data_through`.
+The data obey the results' cut: the same units (from the panel), the same window (the pre-period start, or start
+date, through `data_through`) and the same data cut (a moderator's pilot-period audits count from their
+assignment's `data_from` day, as in the panel).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def load(session: Session, pilot_id: int, plan: PilotPlan, panel: Panel, now: in
     first = plan.pre_period_start or plan.start_date
     cut: date = plan.start_date + timedelta(days=now)
     cells = load_cells(session, pilot_id, panel.units, plan.start_date, first, cut)
-    ratings = load_ratings(session, pilot_id, panel.units, first, cut)
+    ratings = load_ratings(session, pilot_id, panel.units, plan.start_date, first, cut)
     return cells, ratings
 
 

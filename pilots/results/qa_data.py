@@ -1,10 +1,12 @@
 """What the QA analyses read: per-unit sums by policy, queue and auditor, and the double-audited items.
 
-The rollups (`unit_day`) have no policy, queue or auditor, so these come from the outcomes with one `GROUP BY`
-(moderator, period, policy, queue, auditor) over the pilot's audits in the analysis window, and one read of the audits
-that carry an `item_id`. Cost grows with the number of audits, unlike the rollup panel; the result is cached with the
-rest of the results document (`bench/bench_results.py` reports it separately). Moderators map to their randomized unit
-exactly as in the panel (`Units.index_of_moderator`), so team pilots sum their members.
+Both come from the QA rollups that ingestion maintains (`pilots.qa_rollups`), never from the raw audits, so they
+survive the retention purge: one `GROUP BY` (moderator, policy, queue, auditor) over `qa_day` per period, and one
+read of `qa_grade` restricted in SQL to items two or more auditors graded in the window. Moderators map to their
+randomized unit exactly as in the panel (`Units.index_of_moderator`), so team pilots sum their members.
+
+The data cut is the panel's (`pilots.results.loader`): a moderator's pilot-period audits count from their
+assignment's `data_from` day; earlier ones are set aside, while the pre-period stays covariate data for everyone.
 
 `QaCells` holds one column per (unit, period, policy, queue, auditor) cell with the rollup sums in `SUMS` order;
 `level_sums` turns it into units x levels matrices for one dimension, which is all the cell analyses need. `Ratings`
@@ -24,15 +26,32 @@ from pilots.results.loader import COLUMN, Units, _fetch
 DIMENSIONS = ("policy", "queue", "auditor")
 NONE_LABEL = ""  # audits without a policy / queue / auditor: never a cell of their own
 
+_SUMS = (
+    "sum(audits), sum(correct), sum(critical_audits), sum(critical), sum(handle_audits), sum(handle_sum), "
+    "sum(handle_sum2)"
+)
+# The pre-period: every stored moderator's audits (covariates, no cut).
+_PRE_CELLS = (
+    f"SELECT moderator_id, policy, queue, auditor_id, {_SUMS} FROM qa_day WHERE pilot_id = {{m}} AND day >= {{m}} "
+    "AND day <= {m} GROUP BY moderator_id, policy, queue, auditor_id"
+)
+# The pilot period, from each moderator's `data_from` on (moderators without an assignment are not in any unit).
 _CELLS = (
-    "SELECT moderator_id, policy, queue, auditor_id, count(*), sum(CASE WHEN correct THEN 1 ELSE 0 END), "
-    "count(critical), sum(CASE WHEN critical THEN 1 ELSE 0 END), count(handle_time_s), "
-    "coalesce(sum(handle_time_s), 0), coalesce(sum(handle_time_s * handle_time_s), 0) "
-    "FROM outcome WHERE pilot_id = {m} AND day >= {m} AND day <= {m} GROUP BY moderator_id, policy, queue, auditor_id"
+    f"SELECT q.moderator_id, q.policy, q.queue, q.auditor_id, {_SUMS.replace('sum(', 'sum(q.')} FROM qa_day q "
+    "JOIN assignment a ON a.pilot_id = q.pilot_id AND a.moderator_id = q.moderator_id "
+    "WHERE q.pilot_id = {m} AND q.day >= {m} AND q.day <= {m} AND q.day >= a.data_from "
+    "GROUP BY q.moderator_id, q.policy, q.queue, q.auditor_id"
+)
+# Grades in the window (pilot-period grades from the moderator's `data_from` on) of items graded by two or more
+# auditors there.
+_WINDOW = (
+    "g.pilot_id = {m} AND g.day >= {m} AND g.day <= {m} "
+    "AND (g.day < {m} OR g.day >= (SELECT a.data_from FROM assignment a WHERE a.pilot_id = g.pilot_id "
+    "AND a.moderator_id = g.moderator_id))"
 )
 _RATINGS = (
-    "SELECT item_id, auditor_id, moderator_id, correct, critical FROM outcome WHERE pilot_id = {m} "
-    "AND day >= {m} AND day <= {m} AND item_id IS NOT NULL AND auditor_id IS NOT NULL"
+    f"SELECT g.item_id, g.auditor_id, g.moderator_id, g.correct, g.critical FROM qa_grade g WHERE {_WINDOW} "
+    f"AND g.item_id IN (SELECT g.item_id FROM qa_grade g WHERE {_WINDOW} GROUP BY g.item_id HAVING count(*) >= 2)"
 )
 
 
@@ -93,10 +112,15 @@ class Ratings:
 
 def load_cells(session: Session, pilot_id: int, units: Units, start: date, first: date, cut: date) -> QaCells:
     """The cell sums of the pilot's audits from `first` (pre-period start or start date) through `cut`: one query
-    for the pre-period, one for the pilot period."""
+    for the pre-period, one for the pilot period (with the data cut, module docstring)."""
     rows = [(0, *row) for row in _fetch(session, _CELLS, pilot_id, start, cut)]
     if first < start:
-        rows += [(1, *row) for row in _fetch(session, _CELLS, pilot_id, first, start - timedelta(days=1))]
+        rows += [(1, *row) for row in _fetch(session, _PRE_CELLS, pilot_id, first, start - timedelta(days=1))]
+    return cells_from_rows(units, rows)
+
+
+def cells_from_rows(units: Units, rows: list[tuple]) -> QaCells:
+    """`QaCells` from `(period (0 pilot, 1 pre), moderator, policy, queue, auditor, *SUMS)` rows."""
     index = units.index_of_moderator
     rows = [row for row in rows if row[1] in index]
     labels: dict[str, tuple[str, ...]] = {}
@@ -117,9 +141,27 @@ def load_cells(session: Session, pilot_id: int, units: Units, start: date, first
     )
 
 
-def load_ratings(session: Session, pilot_id: int, units: Units, first: date, cut: date) -> Ratings:
+def _select(session: Session, query: str, params: tuple) -> list[tuple]:
+    """All rows of `query` (`{m}` marks the parameters, given in order) through the DBAPI cursor."""
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    values = tuple(p.isoformat() if sqlite and isinstance(p, date) else p for p in params)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(query.format(m="?" if sqlite else "%s"), values)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def load_ratings(session: Session, pilot_id: int, units: Units, start: date, first: date, cut: date) -> Ratings:
     """Grades of the items that two or more different auditors graded (the first grade of an auditor per item)."""
-    rows = _fetch(session, _RATINGS, pilot_id, first, cut)
+    window = (first, cut, start)
+    return ratings_from_rows(units, _select(session, _RATINGS, (pilot_id, *window, pilot_id, *window)))
+
+
+def ratings_from_rows(units: Units, rows: list[tuple]) -> Ratings:
+    """`Ratings` from `(item, auditor, moderator, correct, critical)` grades, the first of an (item, auditor) kept."""
     index = units.index_of_moderator
     first_grade: dict[tuple[str, str], tuple] = {}
     auditors_of: dict[str, set[str]] = {}

@@ -239,3 +239,64 @@ def test_decision_columns_leave_old_concluded_pilots_valid(scratch_url):
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
     assert "decision" not in columns and "pilot_collaborator" in tables
+
+
+_AUDIT_0008 = (
+    "INSERT INTO outcome (pilot_id, audit_id, moderator_id, audited_at, day, correct, critical, handle_time_s, "
+    "policy, queue, auditor_id, item_id, ingested_at) VALUES (:pilot, :audit, :moderator, :at, :day, "
+    ":correct, :critical, :handle, :policy, 'en', :auditor, :item, '2026-03-02 11:00:00')"
+)
+
+
+def _qa_rollups(url: str) -> tuple[list[tuple], list[tuple]]:
+    with _engine(url) as engine, engine.connect() as connection:
+        days = connection.execute(
+            text(
+                "SELECT CAST(day AS TEXT), moderator_id, policy, queue, auditor_id, audits, correct, critical_audits, "
+                "critical, handle_audits, handle_sum, handle_sum2 FROM qa_day ORDER BY 1, 2, 3, 5"
+            )
+        ).all()
+        grades = connection.execute(
+            text(
+                "SELECT item_id, auditor_id, moderator_id, CAST(day AS TEXT), correct, critical FROM qa_grade "
+                "ORDER BY 1, 2"
+            )
+        ).all()
+    return [tuple(row) for row in days], [(*row[:4], bool(row[4]), row[5]) for row in grades]
+
+
+def test_0009_backfills_the_qa_rollups_from_the_stored_audits_and_round_trips(scratch_url):
+    upgrade(scratch_url, "0008")
+    audits = [  # (audit, moderator, day, correct, critical, handle, policy, auditor, item)
+        ("a1", "m1", "2026-03-02", True, None, 10.0, "spam", "qa-1", "i1"),
+        ("a2", "m1", "2026-03-02", False, True, 20.0, "spam", "qa-1", None),
+        ("a3", "m1", "2026-03-02", True, False, None, None, "qa-2", "i1"),
+        ("a4", "m2", "2026-03-03", True, None, 5.0, "hate", None, "i2"),
+        ("a5", "m1", "2026-03-04", False, None, 5.0, "spam", "qa-1", "i1"),  # a second grade of i1 by qa-1
+    ]
+    engine = make_engine(scratch_url)
+    with Session(engine) as session:
+        pilot_id = _old_pilot(session.connection(), "running")
+        for audit, moderator, day, correct, critical, handle, policy, auditor, item in audits:
+            on = date.fromisoformat(day)
+            at = datetime.combine(on, datetime.min.time(), tzinfo=UTC)
+            values = {"audit": audit, "moderator": moderator, "day": on, "at": at, "correct": correct}
+            values["critical"] = critical
+            values |= {"handle": handle, "policy": policy, "auditor": auditor, "item": item, "pilot": pilot_id}
+            session.execute(text(_AUDIT_0008), values)
+        session.commit()
+    engine.dispose()
+    expected_days = [
+        ("2026-03-02", "m1", "", "en", "qa-2", 1, 1, 1, 0, 0, 0.0, 0.0),
+        ("2026-03-02", "m1", "spam", "en", "qa-1", 2, 1, 1, 1, 2, 30.0, 500.0),
+        ("2026-03-03", "m2", "hate", "en", "", 1, 1, 0, 0, 1, 5.0, 25.0),
+        ("2026-03-04", "m1", "spam", "en", "qa-1", 1, 0, 0, 0, 1, 5.0, 25.0),
+    ]
+    expected_grades = [("i1", "qa-1", "m1", "2026-03-02", True, None), ("i1", "qa-2", "m1", "2026-03-02", True, False)]
+    for _ in range(2):  # and again after a round trip through the downgrade
+        upgrade(scratch_url, "0009")
+        assert _qa_rollups(scratch_url) == (expected_days, expected_grades)
+        downgrade(scratch_url, "0008")
+        with _engine(scratch_url) as engine:
+            assert {"qa_day", "qa_grade"}.isdisjoint(inspect(engine).get_table_names())
+    upgrade(scratch_url)

@@ -28,8 +28,10 @@ import numpy as np
 from scipy import optimize, stats
 
 from analysis._recursive_integration import crossing_probabilities
+from analysis._roots import RootHint, seeded_root
 from analysis.always_valid import (
     MixtureDesign,
+    calibration_hint,
     crossing_probability,
     design_mixture,
     mixture_threshold,
@@ -51,6 +53,9 @@ MAX_NOMINAL_ALPHA = 0.999
 
 MAX_DRIFT = 1e3
 """Drifts beyond this cross every boundary with probability 1 to double precision; larger ones are clipped."""
+
+ROOT_XTOL = 1e-10
+"""Absolute tolerance of every drift found (Brent's or seeded secant steps)."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,7 @@ def _root(function: Callable[[float], float], brackets: list[tuple[float, float]
     """The root of ``function`` in the first of ``brackets`` that holds one (a sign change)."""
     for low, high in brackets:
         try:
-            return float(optimize.brentq(function, low, high, xtol=1e-10))
+            return float(optimize.brentq(function, low, high, xtol=ROOT_XTOL))
         except ValueError:  # no sign change in this bracket (or a NaN): try the next one
             continue
     raise ValueError("the design's power cannot be computed for these looks")
@@ -148,21 +153,43 @@ class DesignAtHorizon:
         week's drift) is tried first in a narrow bracket, which halves the integrations per week; then the bracket
         of `analysis.group_sequential.design_drift`, then wider ones.
         """
+        return self.solve_drift(power, guess if guess is None else RootHint(guess, math.nan)).x
+
+    def solve_drift(self, power: float, hint: RootHint | None = None) -> RootHint:
+        """`drift` and the slope of the upper-crossing probability there. With a ``hint`` carrying a slope (the
+        previous week's answer) secant steps find the root first (`analysis._roots.seeded_root`, the same root to
+        the same tolerance in about half the integrations); Brent's method from the brackets of `drift` otherwise."""
         fixed = stats.norm.isf(self.alpha / 2) + stats.norm.ppf(power)
         if self.thresholds is None and self.bounds is None:
-            return float(fixed)
+            return RootHint(float(fixed), math.nan)
         high = 2 * fixed + 5.0 if self.thresholds is None else 2 * float(self.thresholds.max()) + 5.0
+
+        def excess(th: float) -> float:
+            return self._upper_crossing(th) - power
+
+        seeded = seeded_root(excess, hint, 0.0, high, ROOT_XTOL)
+        if seeded is not None:
+            return seeded
         brackets = [(0.0, high * 2**k) for k in range(4)]
-        if guess is not None and 0 < guess < high:
-            brackets.insert(0, (0.995 * guess, 1.005 * guess))
-        return _root(lambda th: self._upper_crossing(th) - power, brackets)
+        if hint is not None and 0 < hint.x < high:
+            brackets.insert(0, (0.995 * hint.x, 1.005 * hint.x))
+        root = _root(excess, brackets)
+        step = 1e-6 * max(root, 1.0)
+        return RootHint(root, (excess(root + step) - excess(root - step)) / (2 * step))
 
     def inflation(self, power: float, guess: float | None = None) -> float:
         """Information inflation over the fixed design at the same alpha and power (1 for ``fixed``)."""
         if self.thresholds is None and self.bounds is None:
             return 1.0
+        return self.seeded_inflation(power, guess if guess is None else RootHint(guess, math.nan))[0]
+
+    def seeded_inflation(self, power: float, hint: RootHint | None) -> tuple[float, RootHint | None]:
+        """`inflation` and the drift's `RootHint` for the next horizon (see `solve_drift`)."""
+        if self.thresholds is None and self.bounds is None:
+            return 1.0, hint
         fixed = stats.norm.isf(self.alpha / 2) + stats.norm.ppf(power)
-        return float((self.drift(power, guess) / fixed) ** 2)
+        solved = self.solve_drift(power, hint)
+        return float((solved.x / fixed) ** 2), solved
 
 
 def at_horizon(
@@ -197,8 +224,12 @@ def at_horizon(
                 f"alpha {alpha:.3g} is more than an always-valid test can spend over these looks (at most "
                 f"{ceiling:.2f}); choose a smaller alpha or a group-sequential design"
             )
-        guess = previous.mixture.nominal_alpha if previous is not None and previous.mixture is not None else None
-        mixture = design_mixture(final_variance, alpha, t, tau2=tau2, nominal_guess=guess)
+        guess = hint = None
+        if previous is not None and previous.mixture is not None:
+            before = previous.mixture
+            guess = before.nominal_alpha
+            hint = calibration_hint(before.planned_fractions, before.tau2 / before.planned_final_variance, alpha)
+        mixture = design_mixture(final_variance, alpha, t, tau2=tau2, nominal_guess=guess, nominal_hint=hint)
         thresholds = mixture_threshold(final_variance / t, mixture.tau2, mixture.nominal_alpha)
         return DesignAtHorizon(design, alpha, t, thresholds, mixture=mixture)
     return DesignAtHorizon(design, alpha, t, None, boundaries(t, alpha, design.spending, final=True))

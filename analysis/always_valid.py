@@ -39,6 +39,7 @@ References
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -49,6 +50,7 @@ from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
 from analysis._recursive_integration import crossing_probabilities
+from analysis._roots import RootHint, seeded_root
 from analysis.ratio import ConfidenceInterval
 
 
@@ -167,6 +169,7 @@ def design_mixture(
     *,
     tau2: float | None = None,
     nominal_guess: float | None = None,
+    nominal_hint: RootHint | None = None,
 ) -> MixtureDesign:
     """Tune (and, given a planned schedule, calibrate) the mixture SPRT for one pilot.
 
@@ -184,6 +187,9 @@ def design_mixture(
     nominal_guess : float or None
         A nominal level close to the answer (e.g. the calibration of a slightly shorter schedule): the search tries
         a narrow bracket around it first, which saves about half the integrations; the answer is the same root.
+    nominal_hint : RootHint or None
+        A neighbouring calibration's nominal level and the slope of the crossing probability there (see
+        `calibration_hint`): secant steps from it find the same root in about three integrations.
 
     Returns
     -------
@@ -197,32 +203,54 @@ def design_mixture(
         return MixtureDesign(tau2, alpha, alpha, planned_final_variance)
     t = _schedule_iv(planned_fractions)
     ratio = tau2 / planned_final_variance
-    nominal = _calibrate(tuple(t.tolist()), ratio, alpha, nominal_guess)
+    nominal = _calibrate(tuple(t.tolist()), ratio, alpha, nominal_guess, nominal_hint).x
     return MixtureDesign(tau2, alpha, float(nominal), planned_final_variance, tuple(t.tolist()))
 
 
-_CALIBRATIONS: dict[tuple[tuple[float, ...], float, float], float] = {}
+_CALIBRATIONS: dict[tuple[tuple[float, ...], float, float], RootHint] = {}
 _MAX_CALIBRATIONS = 4096
+CALIBRATION_XTOL = 1e-9
 
 
-def _calibrate(schedule: tuple[float, ...], ratio: float, alpha: float, guess: float | None) -> float:
+def calibration_hint(schedule: tuple[float, ...], ratio: float, alpha: float) -> RootHint | None:
+    """The calibrated nominal level of a schedule calibrated before in this process, with the slope of the crossing
+    probability there: the seed for the next, similar schedule (a planner's next weekly horizon)."""
+    return _CALIBRATIONS.get((schedule, ratio, alpha))
+
+
+def _calibrate(
+    schedule: tuple[float, ...], ratio: float, alpha: float, guess: float | None, hint: RootHint | None = None
+) -> RootHint:
     """The nominal level whose crossing probability over ``schedule`` is ``alpha`` (memoized: a planner's weekly
-    horizons often merge their looks into the same schedule, and results recompute the same pilot's design)."""
+    horizons often merge their looks into the same schedule, and results recompute the same pilot's design), and
+    the slope there. With a ``hint`` secant steps find it first (`analysis._roots.seeded_root`); Brent's method from
+    a bracket around ``guess`` (or the whole range) otherwise."""
     key = (schedule, ratio, alpha)
     if key in _CALIBRATIONS:
         return _CALIBRATIONS[key]
     t = np.asarray(schedule)
     excess = _Memo(lambda a: crossing_probability(t, ratio, a) - alpha)
-    low, high = alpha, 0.999
-    if guess is not None and alpha < guess < 0.999:
-        near = (max(alpha, 0.995 * guess), min(0.999, 1.005 * guess))
-        if excess(near[0]) * excess(near[1]) <= 0:
-            low, high = near
-    nominal = float(optimize.brentq(excess, low, high, xtol=1e-9))
+    found = seeded_root(excess, hint, alpha, MAX_NOMINAL_ALPHA, CALIBRATION_XTOL)
+    if found is None:
+        low, high = alpha, 0.999
+        if guess is not None and alpha < guess < 0.999:
+            near = (max(alpha, 0.995 * guess), min(0.999, 1.005 * guess))
+            if excess(near[0]) * excess(near[1]) <= 0:
+                low, high = near
+        nominal = float(optimize.brentq(excess, low, high, xtol=CALIBRATION_XTOL))
+        # The slope at the root from the bracket's last secant is not exposed by brentq; the ends evaluated around
+        # the guess give it to the accuracy a seed needs (a poor slope costs a step, never a wrong root).
+        points = sorted(excess.values.items())
+        pairs = [(a, b) for a, b in itertools.pairwise(points) if b[0] - a[0] > 1e-6 * nominal]
+        slope = math.nan
+        if pairs:
+            (x0, f0), (x1, f1) = min(pairs, key=lambda pair: abs(pair[0][0] + pair[1][0] - 2 * nominal))
+            slope = (f1 - f0) / (x1 - x0)
+        found = RootHint(nominal, slope)
     if len(_CALIBRATIONS) >= _MAX_CALIBRATIONS:
         _CALIBRATIONS.clear()
-    _CALIBRATIONS[key] = nominal
-    return nominal
+    _CALIBRATIONS[key] = found
+    return found
 
 
 class _Memo:

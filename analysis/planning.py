@@ -11,7 +11,7 @@ information fractions the sequential engine uses (METHODS.md section 4).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,7 +19,14 @@ import numpy as np
 from scipy import optimize, stats
 
 from analysis._planning_design import SequentialDesign, always_valid_z, at_horizon
+from analysis._planning_inputs import arms_iv, components_iv, unit_scale
 from analysis._planning_text import summary_sentence
+from analysis.planning_variance import (
+    alternative_variance_ratio,
+    difference_variance,
+    fixed_t_power,
+    mde_under_alternative,
+)
 from analysis.variance_components import VarianceComponents
 
 MIN_SEQUENTIAL_ALPHA = 1e-9
@@ -35,54 +42,6 @@ __all__ = [
     "difference_variance",
     "plan_pilot",
 ]
-
-
-def difference_variance(
-    components: VarianceComponents,
-    audits_per_unit: float,
-    units_treatment: int,
-    units_control: int,
-    *,
-    audit_rate_cv: float = 0.0,
-    pre_period_audits_per_unit: float = 0.0,
-    count_noise: bool = True,
-) -> float:
-    """Planned variance of the difference of two arms' ratio means after ``audits_per_unit`` audits per unit.
-
-    Per unit, the delta-method variance of an arm's ratio mean ``sum(y) / sum(x)`` has expectation
-    ``(sigma_b^2 (1 + cv^2 + 1/m) + sigma_w^2 / m) / K`` when unit i's audits are Poisson with a mean that varies
-    across units with coefficient of variation ``cv`` (unequal audits weight units unequally, which inflates the
-    between part). With ``count_noise=False`` every unit gets exactly ``m`` audits (times its rate factor) and the
-    ``1/m`` term goes; with ``cv = 0`` the variance is then ``p (1 - p) (1 + (m - 1) ICC) / (m K)`` per arm, the
-    design-effect form. With ``m_pre`` pre-period audits per unit as a regression covariate (CUPED), stable true
-    rates and stable audit rates (a unit's share of the audits is the same before and during the pilot), the
-    covariance between a unit's linearized pre and pilot terms ``x_i (ybar_i - R) / mean(x)`` is
-    ``sigma_b^2 (1 + cv^2)``: the weight ``x_i / mean(x)`` multiplies both, so its persistent part counts twice. That
-    removes ``sigma_b^4 (1 + cv^2)^2 / V_pre`` from the per-unit variance (with only ``sigma_b^4 / V_pre`` the plan
-    under-states the reduction badly for metrics with a large ICC such as handle time, ~1.7x at ICC 0.16).
-
-    References
-    ----------
-    .. [1] Deng, A., Knoblich, U., Lu, J. (2018). Applying the Delta Method in Metric Analytics. KDD.
-    .. [2] Deng, A., Xu, Y., Kohavi, R., Walker, T. (2013). Improving the Sensitivity of Online Controlled
-       Experiments by Utilizing Pre-Experiment Data. WSDM.
-    """
-    if audits_per_unit <= 0:
-        raise ValueError(f"audits_per_unit must be > 0, got {audits_per_unit}")
-    if units_treatment < 1 or units_control < 1:
-        raise ValueError("each arm needs at least one unit")
-    if audit_rate_cv < 0 or pre_period_audits_per_unit < 0:
-        raise ValueError("audit_rate_cv and pre_period_audits_per_unit must be >= 0")
-
-    def unit_variance(m: float) -> float:
-        weight = 1.0 + audit_rate_cv**2 + (1.0 / m if count_noise else 0.0)
-        return components.between * weight + components.within / m
-
-    per_unit = unit_variance(audits_per_unit)
-    if pre_period_audits_per_unit > 0 and components.between > 0:
-        covariance = components.between * (1.0 + audit_rate_cv**2)
-        per_unit -= covariance**2 / unit_variance(pre_period_audits_per_unit)
-    return per_unit / units_treatment + per_unit / units_control
 
 
 @dataclass(frozen=True)
@@ -143,85 +102,6 @@ class PlanResult:
 def _fractions(variances: np.ndarray) -> np.ndarray:
     info = 1.0 / variances
     return info / info[-1]
-
-
-# Input checks raise ValueErrors whose first word is the offending parameter, so callers can name it.
-
-
-def _arms_iv(units_per_arm, total_units, weights) -> tuple[int, ...]:
-    if units_per_arm is not None:
-        arms = tuple(int(u) for u in units_per_arm)
-        if len(arms) < 2 or min(arms) < 1:
-            raise ValueError(f"units_per_arm must give at least two arms one unit each, got {arms}")
-        return arms
-    if total_units is None:
-        raise ValueError("units_per_arm or total_units must be given")
-    w = np.asarray((0.5, 0.5) if weights is None else weights, dtype=float)
-    if w.size < 2 or not np.all(np.isfinite(w)) or np.any(w <= 0):
-        raise ValueError("weights must have at least two positive entries")
-    w = w / w.max()  # the sum of huge weights would overflow
-    arms = tuple(int(k) for k in np.floor(total_units * (w / w.sum())).astype(int))
-    if min(arms) < 1:
-        raise ValueError(f"total_units is too few to give every arm a unit at these weights, got {arms}")
-    return arms
-
-
-def _components_iv(variance, icc, baseline) -> VarianceComponents:
-    if variance is not None:
-        between, within = variance.between, variance.within
-        if not (math.isfinite(between) and math.isfinite(within) and between + within > 0):
-            raise ValueError(
-                f"variance components must be finite with a positive total, got between={between}, within={within}"
-            )
-        return variance
-    if icc is None:
-        raise ValueError("variance components or an ICC must be given")
-    if not 0.0 < baseline < 1.0:
-        raise ValueError("baseline must be a proportion in (0, 1) to use an ICC alone; give variance components")
-    return VarianceComponents.from_icc(icc, baseline * (1.0 - baseline))
-
-
-def _scaled(components: VarianceComponents) -> tuple[VarianceComponents, float]:
-    """Components divided by their larger part, and that scale: variances are linear in the components, so the
-    design is computed on the unit scale and only the MDE is scaled back (no overflow or underflow at extremes)."""
-    scale = max(components.between, components.within)
-    return VarianceComponents(components.between / scale, components.within / scale), scale
-
-
-def alternative_variance_ratio(
-    baseline: float, effect: float, direction: Literal["up", "down"], units_treatment: int, units_control: int
-) -> float:
-    """``Var_alt(difference) / Var_null(difference)`` when the treatment arm's proportion is ``baseline +- effect``.
-
-    Per unit both arms have the null variance ``v`` times ``(1 / K_c + rho / K_t)`` with
-    ``rho = p1 (1 - p1) / (p0 (1 - p0))``: under the alternative the treatment arm's Bernoulli variance is that of
-    ``p1`` (each arm's own variance, the unpooled two-proportion formula), and the between-unit component is scaled
-    alike (the ICC is kept). ``p1`` is clipped to [0, 1].
-
-    References
-    ----------
-    .. [1] Chow, S.-C., Shao, J., Wang, H. (2008). Sample Size Calculations in Clinical Research, 2nd ed., section
-       4.2 (two-sample proportions: ``n = (z_a + z_b)^2 (p1 q1 + p2 q2) / d^2``).
-    """
-    sign = 1.0 if direction == "up" else -1.0
-    p1 = min(1.0, max(0.0, baseline + sign * abs(effect)))
-    rho = p1 * (1.0 - p1) / (baseline * (1.0 - baseline))
-    return (1.0 / units_control + rho / units_treatment) / (1.0 / units_control + 1.0 / units_treatment)
-
-
-def _mde_under_alternative(null_mde: float, ratio_at: Callable[[float], float], max_ratio: float) -> float:
-    """Root of ``d = null_mde sqrt(ratio_at(d))``: the MDE when the variance depends on the effect itself
-    (``ratio_at`` never exceeds ``max_ratio``, which brackets the root)."""
-    if not math.isfinite(null_mde) or (ratio_at(0.0) == 1.0 and ratio_at(null_mde) == 1.0):
-        return null_mde
-    high = null_mde * math.sqrt(max_ratio) * 1.01
-    return float(optimize.brentq(lambda d: d - null_mde * math.sqrt(ratio_at(d)), 0.0, high, xtol=1e-15, rtol=1e-13))
-
-
-def _fixed_t_power(effect: float, sd: float, df: float, alpha: float) -> float:
-    crit = stats.t.isf(alpha / 2, df)
-    nc = abs(effect) / sd
-    return float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc))
 
 
 def plan_pilot(
@@ -301,10 +181,10 @@ def plan_pilot(
        A/B Tests. Operations Research 70(3).
     """
     design = design or SequentialDesign()
-    arms = _arms_iv(units_per_arm, total_units, weights)
+    arms = arms_iv(units_per_arm, total_units, weights)
     if not math.isfinite(baseline):
         raise ValueError(f"baseline must be finite, got {baseline}")
-    components = _components_iv(variance, icc, baseline)
+    components = components_iv(variance, icc, baseline)
     if not (math.isfinite(audits_per_unit_per_week) and audits_per_unit_per_week > 0):
         raise ValueError(f"audits_per_unit_per_week must be > 0, got {audits_per_unit_per_week}")
     if weeks < 1:
@@ -324,7 +204,7 @@ def plan_pilot(
             f"alpha per comparison must be at least {MIN_SEQUENTIAL_ALPHA:g} for a sequential design, got {alpha_c:.3g}"
         )
     k_control, k_treatment = arms[0], min(arms[1:])
-    unit_components, scale = _scaled(components)
+    unit_components, scale = unit_scale(components)
     if proportion_alternative is not None and not 0.0 < baseline < 1.0:
         raise ValueError(f"baseline must be a proportion in (0, 1) to plan a proportion's alternative, got {baseline}")
 
@@ -357,7 +237,7 @@ def plan_pilot(
         )
 
     per_look = design.looks_per_week
-    # On the unit scale (see `_scaled`); only `1 / m` can overflow, for a vanishing audit rate.
+    # On the unit scale (see `unit_scale`); only `1 / m` can overflow, for a vanishing audit rate.
     unit_variances = np.array([variance_at(j / per_look) for j in range(1, weeks * per_look + 1)])
     if not (np.all(np.isfinite(unit_variances)) and np.all(unit_variances > 0)):
         raise ValueError(f"audits_per_unit_per_week is too small to plan with, got {audits_per_unit_per_week}")
@@ -366,32 +246,31 @@ def plan_pilot(
     # Python floats from here: a ratio that overflows is inf (reported as null), not a numpy warning.
     z_sum = float(stats.norm.isf(alpha_c / 2) + stats.norm.ppf(power))
     rows = []
-    drift = None
+    hint = None  # the previous horizon's drift and slope: seeds this one's root (`analysis._roots`)
     evaluated = None
     for week in range(1, weeks + 1):
         unit_var = float(unit_variances[week * per_look - 1])
         var = looks_variance[week * per_look - 1]
         fractions = _fractions(unit_variances[: week * per_look])
         evaluated = at_horizon(design, alpha_c, fractions, unit_var, previous=evaluated)
-        factor = evaluated.inflation(power, guess=drift)
-        drift = z_sum * math.sqrt(factor)
+        factor, hint = evaluated.seeded_inflation(power, hint)
         sd = math.sqrt(unit_var) * sd_scale
         if use_t:
             df = k_treatment + k_control - 2
             mde = optimize.brentq(
-                lambda d, s=sd, f=df: _fixed_t_power(d, s * math.sqrt(ratio_at(d)), f, alpha_c) - power,
+                lambda d, s=sd, f=df: fixed_t_power(d, s * math.sqrt(ratio_at(d)), f, alpha_c) - power,
                 1e-12 * sd,
                 20 * sd * z_sum * math.sqrt(max_ratio),
                 xtol=1e-14,
             )
         else:
-            mde = _mde_under_alternative(z_sum * math.sqrt(factor * unit_var) * sd_scale, ratio_at, max_ratio)
+            mde = mde_under_alternative(z_sum * math.sqrt(factor * unit_var) * sd_scale, ratio_at, max_ratio)
         target_power = None
         if target_effect is not None:
             sd_alt = sd * math.sqrt(ratio_at(abs(target_effect)))
             if use_t:
                 df = k_treatment + k_control - 2
-                target_power = _fixed_t_power(target_effect, sd_alt, df, alpha_c)
+                target_power = fixed_t_power(target_effect, sd_alt, df, alpha_c)
             else:
                 target_power = evaluated.power(abs(target_effect) / sd_alt)
         rows.append(

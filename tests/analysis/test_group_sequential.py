@@ -169,3 +169,19 @@ def test_power_with_futility_is_below_the_nominal_power_and_needs_futility_bound
         boundaries(fractions, 0.05, "pocock", final=True, futility=FutilityDesign(0.2, "pocock"))
     )
     assert 0.75 < pocock < obf < 0.8  # Pocock-type beta spending stops earlier, so it costs more power
+
+
+def test_newton_boundary_search_matches_brent_on_every_stage():
+    """`solve_upper` takes Newton steps on the log tail; the boundaries equal Brent's to its tolerance."""
+    from scipy import optimize
+
+    from analysis._recursive_integration import Propagator, solve_upper
+
+    t = np.array([0.1, 0.25, 0.4, 0.6, 0.8, 1.0])
+    for theta, target in ((0.0, 1e-6), (0.0, 0.004), (1.5, 0.01)):
+        prop = Propagator(theta)
+        for tk in t:
+            newton = solve_upper(prop, tk, target)
+            brent = optimize.brentq(lambda b, s=tk, p=prop, q=target: p.cross(s, b, -b)[0] - q, 0.0, 40.0, xtol=1e-13)
+            assert newton == pytest.approx(brent, abs=1e-10)
+            prop.advance(tk, newton, -newton)

@@ -19,6 +19,7 @@ from pilots.catalog import METRIC_NAMES, METRICS
 from pilots.models import Pilot
 from pilots.schemas.pilot import MAX_ARMS, Design, display_name_of
 from webui.figures.scale import scale_for
+from webui.pages import critical_form
 from webui.pages.form_state import FormState
 
 KINDS = (("tool", "A new tool"), ("training", "A training method"))
@@ -66,6 +67,7 @@ class PlanForm(FormState):
     arm_rows: int = MIN_ARM_ROWS
     _arm_row_of: list[int] = field(default_factory=list)
     _metric_of: list[str] = field(default_factory=list)
+    _critical_rows: dict[str, list[int]] = field(default_factory=dict)
 
     # --- building -----------------------------------------------------------------------------------------------
 
@@ -118,6 +120,7 @@ class PlanForm(FormState):
                 values[f"metric-{name}-margin_kind"] = "relative" if relative else "absolute"
                 factor = 100.0 if relative else scale_for({"name": name}).factor
                 values[f"metric-{name}-margin"] = _text(round(spec["margin"] * factor, 9))
+            values.update(critical_form.values_of(name, spec))
         design = {**Design().model_dump(), **(pilot.design or {})}
         for name in DESIGN_FIELDS:
             values[f"design-{name}"] = _text(design[name])
@@ -134,17 +137,25 @@ class PlanForm(FormState):
     # --- reading --------------------------------------------------------------------------------------------------
 
     @property
-    def metrics(self) -> list[dict[str, str]]:
-        """The catalog, one row per metric, for the template."""
+    def metrics(self) -> list[dict[str, Any]]:
+        """The catalog, one row per metric, for the template (with its critical-policy rows)."""
         return [
-            {"name": name, "label": METRICS[name].label, "unit": margin_unit(name), "better": METRICS[name].direction}
+            {
+                "name": name,
+                "label": METRICS[name].label,
+                "unit": margin_unit(name),
+                "better": METRICS[name].direction,
+                "critical_rows": critical_form.rows(self, name),
+                "critical_count": critical_form.registered(self, name),
+                "critical_open": critical_form.is_open(self, name),
+            }
             for name in METRIC_NAMES
         ]
 
     def body(self) -> dict[str, Any]:
         """The API request body. Numbers that do not parse stay strings (the API then names them) and get a message
         of their own here."""
-        self._arm_row_of, self._metric_of = [], []
+        self._arm_row_of, self._metric_of, self._critical_rows = [], [], {}
         body: dict[str, Any] = {
             "name": self.get("name").strip(),
             "kind": self.get("kind"),
@@ -185,6 +196,8 @@ class PlanForm(FormState):
         for name in METRIC_NAMES:
             role = self.get(f"metric-{name}-role")
             if not role:
+                if critical_form.registered(self, name):
+                    self.add(critical_form.key(name), "pick a role for this metric to register critical policies")
                 continue
             self._metric_of.append(name)
             spec: dict[str, Any] = {"name": name, "role": role}
@@ -194,6 +207,7 @@ class PlanForm(FormState):
                 factor = 100.0 if relative else scale_for({"name": name}).factor
                 spec["margin"] = margin / factor if isinstance(margin, float) else margin
                 spec["relative"] = relative
+            spec["critical_policies"], self._critical_rows[name] = critical_form.read(self, name, self._number)
             metrics.append(spec)
         return metrics
 
@@ -256,6 +270,8 @@ class PlanForm(FormState):
         if head == "metrics":
             if len(parts) > 2 and parts[1].isdigit() and int(parts[1]) < len(self._metric_of):
                 metric = self._metric_of[int(parts[1])]
+                if parts[2] == "critical_policies":
+                    return critical_form.input_for(metric, self._critical_rows.get(metric, []), parts[3:])
                 return f"metric-{metric}-{'margin' if parts[2] in ('margin', 'relative') else 'role'}"
             return "metrics"
         return None

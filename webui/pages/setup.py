@@ -17,7 +17,7 @@ from pilots.errors import PilotLabError, ValidationFailed
 from pilots.models._time import utcnow
 from pilots.schemas import PilotCreate, PilotUpdate, problems_from
 from webui.database import get_session
-from webui.pages import bp
+from webui.pages import bp, critical_form
 from webui.pages.access import pilot_change_required
 from webui.pages.guards import abort_for, actor, pilot_or_404, require
 from webui.pages.plan_form import DESIGN_HELP, KINDS, MARGIN_KINDS, METHODS, ROLES, SPENDINGS, UNITS, PlanForm
@@ -38,6 +38,7 @@ def _render(form: PlanForm, pilot=None, attributes=ROSTER_ATTRIBUTES):
         spendings=SPENDINGS,
         margin_kinds=MARGIN_KINDS,
         design_help=DESIGN_HELP,
+        critical_help=critical_form.HELP,
     ), (422 if form.has_errors else 200)
 
 

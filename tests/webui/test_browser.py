@@ -6,59 +6,14 @@ Skipped when /usr/bin/chromium is missing, unless PILOTLAB_REQUIRE_BROWSER=1 (CI
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
+from tests.webui.browser.chromium import CHARTS_DRAWN, MARKS, WIDER_THAN_VIEWPORT
 
-from tests.webui.browser.server import running_server
-
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp")
-REQUIRED = os.environ.get("PILOTLAB_REQUIRE_BROWSER") == "1"
 
-# Elements whose right edge sticks out past the viewport (tag, class, right edge), innermost first.
-WIDER_THAN_VIEWPORT = """
-[...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-scroll, svg'))
-  .map(e => [e.tagName, e.className && e.className.baseVal === undefined ? e.className : '',
-             Math.round(e.getBoundingClientRect().right)])
-  .reverse().slice(0, 8)
-"""
-CHARTS_DRAWN = "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not REQUIRED, reason="Debian's Chromium is not installed at /usr/bin/chromium"
-    ),
-]
-
-
-@pytest.fixture
-def server(tmp_path):
-    if not CHROMIUM.exists():
-        pytest.fail(f"PILOTLAB_REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
-    with running_server(tmp_path) as server:
-        yield server
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
+pytestmark = MARKS
 
 
 def _open_results(page, server, pilot_id: int, query: str = "") -> int:

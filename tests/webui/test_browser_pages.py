@@ -15,32 +15,23 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from tests.webui.browser.chromium import (
+    CHARTS_DRAWN,
+    DESKTOP,
+    MARKS,
+    PHONE,
+    WIDER_THAN_VIEWPORT,
+    launch,
+    require_chromium,
+)
 from tests.webui.browser.server import running_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-REQUIRED = os.environ.get("PILOTLAB_REQUIRE_BROWSER") == "1"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-CHARTS_DRAWN = "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n"
-WIDER_THAN_VIEWPORT = """
-[...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-scroll, svg, .api-docs'))
-  .map(e => [e.tagName, e.className && e.className.baseVal === undefined ? e.className : ''])
-  .slice(0, 8)
-"""
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not REQUIRED, reason="Debian's Chromium is not installed at /usr/bin/chromium"
-    ),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.fail(f"PILOTLAB_REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
+    require_chromium()
     with running_server(tmp_path_factory.mktemp("browser-pages")) as server:
         yield server
 
@@ -50,10 +41,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(playwright)
         yield browser
         browser.close()
 

@@ -12,46 +12,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
-
 from pilots.models._time import utcnow
-from tests.webui.browser.server import running_server
+from tests.webui.browser.chromium import CHARTS_DRAWN, MARKS, WIDER_THAN_VIEWPORT
 from tests.webui.setup_support import outcomes_csv, roster_rows, sample
-from tests.webui.test_browser import CHARTS_DRAWN, CHROMIUM, REQUIRED, WIDER_THAN_VIEWPORT
 
 SCREENS = Path(os.environ.get("PILOTLAB_SCREENS", "/tmp"))
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not REQUIRED, reason="Debian's Chromium is not installed at /usr/bin/chromium"
-    ),
-]
-
-
-@pytest.fixture
-def server(tmp_path):
-    if not CHROMIUM.exists():
-        pytest.fail(f"PILOTLAB_REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
-    with running_server(tmp_path) as server:
-        yield server
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        yield page
-        context.close()
-        browser.close()
+pytestmark = MARKS
 
 
 def _shot(page, name: str) -> None:

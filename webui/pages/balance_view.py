@@ -2,7 +2,7 @@
 
 Standardized differences (SMD) are read against the usual bar (0.1): below it the groups are alike, up to 0.2
 slightly different, above that noticeably different. Strata keys (`site=Manila|tenure_months=6-12`) become
-"Manila · tenure 6-12 months".
+"Manila · tenure 6-12 months"; language codes read "German (de)", the code kept because the roster file has it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pilots.assignment.balance import SMD_THRESHOLD, BalanceReport
 from pilots.models import Pilot
 from pilots.schemas import display_name_of
+from webui import plain
 
 ATTRIBUTE_NAMES = {
     "site": "Site",
@@ -38,6 +39,12 @@ def attribute_name(name: str) -> str:
     return ATTRIBUTE_NAMES.get(name, name.replace("_", " ").capitalize())
 
 
+def language_words(code: str) -> str:
+    """ "de" -> "German (de)"; a code without a known name is shown as written."""
+    name = plain.language(code)
+    return f"{name} ({code})" if name != code else code
+
+
 def stratum_words(key: str) -> str:
     """`site=Manila|tenure_months=6-12` -> `Manila · tenure 6-12 months`; `all` -> `Everyone`."""
     if key == "all":
@@ -48,7 +55,9 @@ def stratum_words(key: str) -> str:
         value = value.replace("\\|", "|").replace("\\=", "=").replace("\\\\", "\\")
         if name == "tenure_months":
             parts.append(f"tenure {value} months")
-        elif name in ("site", "language", "team"):
+        elif name == "language":
+            parts.append(language_words(value))
+        elif name in ("site", "team"):
             parts.append(value)
         else:
             parts.append(f"{attribute_name(name).lower()} {value}")
@@ -79,7 +88,8 @@ def balance_view(report: BalanceReport, pilot: Pilot) -> BalanceView:
         defined = [item for item in items if item.smd is not None]
         worst = max(defined, key=lambda item: abs(item.smd)) if defined else items[0]
         judgement, flagged = _judgement(worst.smd)
-        where = f" (most for {worst.level})" if worst.level is not None and worst.smd else ""
+        level = language_words(str(worst.level)) if attribute == "language" else worst.level
+        where = f" (most for {level})" if worst.level is not None and worst.smd else ""
         versus = f" between {names.get(worst.reference)} and {names.get(worst.arm)}" if len(arms) > 2 else ""
         size = f"{abs(worst.smd):.2f}" if worst.smd is not None else "n/a"
         lines.append(

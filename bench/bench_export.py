@@ -26,21 +26,16 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import multiprocessing
-import statistics
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
-from bench_results import _status_mb
+from _harness import client_as, fresh_database, in_child, reset_peak, spread, status_mb
 from sqlalchemy import text
 
-from pilots import accounts
 from pilots.db import make_engine, session_factory
-from pilots.migrate import upgrade
 from pilots.models import Pilot
-from webui import create_app
 
 START = date(2026, 2, 2)
 COLUMNS = (
@@ -114,19 +109,6 @@ def seed(url: str, rows: int, moderators: int) -> int:
     return pilot_id
 
 
-def make_client(url: str):
-    """A test client of the app with an analyst's token (exports need the export permission)."""
-    app = create_app({"TESTING": True, "DATABASE_URL": url})
-    with app.app_context():
-        from webui.database import sessions
-
-        with sessions()() as session:
-            user = accounts.create_user(session, f"bench-{time.monotonic_ns()}", "analyst")
-            token = accounts.issue_token(session, user)
-            session.commit()
-    return app.test_client(), {"Authorization": f"Bearer {token}"}
-
-
 def baseline(url: str, pilot_id: int) -> tuple[float, int]:
     """Seconds and bytes of the database's bare bulk export of the same rows and columns."""
     engine = make_engine(url)
@@ -171,27 +153,13 @@ def ours(client, headers, pilot_id: int, fmt: str = "csv") -> tuple[float, float
     return first, time.perf_counter() - start, size
 
 
-def _memory_child(url: str, pilot_id: int, fmt: str, queue) -> None:
-    client, headers = make_client(url)
+def export_in_child(url: str, pilot_id: int, fmt: str) -> tuple[float, float, int, float, float]:
+    """One export in a clean process: first chunk, total seconds, bytes, peak and kept RSS over the start (MB)."""
+    client, headers = client_as(url, "analyst")
     client.get(f"/api/v1/pilots/{pilot_id}/outcomes?format={fmt}&until=2026-01-19", headers=headers)  # warm up
-    before = _status_mb("VmRSS")
-    Path("/proc/self/clear_refs").write_text("5")
+    before = reset_peak()
     first, total, size = ours(client, headers, pilot_id, fmt)
-    queue.put((first, total, size, _status_mb("VmHWM") - before, _status_mb("VmRSS") - before))
-
-
-def memory(url: str, pilot_id: int, fmt: str) -> tuple[float, float, int, float, float]:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_memory_child, args=(url, pilot_id, fmt, queue))
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
-
-
-def spread(values: list[float]) -> str:
-    return f"{min(values):.3g} / {statistics.median(values):.3g} / {max(values):.3g}"
+    return first, total, size, status_mb("VmHWM") - before, status_mb("VmRSS") - before
 
 
 def main() -> None:
@@ -206,17 +174,11 @@ def main() -> None:
         url, pilot_id = f"sqlite:///{args.reuse}", 1
     else:
         url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-export-')) / 'bench.sqlite3'}"
-        if url.startswith("postgresql"):
-            engine = make_engine(url)
-            with engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE"))
-                connection.execute(text("CREATE SCHEMA public"))
-            engine.dispose()
-        upgrade(url)
+        fresh_database(url)
         start = time.perf_counter()
         pilot_id = seed(url, args.rows, args.moderators)
         print(f"set-up: {args.rows:,} outcomes generated in {time.perf_counter() - start:.0f} s ({url.split(':')[0]})")
-    client, headers = make_client(url)
+    client, headers = client_as(url, "analyst")
     ours(client, headers, pilot_id)  # warm up (and fill the page cache)
     ratios, rates, base_rates, firsts = [], [], [], []
     for _ in range(args.repeats):
@@ -226,8 +188,8 @@ def main() -> None:
         rates.append(args.rows / total)
         base_rates.append(args.rows / base)
         firsts.append(first)
-    csv_mem = memory(url, pilot_id, "csv")
-    json_mem = memory(url, pilot_id, "json")
+    csv_mem = in_child(export_in_child, url, pilot_id, "csv")
+    json_mem = in_child(export_in_child, url, pilot_id, "json")
     kind = "COPY TO STDOUT" if url.startswith("postgresql") else "sqlite3 cursor into csv.writer"
     print(
         f"\nGET /outcomes?format=csv, {args.rows:,} rows ({size / 2**20:.0f} MB; baseline {base_size / 2**20:.0f} MB)"

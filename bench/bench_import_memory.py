@@ -18,11 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from _harness import fresh_database
 from _ingest_data import audits, seed_pilot, settings_for
-from sqlalchemy import text
 
-from pilots.db import make_engine
-from pilots.migrate import upgrade
 from pilots.simulation import write_audits_csv
 
 
@@ -34,16 +32,6 @@ def rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
-
-
-def prepare_database(url: str) -> None:
-    if url.startswith("postgresql"):
-        engine = make_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    upgrade(url)
 
 
 def main() -> None:
@@ -64,7 +52,7 @@ def main() -> None:
         with path.open() as handle:
             rows = sum(1 for _ in handle) - 1
         url = args.postgres_url or f"sqlite:///{Path(folder) / 'import.sqlite3'}"
-        prepare_database(url)
+        fresh_database(url)
         pilot_id, _ = seed_pilot(url, settings)
         command = [
             str(Path(sys.executable).parent / "pilotlab"),

@@ -2,9 +2,9 @@
 
 Set-up (not timed): a migrated SQLite database with a running always-valid pilot of 5,000 moderators (accuracy
 primary, critical error rate and handle time guardrails), ~2,000,000 simulated audits over 2 pre-period weeks and 8
-pilot weeks, written through the ingestion write path (parse + store: outcomes and rollups). A second pilot with the
-same roster gets rollups with 10x every count, written directly (results read only `unit_day`, so its raw audits are
-never needed).
+pilot weeks, written through the ingestion write path (parse + store: outcomes and rollups). How the time grows
+with moderators and with audits per moderator (more active moderator-days, as in production) is
+`bench/bench_scaling.py`.
 
 Timed, in the same run:
 
@@ -12,7 +12,6 @@ Timed, in the same run:
   `--repeats`;
 * baseline: `pandas.read_sql` of the pilot's outcome rows, grouped by moderator (sum of correct, count), which is
   the least any raw-audit implementation must do;
-* the 10x pilot's results request (cost should follow units x days, not audits), alternating with the first pilot's;
 * peak memory of one request in a child process: peak RSS (VmHWM) over the RSS before it, and tracemalloc.
 
     .venv/bin/python bench/bench_results.py [--moderators 5000] [--repeats 3] [--reuse path/to/bench.sqlite3]
@@ -21,7 +20,6 @@ Timed, in the same run:
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import statistics
 import tempfile
 import time
@@ -33,16 +31,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _harness import client_as, in_child, reset_peak, status_mb
 from sqlalchemy import text
 
-from pilots import accounts, ingestion
+from pilots import ingestion
 from pilots.db import make_engine, session_factory
 from pilots.migrate import upgrade
 from pilots.models import Assignment, Pilot, RosterEntry
 from pilots.plan import plan_hash
 from pilots.results import frozen
 from pilots.simulation import SimulationSettings, simple_assignment, simulate_audits, simulate_roster
-from webui import create_app
 
 SEED = 20261125
 METRICS = [
@@ -149,49 +147,17 @@ def ingest(database_url: str, pilot_id: int, roster, assignment, sim: Simulation
     return total
 
 
-def copy_rollups_times(database_url: str, source: int, target: int, factor: int) -> None:
-    """The target pilot's rollups: the source's, with every count and sum multiplied by `factor`."""
-    engine = make_engine(database_url)
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO unit_day (pilot_id, moderator_id, day, audits, correct, critical_audits, critical, "
-                "handle_audits, handle_sum, handle_sum2) SELECT :target, moderator_id, day, audits * :f, "
-                "correct * :f, critical_audits * :f, critical * :f, handle_audits * :f, handle_sum * :f, "
-                "handle_sum2 * :f FROM unit_day WHERE pilot_id = :source"
-            ),
-            {"target": target, "source": source, "f": factor},
-        )
-        connection.execute(text("UPDATE pilot SET data_version = 1 WHERE id = :t"), {"t": target})
-    engine.dispose()
-
-
-def make_client(database_url: str):
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "RESULTS_CACHE": False})
-    with app.app_context():
-        from webui.database import sessions
-
-        with sessions()() as session:
-            user = accounts.create_user(session, f"bench-{time.monotonic_ns()}", "viewer")
-            token = accounts.issue_token(session, user)
-            session.commit()
-    return app.test_client(), {"Authorization": f"Bearer {token}"}
-
-
-def time_results(database_url: str, pilot_ids: tuple[int, ...], repeats: int) -> list[float]:
-    """Median time of each pilot's results request. The pilots' requests alternate, so a change in the machine's
-    load during the measurement (other work runs on it) hits every pilot alike instead of skewing their ratio."""
-    client, headers = make_client(database_url)
-    for pilot_id in pilot_ids:
-        client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)  # warm imports and scipy
-    timings: dict[int, list[float]] = {pilot_id: [] for pilot_id in pilot_ids}
+def time_results(database_url: str, pilot_id: int, repeats: int) -> float:
+    """Median time of the pilot's results request (cache off)."""
+    client, headers = client_as(database_url)
+    client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)  # warm imports and scipy
+    timings = []
     for _ in range(repeats):
-        for pilot_id in pilot_ids:
-            start = time.perf_counter()
-            response = client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)
-            timings[pilot_id].append(time.perf_counter() - start)
-            assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    return [statistics.median(timings[pilot_id]) for pilot_id in pilot_ids]
+        start = time.perf_counter()
+        response = client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)
+        timings.append(time.perf_counter() - start)
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return statistics.median(timings)
 
 
 def time_baseline(database_url: str, pilot_id: int, repeats: int) -> float:
@@ -229,37 +195,18 @@ def time_qa(database_url: str, pilot_id: int, repeats: int) -> float:
     return statistics.median(timings)
 
 
-def _status_mb(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _memory_child(database_url: str, pilot_id: int, queue) -> None:
-    # ru_maxrss survives execve on Linux (the spawned child would inherit the parent's high-water mark), so the peak
-    # is read from VmHWM, reset just before the request through /proc/self/clear_refs.
-    client, headers = make_client(database_url)
+def results_memory_in_child(database_url: str, pilot_id: int) -> tuple[int, float, float, float]:
+    """One results request in a clean process: status, peak RSS over the start, tracemalloc peak, peak RSS (MB)."""
+    client, headers = client_as(database_url)
     client.get("/api/v1/openapi.json")
     client.get(f"/api/v1/pilots/{pilot_id}/results?as_of=2026-03-05", headers=headers)  # imports, scipy, numpy
-    before = _status_mb("VmRSS")
-    Path("/proc/self/clear_refs").write_text("5")
+    before = reset_peak()
     tracemalloc.start()
     response = client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    after = _status_mb("VmHWM")
-    queue.put((response.status_code, after - before, peak / 2**20, after))
-
-
-def memory(database_url: str, pilot_id: int) -> tuple[int, float, float, float]:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_memory_child, args=(database_url, pilot_id, queue))
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
+    after = status_mb("VmHWM")
+    return response.status_code, after - before, peak / 2**20, after
 
 
 def main() -> None:
@@ -270,7 +217,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.reuse:
         folder, url = args.reuse.parent, f"sqlite:///{args.reuse}"
-        pilot_id, big_id = 1, 2
+        pilot_id = 1
         engine = make_engine(url)
         with engine.connect() as connection:
             audits = connection.execute(text("SELECT count(*) FROM outcome WHERE pilot_id = 1")).scalar_one()
@@ -284,22 +231,18 @@ def main() -> None:
         start = time.perf_counter()
         audits = ingest(url, pilot_id, roster, assignment, sim)
         print(f"set-up: {audits:,} audits ingested in {time.perf_counter() - start:.0f} s")
-        big_id, _, _ = seed(url, sim, "bench 10x")
-        copy_rollups_times(url, pilot_id, big_id, 10)
-        freeze_plans(url, (pilot_id, big_id))
+        freeze_plans(url, (pilot_id,))
 
-    ours, tenfold = time_results(url, (pilot_id, big_id), args.repeats)
+    ours = time_results(url, pilot_id, args.repeats)
     baseline = time_baseline(url, pilot_id, args.repeats)
     qa_read = time_qa(url, pilot_id, args.repeats)
-    status, rss_mb, traced_mb, total_mb = memory(url, pilot_id)
+    status, rss_mb, traced_mb, total_mb = in_child(results_memory_in_child, url, pilot_id)
     print()
     print(f"{'measure':<52}{'value':>12}")
     print(f"{'GET /results, ' + f'{args.moderators:,} moderators, {audits:,} audits (s)':<52}{ours:>12.3f}")
     print(f"{'baseline: pandas read_sql + groupby moderator (s)':<52}{baseline:>12.3f}")
     print(f"{'speed-up over baseline (target >= 20x)':<52}{baseline / ours:>11.1f}x")
     print(f"{'of which the QA read (QA rollups) (s)':<52}{qa_read:>12.3f}")
-    print(f"{'GET /results, same pilot with 10x audits (s)':<52}{tenfold:>12.3f}")
-    print(f"{'10x audits / 1x (target <= 1.2)':<52}{tenfold / ours:>12.2f}")
     print(f"{'peak memory of one request, peak RSS delta (MB)':<52}{rss_mb:>12.1f}")
     print(f"{'peak memory of one request, tracemalloc peak (MB)':<52}{traced_mb:>12.1f}")
     print(f"{'peak RSS of the child process during it (MB)':<52}{total_mb:>12.1f}")

@@ -24,7 +24,6 @@ The growth exponent is the least-squares slope of log(time) on log(moderators) a
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import statistics
 import tempfile
 import time
@@ -32,14 +31,12 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-from bench_results import METRICS, _status_mb
+from _harness import client_as, fresh_database, in_child, reset_peak, spread, status_mb
+from bench_results import METRICS
 from sqlalchemy import text
 
-from pilots import accounts
 from pilots.db import make_engine, session_factory
-from pilots.migrate import upgrade
 from pilots.models import Pilot
-from webui import create_app
 
 PRE_START, START, END = date(2026, 1, 19), date(2026, 2, 2), date(2026, 3, 29)
 DAYS = (END - PRE_START).days + 1
@@ -121,18 +118,6 @@ def _plain_rollups(dialect: str) -> str:
     )
 
 
-def make_client(url: str):
-    app = create_app({"TESTING": True, "DATABASE_URL": url, "RESULTS_CACHE": False})
-    with app.app_context():
-        from webui.database import sessions
-
-        with sessions()() as session:
-            user = accounts.create_user(session, f"bench-{time.monotonic_ns()}", "viewer")
-            token = accounts.issue_token(session, user)
-            session.commit()
-    return app.test_client(), {"Authorization": f"Bearer {token}"}
-
-
 def ours(client, headers, pilot_id: int) -> float:
     start = time.perf_counter()
     response = client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)
@@ -155,27 +140,13 @@ def baseline(url: str, pilot_id: int) -> tuple[float, int]:
     return elapsed, rows
 
 
-def _memory_child(url: str, pilot_id: int, queue) -> None:
-    client, headers = make_client(url)
+def results_peak_in_child(url: str, pilot_id: int) -> float:
+    """Peak RSS over the start of one results request in a clean process (MB)."""
+    client, headers = client_as(url)
     client.get(f"/api/v1/pilots/{pilot_id}/results?as_of=2026-02-05", headers=headers)  # imports, scipy, numpy
-    before = _status_mb("VmRSS")
-    Path("/proc/self/clear_refs").write_text("5")
+    before = reset_peak()
     ours(client, headers, pilot_id)
-    queue.put(_status_mb("VmHWM") - before)
-
-
-def memory(url: str, pilot_id: int) -> float:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_memory_child, args=(url, pilot_id, queue))
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
-
-
-def spread(values: list[float]) -> str:
-    return f"{min(values):.3f} / {statistics.median(values):.3f} / {max(values):.3f}"
+    return status_mb("VmHWM") - before
 
 
 def main() -> None:
@@ -193,13 +164,7 @@ def main() -> None:
         (n, f) for f in factors if f != 1 for n in (sizes if args.grid else [args.factor_size])
     ]
     url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-scaling-')) / 'bench.sqlite3'}"
-    if url.startswith("postgresql"):
-        engine = make_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    upgrade(url)
+    fresh_database(url)
     pilots = {}
     for case in cases:
         start = time.perf_counter()
@@ -210,7 +175,7 @@ def main() -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE"))
         engine.dispose()
-    client, headers = make_client(url)
+    client, headers = client_as(url)
     for pilot_id in pilots.values():
         ours(client, headers, pilot_id)  # warm up
     times = {case: [] for case in cases}
@@ -222,7 +187,7 @@ def main() -> None:
             elapsed = ours(client, headers, pilot_id)
             times[case].append(elapsed)
             ratios[case].append(elapsed / base)
-    peaks = {case: memory(url, pilot_id) for case, pilot_id in pilots.items()}
+    peaks = {case: in_child(results_peak_in_child, url, pilot_id) for case, pilot_id in pilots.items()}
     print(f"\n{url.split(':')[0]}; GET /results, cache off; min / median / max of {args.repeats} interleaved rounds")
     head = f"{'moderators':>10} {'audits':>6} {'rollup rows':>12} {'seconds':>24} {'ours / bare read':>24}"
     print(f"{head} {'peak RSS':>10}")

@@ -22,7 +22,8 @@ from typing import Any, Literal
 import numpy as np
 
 from analysis.group_sequential import FutilityDesign, boundaries, power_with_futility
-from analysis.planning import PlanResult, SequentialDesign, difference_variance, plan_pilot
+from analysis.measurement import noise_free_scale
+from analysis.planning import PlanResult, PlanWeek, SequentialDesign, difference_variance, plan_pilot
 from analysis.variance_components import VarianceComponents, estimate_variance_components
 from pilots.catalog import METRICS, MetricDefinition
 from pilots.errors import ValidationFailed, problem
@@ -268,6 +269,52 @@ def _alternative(definition: MetricDefinition, baseline: float) -> Literal["up",
     return "up" if definition.higher_is_better else "down"
 
 
+def measurement_note(
+    result: PlanResult,
+    error_share: float,
+    *,
+    proportion: bool,
+    audit_rate_cv: float = 0.0,
+    pre_audits_per_unit: float = 0.0,
+) -> dict[str, Any]:
+    """What grading noise costs this plan (`analysis.measurement`): with `error_share` of one grade's variance being
+    auditor noise (``1 - Krippendorff's alpha`` of double audits), every week's detectable effect next to the one
+    error-free grading would give, scaled by the ratio of the planned standard errors (exact for a fixed horizon)."""
+    k_control, k_treatment = result.units_per_arm[0], min(result.units_per_arm[1:])
+
+    def scale(row: PlanWeek) -> float:
+        return noise_free_scale(
+            result.components,
+            error_share,
+            lambda components: difference_variance(
+                components,
+                row.audits_per_unit,
+                k_treatment,
+                k_control,
+                audit_rate_cv=audit_rate_cv,
+                pre_period_audits_per_unit=pre_audits_per_unit,
+            ),
+        )
+
+    by_week = [
+        {"week": row.week, "mde": _finite(row.mde), "mde_without_noise": _finite(row.mde * scale(row))}
+        for row in result.weeks
+    ]
+    last = by_week[-1]
+
+    def text(value: float) -> str:
+        return f"{100 * value:.2f} points" if proportion else f"{value:.3g}"
+
+    message = (
+        f"With {100 * error_share:.0f}% of a grade's variance being auditor disagreement, the plan detects "
+        f"{text(last['mde'])} after {last['week']} weeks; error-free grading would detect "
+        f"{text(last['mde_without_noise'])}."
+        if last["mde"] is not None and last["mde_without_noise"] is not None
+        else "The detectable effect could not be computed for this plan."
+    )
+    return {"error_share": error_share, "by_week": by_week, "message": message}
+
+
 def weeks_between(start: date, end: date) -> int:
     """Whole weeks covering `start` through `end` (at least 1)."""
     return max(1, math.ceil(((end - start).days + 1) / 7))
@@ -402,6 +449,14 @@ def pilot_plan(session, pilot_id: int, overrides: dict[str, Any]) -> dict[str, A
         fields={"total_units": "roster", "weights": "arms", "alpha": "design.alpha", "power": "design.power"},
     )
     extra: dict[str, Any] = {"pilot_id": pilot_id, "variance_source": source, "units": len(units)}
+    if overrides.get("measurement_error_share") is not None:
+        extra["measurement"] = measurement_note(
+            result,
+            overrides["measurement_error_share"],
+            proportion=definition.proportion,
+            audit_rate_cv=cv,
+            pre_audits_per_unit=pre,
+        )
     if method == "group_sequential" and plan.design.looks > 1:
         horizon = result.weeks[-1].audits_per_unit
         look_m = [horizon * k / plan.design.looks for k in range(1, plan.design.looks + 1)]

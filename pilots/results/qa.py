@@ -98,16 +98,28 @@ def analyse(
                 alpha,
                 main.get((spec.name, arm), (None, None)),
             )
-    out.health = _health(cells, ratings, panel, fitted["correct"], arms, control)
+    out.health = _health(cells, ratings, panel, fitted["correct"], arms, control, treatments, plan)
     return out
 
 
-def _health(cells: QaCells, ratings: Ratings, panel: Panel, fitted, arms: np.ndarray, control: str) -> dict[str, Any]:
+def _health(
+    cells: QaCells,
+    ratings: Ratings,
+    panel: Panel,
+    fitted,
+    arms: np.ndarray,
+    control: str,
+    treatments: tuple[str, ...],
+    plan: PilotPlan,
+) -> dict[str, Any]:
     agreement = qa_health.agreement(ratings, arms)
     reliability = agreement["krippendorff_alpha"] if agreement is not None else None
     in_control = arms == control
-    y = cells.level_sums("auditor", "correct").sum(axis=1)[in_control]
-    x = cells.level_sums("auditor", "audits").sum(axis=1)[in_control]
+    y_all = cells.level_sums("auditor", "correct").sum(axis=1)
+    x_all = cells.level_sums("auditor", "audits").sum(axis=1)
+    audited = x_all > 0
+    treated = min((int((audited & (arms == arm)).sum()) for arm in treatments), default=0)
+    units = (int((audited & in_control).sum()), treated)
     return {
         "agreement": agreement,
         "agreement_reason": None
@@ -115,5 +127,7 @@ def _health(cells: QaCells, ratings: Ratings, panel: Panel, fitted, arms: np.nda
         else "No item was audited by two different auditors (send the same item_id with each audit of a "
         "double-audited item), so auditor agreement is unknown.",
         "auditors": qa_auditors.auditor_rows(cells, fitted),
-        "measurement": qa_health.noise_cost(y, x, reliability),
+        "measurement": qa_health.noise_cost(
+            y_all[in_control], x_all[in_control], reliability, units, plan.design.alpha, plan.design.power
+        ),
     }

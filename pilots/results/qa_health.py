@@ -5,8 +5,10 @@
   arm) and for the auditor pairs that share the most items; the same on `critical` where it was graded. Null with a
   reason when fewer than two items are double-audited.
 * Auditors: audits and leniency on `correct` with intervals (`pilots.results.qa_auditors.auditor_rows`).
-* What the noise costs: the measurement-error share of the control arm's two-level variance and how much larger
-  that makes the detectable effect (`analysis.agreement.measurement_cost`).
+* What the noise costs (`analysis.measurement`): the share of one grade's variance that is grading noise
+  (``1 - alpha``, Krippendorff's alpha on double audits), its share of the variance of a moderator's measured
+  accuracy (control arm's two-level model, over the pilot's audits per unit so far), and the fixed-horizon
+  detectable effect at the pilot's size with and without that noise.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from analysis import reasons
-from analysis.agreement import Agreement, gwet_ac1, krippendorff_alpha, measurement_cost, rating_counts
+from analysis.agreement import Agreement, gwet_ac1, krippendorff_alpha, rating_counts
+from analysis.measurement import noise_cost as measurement_cost
 from analysis.variance_components import estimate_variance_components
 from pilots.results.metric import finite, interval
 from pilots.results.qa_data import Ratings
@@ -90,21 +93,42 @@ def _pairs(ratings: Ratings) -> list[dict[str, Any]]:
     return out
 
 
-def noise_cost(y: np.ndarray, x: np.ndarray, reliability: float | None) -> dict[str, Any]:
-    """Measurement cost on accuracy from the control arm's per-unit sums and the agreement's alpha."""
+def noise_cost(
+    y: np.ndarray,
+    x: np.ndarray,
+    reliability: float | None,
+    units: tuple[int, int],
+    alpha: float,
+    power: float,
+) -> dict[str, Any]:
+    """Measurement cost on accuracy from the control arm's per-unit sums, the agreement's alpha and the pilot's
+    (control, smallest treatment) units with audits, at the design's alpha and power."""
     estimate = estimate_variance_components(y, x)
-    units = x > 0
-    if reliability is None or estimate.reason is not None or not units.any():
+    audited = x > 0
+    if reliability is None or not np.isfinite(reliability) or estimate.reason is not None or min(units) < 1:
         return {
             "error_share": None,
+            "grade_error_share": None,
             "mde_ratio": None,
-            "message": "Measurement noise cannot be sized without double-audited items and audited control units.",
+            "mde": None,
+            "mde_without_noise": None,
+            "message": "Measurement noise cannot be sized without double-audited items and audited units in each arm.",
         }
-    m = float(x[units].mean())
-    cost = measurement_cost(estimate.components.between, estimate.components.within, m, reliability)
+    m = float(x[audited].mean())
+    share = 1.0 - min(1.0, max(0.0, float(reliability)))
+    cost = measurement_cost(estimate.components, m, units[0], units[1], share, alpha, power)
     message = (
-        f"Auditor disagreement accounts for {100 * cost.error_share:.0f}% of the variance of a moderator's measured "
-        f"accuracy over {m:.0f} audits; with error-free grading the same pilot could detect effects "
-        f"{100 * (1 - 1 / cost.mde_ratio):.0f}% smaller."
+        f"Auditor disagreement is {100 * share:.0f}% of a single grade's variance and "
+        f"{100 * cost.unit_error_share:.0f}% of the variance of a moderator's measured accuracy over {m:.0f} audits. "
+        f"At this size the pilot detects {100 * cost.mde:.2f} points (fixed horizon, power {power:.0%}); with "
+        f"error-free grading it would detect {100 * cost.mde_without_noise:.2f} points."
     )
-    return {"error_share": finite(cost.error_share), "mde_ratio": finite(cost.mde_ratio), "message": message}
+    return {
+        "error_share": finite(cost.unit_error_share),
+        "grade_error_share": finite(share),
+        "audits_per_unit": finite(m),
+        "mde_ratio": finite(cost.mde_ratio),
+        "mde": finite(cost.mde),
+        "mde_without_noise": finite(cost.mde_without_noise),
+        "message": message,
+    }

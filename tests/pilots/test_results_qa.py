@@ -69,6 +69,12 @@ def test_policy_cells_equal_a_direct_per_unit_computation_and_carry_bh_q_values(
     assert adjusted["difference"] is not None and "leniency" in adjusted["message"]
     assert _check(document, "auditor_balance")["ok"] is True
     assert _check(document, "auditor_blinding")["ok"] is True
+    # What the grading noise costs: the share of a grade's variance (1 - alpha) and the detectable effect without it.
+    cost = document["qa_health"]["measurement"]
+    assert cost["grade_error_share"] == pytest.approx(1 - agreement["krippendorff_alpha"])
+    assert 0 < cost["mde_without_noise"] < cost["mde"] < 0.2
+    assert cost["mde"] / cost["mde_without_noise"] == pytest.approx(cost["mde_ratio"])
+    assert 0 < cost["error_share"] < 1 and "error-free grading" in cost["message"]
 
 
 def test_skewed_auditor_allocation_makes_the_verdict_invalid_and_the_adjustment_removes_the_bias(app, session):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from analysis.variance_components import VarianceComponents
 from pilots.catalog import METRIC_NAMES, METRICS
-from pilots.planning import baseline_problem, icc_problem, pilot_plan, plan_document, run_plan
+from pilots.planning import baseline_problem, icc_problem, measurement_note, pilot_plan, plan_document, run_plan
 from pilots.schemas import examples
 from pilots.schemas.common import InputModel, rule_errors
 from webui.api import bp
@@ -84,6 +84,16 @@ class PlanRequest(InputModel):
     )
     audit_rate_cv: float = Field(default=0.0, ge=0, le=5)
     pre_period_audits_per_unit: float = Field(default=0.0, ge=0, le=100_000)
+    measurement_error_share: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description=(
+            "Share of one grade's variance that is auditor disagreement (1 - Krippendorff's alpha of double audits, "
+            "as the results' QA health reports it); the plan then also gives the detectable effect with error-free "
+            "grading (`measurement`)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> PlanRequest:
@@ -119,6 +129,16 @@ class PilotPlanQuery(InputModel):
     baseline: float | None = None
     icc: float | None = Field(default=None, ge=0, le=1)
     audits_per_week: float | None = Field(default=None, gt=0, le=10_000)
+    measurement_error_share: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description=(
+            "Share of one grade's variance that is auditor disagreement (1 - Krippendorff's alpha of double audits, "
+            "as the results' QA health reports it); the plan then also gives the detectable effect with error-free "
+            "grading (`measurement`)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> PilotPlanQuery:
@@ -192,7 +212,17 @@ def plan():
         audit_rate_cv=body.audit_rate_cv,
         pre_audits_per_unit=body.pre_period_audits_per_unit,
     )
-    return jsonify(plan_document(result, metric=body.metric))
+    extra = None
+    if body.measurement_error_share is not None:
+        note = measurement_note(
+            result,
+            body.measurement_error_share,
+            proportion=METRICS[body.metric].proportion,
+            audit_rate_cv=body.audit_rate_cv,
+            pre_audits_per_unit=body.pre_period_audits_per_unit,
+        )
+        extra = {"measurement": note}
+    return jsonify(plan_document(result, metric=body.metric, extra=extra))
 
 
 @bp.get("/pilots/<int:pilot_id>/plan")

@@ -153,6 +153,8 @@ def _pages(server) -> dict[str, str]:
     sequential, _ = server.pilots["group_sequential"]
     team, _ = server.pilots["always_valid"]
     draft, _ = server.pilots["draft"]
+    skewed, _ = server.pilots["skewed_auditors"]
+    harm, _ = server.pilots["policy_harm"]
     return {
         "list": "/",
         "list-filtered": "/?kind=training&sort=name&order=asc",
@@ -161,6 +163,8 @@ def _pages(server) -> dict[str, str]:
         "results": f"/pilots/{sequential}/results",
         "results-team": f"/pilots/{team}/results",
         "results-as-of": f"/pilots/{sequential}/results?as_of=2026-10-29",
+        "results-skewed-auditors": f"/pilots/{skewed}/results",
+        "results-policy-harm": f"/pilots/{harm}/results",
         "report": f"/pilots/{sequential}/report.html",
         "exports": "/exports",
         "exports-pilot": f"/pilots/{sequential}/exports?since=2026-11-01",

@@ -27,7 +27,7 @@ USER = "demo-viewer"
 @dataclass(frozen=True)
 class Server:
     url: str
-    pilots: dict[str, tuple[int, str]]  # "group_sequential" / "always_valid" / "draft" -> (id, name)
+    pilots: dict[str, tuple[int, str]]  # "group_sequential", "always_valid", "skewed_auditors", ... -> (id, name)
     user: str = USER
     password: str = DEMO_PASSWORD
 
@@ -42,8 +42,15 @@ def seed(database_url: str) -> dict[str, tuple[int, str]]:
         engine.dispose()
     running = [(pilot_id, name) for pilot_id, name, status, _ in summary.pilots if status == "running"]
     draft = next((pilot_id, name) for pilot_id, name, status, _ in summary.pilots if status == "draft")
-    # The demo's first running pilot is the group-sequential one, the second the always-valid team pilot.
-    return {"group_sequential": running[0], "always_valid": running[1], "draft": draft}
+    # The demo's first running pilot is the group-sequential one, the second the always-valid team pilot; then the
+    # QA pilots: QA routing skewed towards lenient auditors, and a harm in a pre-registered critical policy.
+    return {
+        "group_sequential": running[0],
+        "always_valid": running[1],
+        "skewed_auditors": running[2],
+        "policy_harm": running[3],
+        "draft": draft,
+    }
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from pilots.models import Pilot
 from tests.webui.page_support import db, make_pilot, make_user, sign_in
 from tests.webui.sample_results import sample_document
 from webui.database import sessions
+from webui.pages.qa_health_view import measurement
 from webui.pages.report import content_security_policy
 
 TODAY = date(2026, 11, 25)
@@ -107,6 +108,8 @@ def test_skewed_auditors_invalidate_and_the_adjusted_estimate_disagrees(qa_pilot
     auditors = {label for trace in leniency["data"] for label in trace["y"]}
     assert len(auditors) >= 4 and all(name.startswith("qa-") for name in auditors)
     assert "Leniency (points)" in section and "What the grading noise costs" in text
+    assert re.search(r"Grading noise: \d+% of a single grade's variance and \d+% of a moderator's measured", text)
+    assert re.search(r"Minimum detectable effect \(fixed horizon\): [\d.]+ points, [\d.]+ points without", text)
 
 
 def _report_carries_the_sections(client, pilot_id: int) -> None:
@@ -230,3 +233,31 @@ def test_small_cells_keep_their_row_with_the_reason(app, client, viewer):
     # Handle time is not an auditor's grade: one quiet line instead of a second estimate.
     assert "Auditor leniency: This metric is not a grade given by an auditor" in text
     assert text.count("Sensitivity check") == 0
+
+
+def test_the_noise_cost_shows_whatever_numbers_the_document_has():
+    full = {
+        "error_share": 0.34,
+        "grade_error_share": 0.51,
+        "mde_ratio": 1.13,
+        "mde": 0.021,
+        "mde_without_noise": 0.0186,
+        "message": "Auditor disagreement is 51% of a single grade's variance.",
+    }
+    text, technical = measurement({"measurement": full})
+    assert text == full["message"]
+    assert technical == (
+        "Grading noise: 51% of a single grade's variance and 34% of a moderator's measured accuracy. "
+        "Minimum detectable effect (fixed horizon): 2.10 points, 1.86 points without the noise (× 1.13)."
+    )
+    older = measurement({"measurement": {"error_share": 0.38, "mde_ratio": 1.27, "message": "Older."}})
+    assert older == (
+        "Older.",
+        "Grading noise: 38% of a moderator's measured accuracy. Minimum detectable effect "
+        "(× 1.27) against error-free grading.",
+    )
+    assert measurement({"measurement": {"error_share": None, "message": "Cannot be sized."}}) == (
+        "Cannot be sized.",
+        None,
+    )
+    assert measurement({}) == (None, None)

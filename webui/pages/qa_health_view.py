@@ -17,6 +17,7 @@ from webui.figures import qa as qa_figures
 from webui.figures.scale import RATE
 from webui.pages.chart_tables import ChartTable
 from webui.pages.chart_view import ChartView, chart
+from webui.pages.qa_view import plain_numbers
 from webui.pages.wording import number
 
 NOTHING_DOUBLE_AUDITED = "Nothing was double-audited, so we cannot tell how consistently auditors grade."
@@ -162,16 +163,26 @@ def auditors_text(auditors: list[Mapping[str, Any]]) -> str:
 
 
 def measurement(health: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """What grading noise costs in detectable effect, when the document carries it."""
+    """What grading noise costs in detectable effect, when the document carries it: the engine's sentence, and the
+    numbers behind it (each optional: older documents carry fewer of them)."""
     cost = health.get("measurement") or health.get("noise_cost")
     if not isinstance(cost, Mapping):
         return None, None
-    parts = []
+    shares = []
+    if cost.get("grade_error_share") is not None:
+        shares.append(f"{100 * cost['grade_error_share']:.0f}% of a single grade's variance")
     if cost.get("error_share") is not None:
-        parts.append(f"measurement-error share of the variance {100 * cost['error_share']:.0f}%")
-    if cost.get("mde_ratio") is not None:
-        parts.append(f"minimum detectable effect × {cost['mde_ratio']:.2f} against error-free grading")
-    return (str(cost.get("message") or "") or None), ("; ".join(parts).capitalize() + ".") if parts else None
+        shares.append(f"{100 * cost['error_share']:.0f}% of a moderator's measured accuracy")
+    parts = [f"Grading noise: {' and '.join(shares)}."] if shares else []
+    ratio = f" (× {cost['mde_ratio']:.2f})" if cost.get("mde_ratio") is not None else ""
+    if cost.get("mde") is not None and cost.get("mde_without_noise") is not None:
+        parts.append(
+            f"Minimum detectable effect (fixed horizon): {RATE.show(cost['mde']):.2f} points, "
+            f"{RATE.show(cost['mde_without_noise']):.2f} points without the noise{ratio}."
+        )
+    elif ratio:
+        parts.append(f"Minimum detectable effect{ratio} against error-free grading.")
+    return (plain_numbers(str(cost.get("message") or "")) or None), (" ".join(parts) or None)
 
 
 def qa_health(document: Mapping[str, Any], names: Mapping[str, str]) -> QaHealth | None:

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from analysis import reasons
-from analysis.ratio import RatioStats, compare
+from analysis.ratio import _RELATIVE_ZERO, RatioStats, compare
 
 Alternative = Literal["two-sided", "greater", "less"]
 Statistic = Literal["difference", "t"]
@@ -94,13 +94,23 @@ def randomization_test(
     if math.isnan(observed):
         return PermutationResult(observed, math.nan, n_resamples, math.nan, np.empty(0), alternative, reasons.EMPTY_ARM)
     rng = np.random.default_rng(seed)
-    null = np.empty(n_resamples)
-    for b in range(n_resamples):
+    rows = []
+    for _ in range(n_resamples):
         new = np.asarray(reassign(rng))
         if new.shape != labels.shape:
             raise ValueError(f"reassign must return {labels.shape[0]} labels, got {new.shape}")
-        null[b] = stat(new)
-    p = _p_value(observed, null, alternative)
+        rows.append(new)
+    draws = np.array(rows)  # the widest label type of all draws (a draw may name an arm the observed one lacks)
+    if statistic == "t":
+        # All re-randomizations at once; the observed labels go through the same arithmetic, so a re-run that
+        # reproduces them ties exactly. Degenerate draws (an arm with fewer than two audited units, zero variance)
+        # take the scalar path, which is `analysis.ratio.compare` itself.
+        batch = _welch_t_batch(y_a, x_a, np.vstack([labels[None, :], draws]), control, treatment, stat)
+        p = _p_value(float(batch[0]), batch[1:], alternative)
+        null = batch[1:]
+    else:
+        null = np.array([stat(row) for row in draws])
+        p = _p_value(observed, null, alternative)
     mc_se = math.sqrt(p * (1 - p) / n_resamples)
     return PermutationResult(observed, p, n_resamples, mc_se, null, alternative)
 
@@ -136,6 +146,37 @@ def _statistic_fn(
         return d.statistic
 
     return difference if kind == "difference" else welch_t
+
+
+def _welch_t_batch(
+    y: np.ndarray, x: np.ndarray, draws: np.ndarray, control: object, treatment: object, scalar
+) -> np.ndarray:
+    """The Welch t statistic of `analysis.ratio.compare` for every row of label ``draws``: per arm the sufficient
+    statistics of `RatioStats.from_units` (units with audits), the delta-method variance and ``difference / se``."""
+    keep = x > 0
+    y2, x2, xy = y * y, x * x, x * y
+
+    def arm(label: object) -> tuple[np.ndarray, ...]:
+        m = ((draws == label) & keep).astype(float)
+        n = m.sum(axis=1)
+        sy, sx = m @ y, m @ x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = sy / sx
+            scale = m @ y2 + r * r * (m @ x2)
+            ss = m @ y2 - 2.0 * r * (m @ xy) + r * r * (m @ x2)
+            ss = np.where(ss <= _RELATIVE_ZERO * scale, 0.0, ss)
+            var = n * ss / ((n - 1) * sx**2)
+        return n, sx, r, var
+
+    n_c, sx_c, r_c, v_c = arm(control)
+    n_t, sx_t, r_t, v_t = arm(treatment)
+    var = v_c + v_t
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (r_t - r_c) / np.sqrt(var)
+    odd = (n_c < 2) | (n_t < 2) | (sx_c == 0) | (sx_t == 0) | ~(var > 0) | ~np.isfinite(out)
+    for k in np.flatnonzero(odd):
+        out[k] = scalar(draws[k])
+    return out
 
 
 def _choice_iv(name: str, value: str, allowed: tuple[str, ...]) -> None:

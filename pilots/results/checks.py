@@ -5,7 +5,8 @@
 * Audit coverage: assigned units with at least one audit in the window, by arm (catches an arm whose outcomes never
   arrive, which the sample-ratio check on audited units can miss with tens of units).
 * Audit-rate balance: audits per unit per week over the window, among units with audits.
-* Attrition: units with no audits in the last 7 days, by arm (checked once the pilot has two weeks of data).
+* Attrition: units with no audits in the last 7 days, by arm (checked once the pilot has two weeks of data); in team
+  pilots the member moderators with no audits in the last 7 days (a team is never silent as a whole).
 * Repeated looks: the checks above are re-run at every planned look, so the noisy ones have bars set for the whole
   pilot (`look_thresholds`): audit rate and attrition each flag a valid pilot with probability at most 0.4% over all
   its looks (Sidak over the planned looks, ``1 - (1 - level)^(1 / looks)``). Sample ratio and coverage keep the SRM
@@ -143,6 +144,18 @@ def recent_attrition(
         return CheckResult(
             "attrition", True, math.nan, math.nan, "Attrition is checked once the pilot has two weeks of data."
         )
+    if panel.member_audits is not None:
+        # Team pilots: a team never stops being audited as a whole, and with a handful of teams per arm no team-level
+        # test can reach the bar (4 against 4 teams: an exact test cannot go below p = 1/35). The moderators within
+        # the teams who stopped being audited carry the signal; counting them assumes moderators leave
+        # independently of their team-mates when the arms do not differ, the same unit the sample-ratio check counts.
+        members = panel.member_audits
+        ever = members[:, : now - RECENT_DAYS + 1].sum(axis=1) > 0
+        recent = members[:, now - RECENT_DAYS + 1 : now + 1].sum(axis=1) > 0
+        arm_of = panel.units.arms[panel.member_unit]
+        units = {arm: int((ever & (arm_of == arm)).sum()) for arm in arms}
+        inactive = {arm: int((ever & ~recent & (arm_of == arm)).sum()) for arm in arms}
+        return attrition(units, inactive, threshold)
     ever = panel.cumulative("audits", now - RECENT_DAYS) > 0
     recent = panel.window("audits", now - RECENT_DAYS + 1, now) > 0
     return attrition(_per_arm(panel, arms, ever), _per_arm(panel, arms, ever & ~recent), threshold)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -297,21 +298,23 @@ def _randomization_tests(
 ) -> None:
     """The exact randomization test (few units or team randomization), replaying the stratified block procedure."""
     units = panel.units
-    weights = plan.weights
+    seed = plan.seed % (2**32)
+    draws = _rerandomizations(units.ids, units.strata, tuple(plan.weights.items()), seed, PERMUTATIONS)
     for c in comparisons:
         if c.role != "primary" or now is None:
             continue
         y = panel.cumulative(c.definition.numerator, now)
         x = panel.cumulative(c.definition.denominator, now)
+        replay = iter(draws)
         result = randomization_test(
             y,
             x,
             units.arms.astype(str),
-            lambda rng: np.asarray(reassign(units.ids, units.strata, weights, rng)),
+            lambda rng, rows=replay: next(rows),
             control=control,
             treatment=c.arm,
             n_resamples=PERMUTATIONS,
-            seed=plan.seed % (2**32),
+            seed=seed,
             statistic="t",
         )
         c.extra["randomization"] = {
@@ -327,6 +330,19 @@ def _randomization_tests(
                 "CUPED variances are estimated from few units and run small, the permutation test does not."
             ),
         }
+
+
+@lru_cache(maxsize=64)
+def _rerandomizations(
+    ids: tuple[str, ...], strata: tuple[str, ...], weights: tuple[tuple[str, int], ...], seed: int, n: int
+) -> np.ndarray:
+    """The ``n`` re-runs of the pilot's stratified block randomization that the randomization test draws from a
+    generator seeded with ``seed``, in order. They depend on the roster and the seed only, so every look (and every
+    request) of a pilot reuses them; the test replays them instead of re-running the procedure 999 times a look."""
+    rng = np.random.default_rng(seed)
+    out = np.array([np.asarray(reassign(ids, strata, dict(weights), rng)) for _ in range(n)])
+    out.flags.writeable = False
+    return out
 
 
 def _checks(panel: Panel, plan: PilotPlan, now: int | None, control: str):

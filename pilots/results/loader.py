@@ -60,7 +60,11 @@ class Panel:
     (`data_from`), left out of `values`.
 
     `loaded` names the pilot-period columns that were read (every column unless the loader was told which ones the
-    analysis needs); the others hold NaN and asking for them is a KeyError. The pre-period always has every column."""
+    analysis needs); the others hold NaN and asking for them is a KeyError. The pre-period always has every column.
+
+    Team pilots also keep each member moderator's daily audit counts, `member_audits[member, day]`, with the unit of
+    each member in `member_unit`: a team never stops being audited as a whole, so the attrition check counts the
+    moderators within teams who did (`pilots.results.checks.recent_attrition`)."""
 
     units: Units
     start_date: date
@@ -70,6 +74,8 @@ class Panel:
     pre_days: int
     loaded: frozenset[str] = frozenset(SUMS)
     set_aside: np.ndarray | None = None
+    member_audits: np.ndarray | None = None
+    member_unit: np.ndarray | None = None
 
     def _index(self, name: str) -> int:
         if name not in self.loaded:
@@ -98,6 +104,8 @@ class Panel:
             self.pre_days,
             self.loaded,
             self.set_aside,
+            None if self.member_audits is None else self.member_audits[:, :days],
+            self.member_unit,
         )
 
     def last_day_with_audits(self) -> int | None:
@@ -281,12 +289,40 @@ def load_panel(
     days = max(0, (through - start_date).days + 1)
     values = np.zeros((len(SUMS), units.size, days))
     set_aside = np.zeros(units.size)
+    members = None
+    if unit == "team":
+        names = sorted(units.index_of_moderator)
+        members = _Members(
+            {m: k for k, m in enumerate(names)},
+            np.zeros((len(names), days)),
+            np.array([units.index_of_moderator[m] for m in names], dtype=np.int64),
+        )
     if days:
-        _fill_days(values, set_aside, session, pilot_id, units, start_date, through, loaded)
+        _fill_days(values, set_aside, session, pilot_id, units, start_date, through, loaded, members)
     for name in SUMS:
         if name not in loaded:
             values[COLUMN[name]] = np.nan
-    return Panel(units, start_date, days, values, pre, pre_days, loaded, set_aside)
+    return Panel(
+        units,
+        start_date,
+        days,
+        values,
+        pre,
+        pre_days,
+        loaded,
+        set_aside,
+        None if members is None else members.audits,
+        None if members is None else members.unit,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Members:
+    """Team pilots: member moderators' row index, daily audits (filled by `_fill_days`) and unit."""
+
+    index: dict[str, int]
+    audits: np.ndarray
+    unit: np.ndarray
 
 
 def _fill_days(
@@ -298,9 +334,11 @@ def _fill_days(
     start: date,
     through: date,
     loaded: frozenset,
+    members: _Members | None = None,
 ) -> None:
     """Add the pilot period's rows into `values[column, unit, day]` (several moderators of one team add up); rows
-    dated before their moderator's `data_from` go to `set_aside[unit]` (audits) instead."""
+    dated before their moderator's `data_from` go to `set_aside[unit]` (audits) instead. With `members` (team
+    pilots) each moderator's audits also go to `members.audits[member, day]`."""
     columns = None
     rows = None
     if session.connection().dialect.name == "sqlite":
@@ -319,8 +357,13 @@ def _fill_days(
             np.add.at(set_aside, unit_index[before], data[COLUMN["audits"], before])
             unit_index = np.where(before, -1, unit_index)
     n_units, n_days = values.shape[1], values.shape[2]
-    flat = np.where((unit_index >= 0) & (day_index >= 0) & (day_index < n_days), unit_index * n_days + day_index, -1)
+    inside = (unit_index >= 0) & (day_index >= 0) & (day_index < n_days)
+    flat = np.where(inside, unit_index * n_days + day_index, -1)
     _add(values.reshape(len(SUMS), n_units * n_days), flat, data, n_units * n_days)
+    if members is not None and rows:
+        member = np.fromiter((members.index.get(row[0], -1) for row in rows), dtype=np.int64, count=len(rows))
+        keep = inside & (member >= 0)
+        np.add.at(members.audits, (member[keep], day_index[keep]), data[COLUMN["audits"], keep])
 
 
 def _packed_columns(

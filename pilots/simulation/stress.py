@@ -152,6 +152,7 @@ class _Drawn:
     units: Units
     unit_of: np.ndarray  # unit index of each moderator
     days: object  # ScenarioDays
+    team: bool = False
 
 
 def _draw(cell: Cell, rng: np.random.Generator) -> _Drawn:
@@ -198,7 +199,7 @@ def _draw(cell: Cell, rng: np.random.Generator) -> _Drawn:
             "tenure_months": np.bincount(unit_of, weights=tenure, minlength=len(ids)) / members,
         },
     )
-    return _Drawn(units, unit_of, days)
+    return _Drawn(units, unit_of, days, cell.unit == "team")
 
 
 def _panel(drawn: _Drawn, day: int | None) -> Panel:
@@ -221,6 +222,11 @@ def _panel(drawn: _Drawn, day: int | None) -> Panel:
     pilot_days = stacked[:, :, ~pre]
     if day is not None:
         pilot_days = pilot_days[:, :, : day + 1]
+    members = None
+    if drawn.team:  # team pilots keep each member's daily audits, as the loader does
+        members = np.asarray(counts["audits"], dtype=float)[:, ~pre]
+        if day is not None:
+            members = members[:, : day + 1]
     return Panel(
         drawn.units,
         SimulationSettings().start_date,
@@ -228,6 +234,8 @@ def _panel(drawn: _Drawn, day: int | None) -> Panel:
         pilot_days,
         stacked[:, :, pre].sum(axis=2),
         int(pre.sum()),
+        member_audits=members,
+        member_unit=drawn.unit_of if drawn.team else None,
     )
 
 
@@ -260,18 +268,14 @@ def run_pilot(cell: Cell, rng: np.random.Generator) -> PilotOutcome:
     # pre-period as they were at launch; `GET /results` reads it back with `frozen.read(pilot)`.
     fixed = frozen.from_json(frozen.freeze_panel(plan, full if full is not None else _panel(drawn, -1)))
     for day in reviews:
-        panel = _panel(drawn, day) if delayed else _cut(full, day)
+        panel = _panel(drawn, day) if delayed else full.through(day)
         document, _ = _document(pilot, plan, panel, plan.start_date + timedelta(days=day), fixed, descriptive=False)
         g, h, i = _read(document)
         go, harm, invalid = go or g, harm or h, invalid or i
     for day in look_days:  # the repeated data-quality checks, at every planned look
-        panel = _panel(drawn, day) if delayed else _cut(full, day)
+        panel = _panel(drawn, day) if delayed else full.through(day)
         invalid |= not all(c.ok for c in checks.repeated(panel, plan.weights, day, plan.unit, len(look_days)))
     return PilotOutcome(go, harm, invalid)
-
-
-def _cut(panel: Panel, day: int) -> Panel:
-    return Panel(panel.units, panel.start_date, day + 1, panel.values[:, :, : day + 1], panel.pre, panel.pre_days)
 
 
 def run_cell(cell: Cell, pilots: int, seed: int) -> CellResult:

@@ -165,3 +165,19 @@ def test_input_checks() -> None:
         randomization_test([1] * 4, [2] * 4, arms, ok, control=0, treatment=1, alternative="up")
     with pytest.raises(ValueError, match="reassign must return"):
         randomization_test([1] * 4, [2] * 4, arms, lambda rng: arms[:3], control=0, treatment=1, n_resamples=2)
+
+
+def test_batched_welch_statistic_equals_compare_on_every_draw():
+    """The null distribution of the t statistic is computed for all re-randomizations at once; each value equals
+    `analysis.ratio.compare`'s statistic for that draw (degenerate draws included, through the scalar path)."""
+    from analysis.permutation import _statistic_fn, _welch_t_batch
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        k = int(rng.integers(4, 40))
+        x = rng.integers(0, 50, size=k).astype(float)
+        y = np.floor(x * rng.uniform(0.7, 1.0, size=k))
+        draws = rng.integers(0, 3, size=(50, k)).astype(str)
+        scalar = _statistic_fn(y, x, "0", "1", "t")
+        expected = np.array([scalar(row) for row in draws])
+        np.testing.assert_array_equal(_welch_t_batch(y, x, draws, "0", "1", scalar), expected)

@@ -113,6 +113,17 @@ def test_team_units_sum_their_moderators_rows(session):
     values, pre = _expected(sums, {m: ids.index(t) for m, t in teams.items()}, len(ids), START, 14)
     np.testing.assert_array_equal(panel.values, values)  # half-second sums: exact in any order
     np.testing.assert_array_equal(panel.pre, pre)
+    # Each member's own daily audits are kept too (the attrition check counts silent moderators within teams).
+    members = sorted(teams)
+    expected = np.zeros((len(members), 14))
+    for (moderator, day), acc in sums.items():
+        offset = (date.fromisoformat(day) - START).days
+        if 0 <= offset < 14:
+            expected[members.index(moderator), offset] += acc[0]
+    np.testing.assert_array_equal(panel.member_audits, expected)
+    assert [ids[u] for u in panel.member_unit] == [teams[m] for m in members]
+    np.testing.assert_array_equal(panel.through(6).member_audits, expected[:, :7])
+    np.testing.assert_array_equal(panel.member_audits.sum(axis=0), panel.values[COLUMN["audits"]].sum(axis=0))
 
 
 def test_pilot_without_rows_loads_zeros(session):

@@ -82,3 +82,12 @@ def test_scenario_knobs_shape_the_data():
 def test_one_pilot_outcome_is_reproducible():
     cell = Cell("moderator", 40, "group_sequential", SCENARIOS["seasonality"])
     assert run_pilot(cell, np.random.default_rng(4)) == run_pilot(cell, np.random.default_rng(4))
+
+
+def test_attrition_within_teams_is_invalid_and_teams_without_it_are_not():
+    """8-team pilots: half the treatment moderators stop being audited. No team goes silent, so the check counts the
+    silent moderators within the teams (`pilots.results.checks.recent_attrition`)."""
+    attrition = run_cell(Cell("team", 8, "group_sequential", SCENARIOS["attrition"]), 6, seed=3)
+    assert attrition.invalid == 1.0
+    valid = run_cell(Cell("team", 8, "group_sequential", SCENARIOS["late_joiners"]), 6, seed=3)
+    assert valid.invalid == 0.0

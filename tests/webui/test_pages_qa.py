@@ -103,6 +103,7 @@ def test_skewed_auditors_invalidate_and_the_adjusted_estimate_disagrees(qa_pilot
     assert "Gwet's AC1" in text and "Krippendorff's alpha" in text
     section = page.split('id="qa-health-title"')[1]
     assert "Moderators in Auto translate" in section and "Moderators in Control" in section
+    assert "Agreement by auditor pair (" in section and " &amp; " in section
     leniency = _figures(page)["chart-qa-leniency"]
     assert leniency["layout"]["xaxis"]["title"]["text"] == "Leniency (points of accuracy)"
     auditors = {label for trace in leniency["data"] for label in trace["y"]}

@@ -9,7 +9,7 @@ without named auditors shows what it has and says what is missing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from webui import plain
@@ -25,13 +25,27 @@ NOTHING_DOUBLE_AUDITED = "Nothing was double-audited, so we cannot tell how cons
 BANDS = ((0.8, "strong"), (0.6, "moderate"), (-1.0, "weak"))
 
 
+@dataclass(frozen=True)
+class AgreementRow:
+    """One line of the agreement tables: who, how many items, raw agreement, each coefficient and its interval."""
+
+    label: str
+    items: str
+    same: str
+    ac1: str
+    ac1_ci: str
+    alpha: str
+    alpha_ci: str
+
+
 @dataclass
 class Agreement:
-    """Agreement in words, its table, and the technical line."""
+    """Agreement in words, the technical line, the table (overall and by arm) and the auditor pairs'."""
 
     text: str
     technical: str
-    table: ChartTable | None
+    rows: list[AgreementRow] = field(default_factory=list)
+    pairs: list[AgreementRow] = field(default_factory=list)
     critical: str | None = None
 
 
@@ -59,14 +73,20 @@ def _coefficient(value: float | None, ci: Any) -> str:
     return text
 
 
-def _row(label: str, entry: Mapping[str, Any]) -> tuple[str, ...]:
-    share = entry.get("percent_agreement")
-    return (
+def _interval(ci: Any) -> str:
+    return f"{number(ci[0], 2)} to {number(ci[1], 2)}" if qa_figures.has_interval(ci) else ""
+
+
+def _row(label: str, entry: Mapping[str, Any]) -> AgreementRow:
+    share, ac1, alpha = entry.get("percent_agreement"), entry.get("ac1"), entry.get("krippendorff_alpha")
+    return AgreementRow(
         label,
         f"{entry.get('items', 0):,}",
         f"{100 * share:.0f}%" if share is not None else "–",
-        _coefficient(entry.get("ac1"), entry.get("ac1_ci")),
-        _coefficient(entry.get("krippendorff_alpha"), entry.get("krippendorff_alpha_ci")),
+        number(ac1, 2) if ac1 is not None else "–",
+        _interval(entry.get("ac1_ci")),
+        number(alpha, 2) if alpha is not None else "–",
+        _interval(entry.get("krippendorff_alpha_ci")),
     )
 
 
@@ -75,7 +95,7 @@ def agreement(health: Mapping[str, Any], names: Mapping[str, str]) -> Agreement:
     overall = health.get("agreement")
     if not overall:
         reason = str(health.get("agreement_reason") or "No item was audited by two different auditors.")
-        return Agreement(NOTHING_DOUBLE_AUDITED, reason, None)
+        return Agreement(NOTHING_DOUBLE_AUDITED, reason)
     share = overall.get("percent_agreement")
     ac1 = overall.get("ac1")
     said = f"{100 * share:.0f}% of the time" if share is not None else "an unknown share of the time"
@@ -97,15 +117,10 @@ def agreement(health: Mapping[str, Any], names: Mapping[str, str]) -> Agreement:
         technical += f" {overall['message']}"
     rows = [_row("All double-audited items", overall)]
     rows += [_row(f"Moderators in {plain.arm_name(names, a.get('arm'))}", a) for a in overall.get("by_arm") or []]
-    rows += [
-        _row(f"Auditors {' and '.join(str(x) for x in pair.get('auditors') or [])}", pair)
+    pairs = [
+        _row(" & ".join(str(x) for x in pair.get("auditors") or []), pair)
         for pair in overall.get("by_auditor_pair") or []
     ]
-    table = ChartTable(
-        "Agreement between auditors on the same item, with 95% intervals",
-        ("Items graded by", "Items", "Same grade", "Gwet's AC1", "Krippendorff's alpha"),
-        rows,
-    )
     critical = None
     if overall.get("critical"):
         entry = overall["critical"]
@@ -115,7 +130,7 @@ def agreement(health: Mapping[str, Any], names: Mapping[str, str]) -> Agreement:
             f"{f'{100 * shared:.0f}%' if shared is not None else 'an unknown share'} of the time "
             f"({entry.get('items', 0):,} items; AC1 {_coefficient(entry.get('ac1'), entry.get('ac1_ci'))})."
         )
-    return Agreement(text, technical, table, critical)
+    return Agreement(text, technical, rows, pairs, critical)
 
 
 def leniency_table(auditors: list[Mapping[str, Any]]) -> ChartTable:

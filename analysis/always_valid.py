@@ -287,7 +287,10 @@ def design_or_most_liberal(
     tau2 = tune_tau2(planned_final_variance, alpha)
     t = _schedule_iv(planned_fractions)
     ratio = tau2 / planned_final_variance
-    ceiling = crossing_probability(t, ratio, MAX_NOMINAL_ALPHA)
+    # Crossing at the last look alone bounds the ceiling from below, so integrate only when that bound is not enough.
+    last = float(mixture_threshold(1.0 / t[-1], tau2 / planned_final_variance, MAX_NOMINAL_ALPHA)[()])
+    alone = 2.0 * stats.norm.sf(last)
+    ceiling = alone if alone > alpha else crossing_probability(t, ratio, MAX_NOMINAL_ALPHA)
     if ceiling <= alpha:
         design = MixtureDesign(tau2, alpha, MAX_NOMINAL_ALPHA, planned_final_variance, tuple(t.tolist()))
         return design, float(ceiling)

@@ -14,6 +14,10 @@ Prints one markdown row per cell as it finishes (so a partial run is still usabl
 
     .venv/bin/python bench/validate_stress.py [--pilots 2000] [--power-pilots 1000] [--sizes m40,m100,m400,t8,t20]
         [--designs always_valid,group_sequential] [--scenarios baseline,...] [--power-scenarios baseline,...]
+        [--pilots-for baseline=2000,delays=200] [--skip m40:group_sequential:baseline,...] [--seed 2026]
+
+A cell's seed is ``seed + 1000 * size + 100 * design + 10 * scenario`` (indexes in `SIZES`, `DESIGNS`, `SCENARIOS`);
+its effect cells use the next seeds.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ SIZES = {
     "t20": ("team", 20),
 }
 LEVEL = 0.025
+DESIGNS = ["always_valid", "group_sequential"]
 
 
 def _rate(p: float, n: int, level: float | None = None) -> str:
@@ -55,22 +60,34 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--power-scenarios", default=",".join(SCENARIOS), help="scenarios that also run effect cells")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--pilots-for",
+        default="",
+        help="null pilots for some scenarios, e.g. baseline=2000,delays=200 (the rest get --pilots)",
+    )
+    parser.add_argument("--skip", default="", help="cells to leave out, e.g. m40:group_sequential:baseline,...")
     args = parser.parse_args()
+    pilots_for = dict(item.split("=") for item in args.pilots_for.split(",") if item)
+    skip = set(args.skip.split(",")) - {""}
     print(f"{args.pilots} null / {args.power_pilots} effect pilots per cell, 6 weeks, two-sided alpha 0.05, seeded.\n")
     print(
         "| units | design | scenario | false-go (MC se) | false-harm (MC se) | flagged invalid | "
-        "effect (pts) | power: constant / ramp / fade | s |"
+        "effect (pts) | power: constant / ramp / fade | pilots | seed | s |"
     )
-    print("|---|---|---|---:|---:|---:|---:|---|---:|")
-    for s_index, size_key in enumerate(args.sizes.split(",")):
+    print("|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|")
+    for size_key in args.sizes.split(","):
         unit, size = SIZES[size_key]
-        for d_index, method in enumerate(args.designs.split(",")):
+        for method in args.designs.split(","):
             mde = None
-            for k, name in enumerate(args.scenarios.split(",")):
+            for name in args.scenarios.split(","):
+                if f"{size_key}:{method}:{name}" in skip:
+                    continue
                 start = time.perf_counter()
-                seed = args.seed + 1000 * s_index + 100 * d_index + 10 * k
+                # The seed names the cell (not its place in this run's lists), so any subset reruns the same pilots.
+                seed = args.seed + 1000 * list(SIZES).index(size_key) + 100 * DESIGNS.index(method)
+                seed += 10 * list(SCENARIOS).index(name)
                 cell = Cell(unit, size, method, SCENARIOS[name])
-                null = run_cell(cell, args.pilots, seed)
+                null = run_cell(cell, int(pilots_for.get(name, args.pilots)), seed)
                 power = "-"
                 effect = "-"
                 if name != "attrition" and args.power_pilots > 0 and name in args.power_scenarios.split(","):
@@ -88,8 +105,8 @@ def main() -> None:
                     invalid += " (< 0.90)"
                 print(
                     f"| {label} | {method} | {name} | {_rate(null.go, null.pilots, LEVEL)} | "
-                    f"{_rate(null.harm, null.pilots, LEVEL)} | {invalid} | {effect} | {power} | "
-                    f"{time.perf_counter() - start:.0f} |",
+                    f"{_rate(null.harm, null.pilots, LEVEL)} | {invalid} | {effect} | {power} | {null.pilots} | "
+                    f"{seed} | {time.perf_counter() - start:.0f} |",
                     flush=True,
                 )
 

@@ -176,7 +176,8 @@ def units_table(factory: sessionmaker[Session], pilot_id: int, start_date: date)
                 yield record
 
     def csv() -> Iterator[bytes]:
-        return x.stream_csv(factory, UNIT_COLUMNS, _units_csv_select, [start_date.isoformat(), pilot_id])
+        start = start_date.isoformat()
+        return x.stream_csv(factory, UNIT_COLUMNS, _units_csv_select, [start, pilot_id, start])
 
     return ExportTable(key="units", columns=UNIT_COLUMNS, rows=rows, csv=csv, identifiers=("unit_id", "moderator_id"))
 
@@ -184,11 +185,12 @@ def units_table(factory: sessionmaker[Session], pilot_id: int, start_date: date)
 def _units_csv_select(dialect: str) -> str:
     """`units_table`'s query with every cell as CSV text (see `pilots.export_sql`)."""
     sums = [f"SUM(u.{name})" for name in SUMS[:5]] + [x.number(f"SUM(u.{name})", dialect) for name in SUMS[5:]]
+    period = "CASE WHEN u.day < {p} THEN 'pre' WHEN u.day < a.data_from THEN 'set_aside' ELSE 'pilot' END"
     return (
         f"SELECT {x.text('a.unit_id', dialect)}, {x.text('u.moderator_id', dialect)}, {x.text('a.arm', dialect)}, "
-        f"u.period, {', '.join(sums)}, COUNT(*), {x.day('MIN(u.day)', dialect)}, {x.day('MAX(u.day)', dialect)} "
-        "FROM (SELECT *, CASE WHEN day < {p} THEN 'pre' ELSE 'pilot' END AS period FROM unit_day "
-        "WHERE pilot_id = {p}) AS u "
+        f"{period}, {', '.join(sums)}, COUNT(*), {x.day('MIN(u.day)', dialect)}, {x.day('MAX(u.day)', dialect)} "
+        "FROM unit_day AS u "
         "LEFT OUTER JOIN assignment AS a ON a.pilot_id = u.pilot_id AND a.moderator_id = u.moderator_id "
-        "GROUP BY u.moderator_id, a.unit_id, a.arm, u.period ORDER BY u.moderator_id, MIN(u.day)"
+        "WHERE u.pilot_id = {p} "
+        f"GROUP BY u.moderator_id, a.unit_id, a.arm, {period} ORDER BY u.moderator_id, MIN(u.day)"
     )

@@ -39,7 +39,9 @@ def _csv_select(dialect: str, since: date | None, until: date | None) -> str:
         x.text("auditor_id", dialect),
         x.text("item_id", dialect),
         x.day("day", dialect),
-        "CASE WHEN day < {p} THEN 'pre' ELSE 'pilot' END",
+        # set_aside: from the start but before the moderator's assignment (`Assignment.data_from`), as `rows` says.
+        "CASE WHEN day < {p} THEN 'pre' WHEN day < (SELECT a.data_from FROM assignment AS a WHERE a.pilot_id = "
+        "outcome.pilot_id AND a.moderator_id = outcome.moderator_id) THEN 'set_aside' ELSE 'pilot' END",
         x.timestamp("ingested_at", dialect),
     ]
     where = "pilot_id = {p}" + (" AND day >= {p}" if since else "") + (" AND day <= {p}" if until else "")

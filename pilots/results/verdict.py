@@ -88,27 +88,30 @@ def primary_status(comparison: Comparison, treatments: int) -> PrimaryStatus:
 def randomization_unconfirmed(
     comparisons: Sequence[Comparison], primaries: Sequence[PrimaryStatus], alpha: float
 ) -> dict[PrimaryStatus, str]:
-    """Primaries that crossed for benefit but that the randomization test does not confirm, with the reason.
+    """Primaries whose crossing the randomization test does not confirm, with the reason.
 
-    With team randomization or under 30 units (`pilots.results.document.FEW_UNITS`) the sequential test runs on a
-    delta-method (and CUPED) variance estimated from few units, which is biased low (theta is fitted on the same
-    units; Welch df does not see that), so its false-go rate creeps above alpha. METHODS section 1 adds the exact
-    randomization test there; the rule is that a benefit crossing counts towards `go` only when the randomization
-    test of the same comparison also rejects at `alpha` (the design alpha per treatment arm). The intersection of
-    the two tests cannot false-go more often than either. Harm crossings are not held back.
+    With team randomization, under 30 units (`pilots.results.document.FEW_UNITS`) or with audits so unequal that
+    few units carry the estimate (`pilots.results.document.needs_randomization_test`) the sequential test runs on a
+    delta-method (and CUPED) variance dominated by few units, which is biased low (theta is fitted on the same
+    units; Welch df does not see that), so false crossings creep above alpha in both directions. METHODS section 1
+    adds the exact randomization test there; the rule is that a crossing, for benefit or for harm, counts only when
+    the randomization test of the same comparison also rejects at `alpha` (the design alpha per treatment arm). The
+    intersection of the two tests cannot cross falsely more often than either. Guardrails are not held back.
     """
     out: dict[PrimaryStatus, str] = {}
     for comparison, primary in zip(comparisons, primaries, strict=True):
         test = comparison.extra.get("randomization")
-        if test is None or not verdict_good(primary):
+        if test is None or primary.crossing not in ("up", "down"):
             continue
         p = test.get("p_value")
         test["confirms"] = p is not None and p <= alpha
         if not test["confirms"]:
             shown = f"p = {p:.3g}" if p is not None else "no usable p-value"
+            decision = "a go" if verdict_good(primary) else "a no-go"
             out[primary] = (
-                f"{primary.metric} crossed its boundary, but with this few units a go also needs the randomization "
-                f"test to agree, and it does not ({shown}, needs {alpha:g} or less); keep collecting audits."
+                f"{primary.metric} crossed its boundary, but with this few (or this unequally audited) units "
+                f"{decision} also needs the randomization test to agree, and it does not ({shown}, needs {alpha:g} or "
+                "less); keep collecting audits."
             )
     return out
 

@@ -243,8 +243,10 @@ def _read(document: dict) -> tuple[bool, bool, bool]:
     metrics = {m["name"]: m for m in document["metrics"]}
     primary = metrics["accuracy"]["comparisons"][0]
     guard = metrics["critical_error_rate"]["comparisons"][0].get("non_inferiority") or {}
-    go = document["decision"]["recommendation"] == "go" or primary["crossing"] == "up"
-    harm = primary["crossing"] == "down" or bool(guard.get("harmful"))
+    # A crossing the small-sample safeguard does not confirm is not declared (the verdict keeps collecting).
+    declared = primary.get("randomization", {}).get("confirms", True)
+    go = document["decision"]["recommendation"] == "go" or (primary["crossing"] == "up" and declared)
+    harm = (primary["crossing"] == "down" and declared) or bool(guard.get("harmful"))
     return go, harm, document["decision"]["recommendation"] == "invalid"
 
 
@@ -298,7 +300,10 @@ def detectable_effect(cell: Cell, seed: int = 7, pilots: int = 20) -> float:
         document_panel = _panel(_draw(null, rng), None)
         total = looks.total_days(plan.start_date, plan.end_date)
         look_days = looks.planned_look_days(null.method, plan.design.looks, total)
-        comparison = _comparisons(document_panel, plan, look_days, look_days, total - 1, "control", ("treatment",))[0]
+        fixed = frozen.from_json(frozen.freeze_panel(plan, document_panel))
+        comparison = _comparisons(
+            document_panel, plan, look_days, look_days, total - 1, "control", ("treatment",), fixed
+        )[0]
         if comparison.plan.final_variance is not None:
             variances.append(comparison.plan.final_variance)
             fractions = comparison.plan.planned_fractions()

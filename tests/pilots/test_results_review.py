@@ -122,6 +122,34 @@ def test_benefit_crossing_needs_the_randomization_test_with_few_units():
     assert verdicts.randomization_unconfirmed([comparison], [primary], 0.05) == {}
 
 
+def test_harm_crossing_also_needs_the_randomization_test_when_the_safeguard_applies():
+    primary = PrimaryStatus("Accuracy", "down", "higher_is_better", "-2.0 points")
+    comparison = type("C", (), {"extra": {"randomization": {"p_value": 0.2}}})()
+    unconfirmed = verdicts.randomization_unconfirmed([comparison], [primary], 0.05)
+    assert "a no-go also needs the randomization test" in unconfirmed[primary]
+
+
+def test_very_unequal_audits_bring_the_randomization_safeguard_beyond_30_units():
+    from pilots.results.document import effective_units, needs_randomization_test
+
+    def panel(audits: np.ndarray) -> Panel:
+        k = audits.size
+        units = Units(
+            tuple(f"m{i:03d}" for i in range(k)), np.array(["control", "treatment"] * (k // 2)), ("all",) * k, {}, {}
+        )
+        values = np.zeros((len(SUMS), k, 1))
+        values[SUMS.index("audits"), :, 0] = audits
+        return Panel(units, TEAM_SIM.start_date, 1, values, np.zeros((len(SUMS), k)), 0)
+
+    equal = panel(np.full(100, 20.0))
+    assert effective_units(equal, 0) == pytest.approx(100) and not needs_randomization_test(equal, "moderator", 0)
+    heavy = np.full(100, 20.0)
+    heavy[:5] = 200.0  # 5% of moderators with ten times the audits (the stress matrix's heavy tails)
+    assert effective_units(panel(heavy), 0) < 50 and needs_randomization_test(panel(heavy), "moderator", 0)
+    assert needs_randomization_test(panel(np.full(20, 20.0)), "moderator", 0)  # under 30 units
+    assert needs_randomization_test(equal, "team", 0)
+
+
 TEAM_SIM = replace(SIM, n_moderators=200, weeks=3, pre_weeks=2)
 
 

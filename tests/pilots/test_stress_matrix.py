@@ -91,3 +91,10 @@ def test_attrition_within_teams_is_invalid_and_teams_without_it_are_not():
     assert attrition.invalid == 1.0
     valid = run_cell(Cell("team", 8, "group_sequential", SCENARIOS["late_joiners"]), 6, seed=3)
     assert valid.invalid == 0.0
+
+
+def test_detectable_effect_comes_from_the_frozen_information_plan():
+    from pilots.simulation.stress import detectable_effect
+
+    mde = detectable_effect(Cell("moderator", 100, "group_sequential", SCENARIOS["baseline"]), pilots=3)
+    assert 1.5 < mde < 3.5  # points of accuracy: 100 moderators, 6 weeks, 80% power

@@ -7,12 +7,13 @@ Shared by the CI-sized tests (`tests/pilots/test_qa_operating.py`) and `bench/va
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
 from scipy import stats
 
+from analysis.planning_variance import alternative_variance_ratio, mde_under_alternative
 from analysis.ratio import RatioStats, compare
 from pilots.catalog import METRICS
 from pilots.results import qa_auditors, qa_effects
@@ -48,6 +49,8 @@ class QaPilotResult:
     policy_q: dict[str, float]
     policy_difference: dict[str, float]
     policy_se: dict[str, float]
+    policy_control: dict[str, float] = field(default_factory=dict)
+    oracle_adjusted: float = math.nan
 
 
 def simulate(spec: QaSpec, seed: int) -> QaPilotResult:
@@ -83,7 +86,8 @@ def simulate(spec: QaSpec, seed: int) -> QaPilotResult:
         {"policy": policy + 1, "queue": np.zeros(unit.size, dtype=np.int64), "auditor": auditor + 1},
         {"policy": (NONE_LABEL, *policies), "queue": (NONE_LABEL,), "auditor": auditor_labels},
     )
-    return _analyse(cells, np.array(["control", "treatment"])[arm], roster.site_index, seed)
+    result = _analyse(cells, np.array(["control", "treatment"])[arm], roster.site_index, seed)
+    return replace(result, oracle_adjusted=_oracle(cells, arm, np.concatenate([[0.0], pool.leniency])))
 
 
 @lru_cache(maxsize=4)
@@ -117,14 +121,40 @@ def _analyse(cells: QaCells, arms: np.ndarray, sites: np.ndarray, seed: int) -> 
         policy_q={r["value"]: _nan(r["q_value"]) for r in rows},
         policy_difference={r["value"]: _nan(r["difference"]) for r in rows},
         policy_se={value: d.se for (value, _), d in found.items()},
+        policy_control={value: d.control_mean for (value, _), d in found.items()},
     )
+
+
+def _oracle(cells: QaCells, arm: np.ndarray, leniency: np.ndarray) -> float:
+    """The difference adjusted with the simulator's true leniency (what the fitted adjustment aims at)."""
+    y = cells.level_sums("auditor", "correct")
+    x = cells.level_sums("auditor", "audits")
+    adjusted, audits = y.sum(axis=1) - x @ leniency, x.sum(axis=1)
+    c, t = arm == 0, arm == 1
+    return compare(
+        RatioStats.from_units(adjusted[c], audits[c]), RatioStats.from_units(adjusted[t], audits[t])
+    ).difference
 
 
 def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def harm_for_power(cell_se: float, power: float = 0.8, alpha: float = 0.05) -> float:
-    """The harm a fixed-horizon two-sided test at `alpha` detects with `power`, given the cell's standard error:
-    the planning formula ``(z_{1-alpha/2} + z_{power}) * se``."""
+def harm_null_variance(cell_se: float, power: float = 0.8, alpha: float = 0.05) -> float:
+    """``(z_{1-alpha/2} + z_{power}) * se`` with the standard error under no effect: what the validation promised
+    before, too small a harm for `power`, because a harmed cell's lower accuracy has a larger Bernoulli variance."""
     return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * cell_se)
+
+
+def harm_for_power(cell_se: float, baseline: float, power: float = 0.8, alpha: float = 0.05) -> float:
+    """The harm a fixed-horizon two-sided test at `alpha` detects with `power`, by the plan's formula
+    (`analysis.planning`): the root of ``d = (z_{1-alpha/2} + z_{power}) se sqrt(r(d))`` where ``r`` is the ratio
+    of the difference's variance with the treatment arm at ``baseline - d`` to the one under no effect
+    (`analysis.planning_variance.alternative_variance_ratio`, equal arms), `cell_se` the standard error under no
+    effect and `baseline` the control accuracy in the cell."""
+
+    def ratio_at(effect: float) -> float:
+        return alternative_variance_ratio(baseline, effect, "down", 1, 1)
+
+    max_ratio = ratio_at(abs(0.5 - baseline)) if baseline > 0.5 else 1.0
+    return float(mde_under_alternative(harm_null_variance(cell_se, power, alpha), ratio_at, max_ratio))

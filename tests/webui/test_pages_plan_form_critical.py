@@ -112,3 +112,14 @@ def test_critical_policies_need_a_measured_metric(app, client):
     assert errors_by_field(html)["metric-handle_time-critical"] == [
         "pick a role for this metric to register critical policies"
     ]
+
+
+def test_the_overview_lists_the_registered_critical_policies(app, client, session):
+    signed_in(app, client, "pm")
+    assert post_form(client, "/pilots/new", {**FORM, **CRITICAL}).status_code == 302
+    pilot = _only_pilot(session)
+    page = client.get(f"/pilots/{pilot.id}").get_data(as_text=True)
+    assert (
+        "Violent extremism: 1 point worse at most; Child safety: 2.5% worse at most." in page
+        and "Violent extremism: 0.2 points worse at most." in page
+    )

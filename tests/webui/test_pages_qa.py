@@ -109,6 +109,7 @@ def test_skewed_auditors_invalidate_and_the_adjusted_estimate_disagrees(qa_pilot
     auditors = {label for trace in leniency["data"] for label in trace["y"]}
     assert len(auditors) >= 4 and all(name.startswith("qa-") for name in auditors)
     assert "Leniency (points)" in section and "What the grading noise costs" in text
+    assert "Agreement (Gwet's AC1, Krippendorff's alpha)" in text  # the glossary explains the QA terms
     assert re.search(r"Grading noise: \d+% of a single grade's variance and \d+% of a moderator's measured", text)
     assert re.search(r"Minimum detectable effect \(fixed horizon\): [\d.]+ points, [\d.]+ points without", text)
 

@@ -20,6 +20,7 @@ class ChartTable:
     caption: str
     columns: tuple[str, ...]
     rows: list[tuple[str, ...]]
+    text_columns: frozenset[int] = frozenset()  # columns of words (left-aligned) after the first
 
 
 def _formatter(values: list[float | None]) -> Callable[[float | None], str]:

@@ -155,6 +155,7 @@ def leniency_table(auditors: list[Mapping[str, Any]]) -> ChartTable:
         "Each auditor's leniency on accuracy in points (pilot and pre-period audits), with 95% intervals",
         ("Auditor", "Audits", "Leniency (points)", "Interval", "Reading"),
         rows,
+        frozenset({4}),
     )
 
 

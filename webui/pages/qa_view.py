@@ -142,7 +142,8 @@ def cell_table(metric: Mapping[str, Any], dimension: str, names: Mapping[str, st
     columns = [dimension.capitalize(), *(["Group"] if several else [])]
     columns += ["Moderators", "Audits", f"Difference{unit}", "Interval", "False-discovery q", "Reading"]
     caption = f"Effect within each {dimension}, raw, with {PLURALS[dimension]} of too little data listed last"
-    return ChartTable(caption, tuple(columns), rows)
+    words = {len(columns) - 1} | ({1} if several else set())  # the reading (and the group) are words
+    return ChartTable(caption, tuple(columns), rows, frozenset(words))
 
 
 def heterogeneity(

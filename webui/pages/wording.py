@@ -12,6 +12,7 @@ from typing import Any
 from pilots.catalog import METRICS
 from webui.figures.effects import harmful_margin
 from webui.figures.scale import Scale, decimals_for, metric_label, scale_for
+from webui.plain import humanize
 
 MINUS = "\u2212"
 
@@ -282,23 +283,35 @@ def design_rows(design: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def plan_metric_row(plan: dict[str, Any]) -> dict[str, str]:
-    """A registered metric for the overview: label, role, which way is better, and its margin in display units."""
-    metric = {"name": plan.get("name", ""), "label": plan.get("label")}
+def _margin_words(metric: dict[str, Any], margin: float | None, relative: bool) -> str:
+    """ "0.5 points worse at most", "5% worse at most"; empty without a margin."""
+    if margin is None:
+        return ""
+    if relative:
+        return f"{compact(abs(float(margin)) * 100)}% worse at most"
     scale = scale_for(metric)
-    margin = ""
-    if plan.get("margin") is not None and plan.get("relative"):
-        margin = f"{compact(abs(float(plan['margin'])) * 100)}% worse at most"
-    elif plan.get("margin") is not None:
-        shown = scale.show(abs(float(plan["margin"])))
-        margin = f"{compact(shown)} {scale.change_unit} worse at most".replace("  ", " ")
+    shown = compact(scale.show(abs(float(margin))))
+    unit = "point" if scale.change_unit == "points" and shown == "1" else scale.change_unit
+    return f"{shown} {unit} worse at most".replace("  ", " ")
+
+
+def plan_metric_row(plan: dict[str, Any]) -> dict[str, Any]:
+    """A registered metric for the overview: label, role, which way is better, its margin in display units, and its
+    critical policies ("Violent extremism: 1 point worse at most")."""
+    metric = {"name": plan.get("name", ""), "label": plan.get("label")}
+    margin = _margin_words(metric, plan.get("margin"), bool(plan.get("relative")))
     direction = plan.get("direction")
     if direction is None:
         definition = METRICS.get(metric["name"])
         direction = definition.direction if definition else ""
+    critical = [
+        f"{humanize(str(c.get('policy', '')))}: {_margin_words(metric, c.get('margin'), bool(c.get('relative')))}"
+        for c in plan.get("critical_policies") or []
+    ]
     return {
         "label": metric_label(metric),
         "role": ROLE_LABELS.get(plan.get("role", ""), plan.get("role", "")),
         "better": {"higher": "Higher", "lower": "Lower"}.get(direction, ""),
         "margin": margin,
+        "critical": critical,
     }

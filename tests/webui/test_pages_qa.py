@@ -17,6 +17,7 @@ from tests.webui.page_support import db, make_pilot, make_user, sign_in
 from tests.webui.sample_results import sample_document
 from webui.database import sessions
 from webui.pages.qa_health_view import measurement
+from webui.pages.qa_view import cell_table
 from webui.pages.report import content_security_policy
 
 TODAY = date(2026, 11, 25)
@@ -263,3 +264,9 @@ def test_the_noise_cost_shows_whatever_numbers_the_document_has():
         None,
     )
     assert measurement({}) == (None, None)
+
+
+def test_team_pilots_count_teams_in_the_cell_table():
+    metric = _small_cells(None, 1)["metrics"][0]
+    table = cell_table(metric, "policy", {"treatment": "Treatment"}, "teams")
+    assert table.columns[:3] == ("Policy", "Teams", "Audits") and table.text_columns == frozenset({6})  # "Reading"

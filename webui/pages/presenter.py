@@ -189,7 +189,7 @@ def _metric_view(
         has_segments,
         notes,
         adjusted,
-        qa_view.breakdown(metric, index, names, alpha),
+        qa_view.breakdown(metric, index, names, alpha, units),
         sensitivity,
     )
 

@@ -106,7 +106,9 @@ def _interval(scale: Scale, ci: Any, fmt) -> str:
     return f"{fmt(scale.show(ci[0]))} to {fmt(scale.show(ci[1]))}"
 
 
-def cell_table(metric: Mapping[str, Any], dimension: str, names: Mapping[str, str]) -> ChartTable:
+def cell_table(
+    metric: Mapping[str, Any], dimension: str, names: Mapping[str, str], units: str = "moderators"
+) -> ChartTable:
     """The numbers behind the forest plot, in its order, including the cells with too little data."""
     scale = scale_for(dict(metric))
     rows_in = qa_figures.ordered_cells(dict(metric), dimension)
@@ -140,7 +142,7 @@ def cell_table(metric: Mapping[str, Any], dimension: str, names: Mapping[str, st
         rows.append(tuple(cells))
     unit = f" ({scale.change_unit})" if scale.change_unit else ""
     columns = [dimension.capitalize(), *(["Group"] if several else [])]
-    columns += ["Moderators", "Audits", f"Difference{unit}", "Interval", "False-discovery q", "Reading"]
+    columns += [units.capitalize(), "Audits", f"Difference{unit}", "Interval", "False-discovery q", "Reading"]
     caption = f"Effect within each {dimension}, raw, with {PLURALS[dimension]} of too little data listed last"
     words = {len(columns) - 1} | ({1} if several else set())  # the reading (and the group) are words
     return ChartTable(caption, tuple(columns), rows, frozenset(words))
@@ -212,7 +214,9 @@ def critical_rows(metric: Mapping[str, Any], names: Mapping[str, str]) -> list[C
     return rows
 
 
-def breakdown(metric: Mapping[str, Any], index: int, names: Mapping[str, str], alpha: float) -> Breakdown | None:
+def breakdown(
+    metric: Mapping[str, Any], index: int, names: Mapping[str, str], alpha: float, units: str = "moderators"
+) -> Breakdown | None:
     """The metric's "where it helps, where it hurts" section, or None when the document has no policy or queue
     effects for it (no audit carries a policy or a queue, or a document from before these fields)."""
     if not (metric.get("by_policy") or metric.get("by_queue") or metric.get("critical_policies")):
@@ -226,7 +230,7 @@ def breakdown(metric: Mapping[str, Any], index: int, names: Mapping[str, str], a
         tests = metric.get(f"by_{dimension}_heterogeneity") or []
         several = len(tests) > 1
         figure = qa_figures.cell_forest(dict(metric), dimension, names=dict(names))
-        view = chart(f"chart-{index}-by-{dimension}", figure, cell_table(metric, dimension, names))
+        view = chart(f"chart-{index}-by-{dimension}", figure, cell_table(metric, dimension, names, units))
         small = sum(1 for row in cells if qa_figures.cell_state(row, True) == "small")
         dimensions.append(
             Dimension(dimension, view, [heterogeneity(t, dimension, names, several, alpha) for t in tests], small)

@@ -40,4 +40,8 @@ def sql_escape(column: str, dialect: str) -> str:
     """A SQL expression equal to `escape(column)` (NULL stays NULL), for exports written by the database itself."""
     tab, cr = ("char(9)", "char(13)") if dialect == "sqlite" else ("chr(9)", "chr(13)")
     first = f"substr(ltrim({column}, ''''), 1, 1)"
-    return f"CASE WHEN {first} IN ('=', '+', '-', '@', {tab}, {cr}) THEN '''' || {column} ELSE {column} END"
+    exact = f"CASE WHEN {first} IN ('=', '+', '-', '@', {tab}, {cr}) THEN '''' || {column} ELSE {column} END"
+    # Almost every cell starts with a letter or digit: one code-point test settles those before the exact rule runs.
+    code = "unicode" if dialect == "sqlite" else "ascii"
+    suspects = ", ".join(str(ord(character)) for character in sorted(TRIGGERS | {QUOTE}))
+    return f"CASE WHEN {code}({column}) IN ({suspects}) THEN {exact} ELSE {column} END"

@@ -16,8 +16,11 @@ from pilots.ingestion import csv_rows, parse_csv_rows
 from pilots.ingestion.fields import make_window
 from pilots.roster.upload import parse_upload
 
-# Text that exercises the rule: triggers, quotes, CSV metacharacters, and ordinary characters around them.
-TRICKY = st.text(alphabet=st.sampled_from(list("=+-@\t\r'\",\n a1é")) | st.characters(), max_size=12)
+# Text that exercises the rule: triggers, quotes, CSV metacharacters, and ordinary characters around them. No lone
+# surrogates: they cannot be encoded, and neither JSON nor UTF-8 CSV bodies can carry one in.
+TRICKY = st.text(
+    alphabet=st.sampled_from(list("=+-@\t\r'\",\n a1é")) | st.characters(exclude_categories=["Cs"]), max_size=12
+)
 
 
 def test_triggers_are_quoted_and_everything_else_left_alone():

@@ -79,14 +79,14 @@ def _forest_marks_the_critical_policy(page: str) -> None:
     assert "★ Violent extremism" in rows
     margin = next(trace for trace in forest["data"] if trace["name"].startswith("★ critical policy"))
     assert margin["x"] == [pytest.approx(-1.0)] and margin["y"] == ["★ Violent extremism"]
-    worse = next(trace for trace in forest["data"] if trace["name"] == "clearly worse")
+    worse = next(trace for trace in forest["data"] if trace["name"].startswith("worse"))
     assert "★ Violent extremism" in worse["y"]
     assert forest["layout"]["xaxis"]["title"]["text"] == "Difference (points)"
     assert any(shape["x0"] == 0 for shape in forest["layout"]["shapes"])  # the zero line
     assert "chart-0-by-queue" in figures
     # The numbers behind the chart, without JavaScript: a row per policy with its reading.
     table = page.split('id="chart-0-by-policy"')[1].split("</details>")[0]
-    assert "★ Violent extremism" in table and "clearly worse" in table and "False-discovery q" in table
+    assert "★ Violent extremism" in table and "<td>worse</td>" in table and "False-discovery q" in table
     text = _text(page)
     assert "The effect really does differ between policies" in text and "Cochran's Q = " in text
 
@@ -171,6 +171,18 @@ def _small_cells(session, pilot_id, as_of=None, **options):
             "reason": None,
             "message": None,
         },
+        {
+            "value": "hate_speech",
+            "arm": "treatment",
+            "units": 80,
+            "audits": 700,
+            "difference": -0.01,
+            "ci": [-0.019, -0.001],
+            "p_value": 0.03,
+            "q_value": 0.3,
+            "reason": None,
+            "message": None,
+        },
         {"value": "self_harm", "arm": "treatment", **small},
     ]
     handle_time = next(m for m in document["metrics"] if m["name"] == "handle_time")
@@ -229,7 +241,8 @@ def test_small_cells_keep_their_row_with_the_reason(app, client, viewer):
     assert "Too few moderators or audits" in text_trace["customdata"][0]
     table = _text(page.split('id="chart-0-by-policy"')[1].split("</details>")[0])
     assert "Self harm 6 9 – – – too little data: Too few moderators or audits in this cell" in table
-    assert "Spam 80 900 +1.2 +0.2 to +2.2 q = 0.04 clearly better" in table
+    assert "Spam 80 900 +1.2 +0.2 to +2.2 q = 0.04 better" in table
+    assert "Hate speech 80 700 −1.0 −1.9 to −0.1 q = 0.30 worse, but may be chance among this many cells" in table
     text = _text(page)
     assert "Too few policies have an estimate to tell whether the effect differs between them." in text
     assert "1 cell has too little data for an estimate; it is listed last." in text

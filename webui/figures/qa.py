@@ -29,8 +29,8 @@ BETTER_COLOUR = "#009E73"  # Okabe-Ito bluish green
 WORSE_COLOUR = "#D55E00"  # Okabe-Ito vermillion
 UNCLEAR_COLOUR = "#0072B2"
 STATES = {
-    "better": ("clearly better", BETTER_COLOUR, "triangle-up"),
-    "worse": ("clearly worse", WORSE_COLOUR, "triangle-down"),
+    "better": ("better (interval above no change)", BETTER_COLOUR, "triangle-up"),
+    "worse": ("worse (interval below no change)", WORSE_COLOUR, "triangle-down"),
     "unclear": ("could be noise", UNCLEAR_COLOUR, "circle"),
 }
 CRITICAL_MARK = "\u2605"  # a star before a pre-registered critical policy

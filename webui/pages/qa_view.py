@@ -23,9 +23,10 @@ from webui.pages.check_text import with_names
 from webui.pages.wording import compact, number, p_value
 
 PLURALS = {"policy": "policies", "queue": "queues"}
+FALSE_DISCOVERY = 0.05  # a cell whose q-value is at least this is read as possibly chance
 READINGS = {
-    "better": "clearly better",
-    "worse": "clearly worse",
+    "better": "better",
+    "worse": "worse",
     "unclear": "could be noise",
     "small": "too little data",
 }
@@ -126,6 +127,9 @@ def cell_table(
         label = qa_figures.cell_label(row, dict(names), False, (str(row.get("value")), str(row.get("arm"))) in critical)
         state = qa_figures.cell_state(row, higher)
         reading = READINGS[state]
+        q = row.get("q_value")
+        if state in ("better", "worse") and q is not None and q >= FALSE_DISCOVERY:
+            reading += ", but may be chance among this many cells"
         if state == "small":
             reading = f"too little data: {row.get('message') or 'no estimate'}"
         cells = [label]
@@ -163,7 +167,7 @@ def heterogeneity(
     if p < alpha:
         text = (
             f"The effect really does differ between {plural}{who}: the spread is larger than chance would explain, "
-            f"so look at the {plural} marked clearly better or clearly worse."
+            f"so look at the {plural} marked better or worse."
         )
     else:
         text = (

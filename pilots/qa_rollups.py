@@ -3,7 +3,10 @@
 Each accepted batch adds, in its own transaction and from the rows it actually inserted:
 
 * its `qa_day` sums per (day, moderator, policy, queue, auditor), in `pilots.rollups.SUMS` order, aggregated column
-  by column with numpy (one dict pass to number the keys, then one `bincount` per sum) and added with one upsert;
+  by column with numpy (one dict pass to number the keys, then one `bincount` per sum) and appended as new rows
+  (one executemany on SQLite, one binary `COPY` on PostgreSQL): `qa_day` has no unique key, a key that several
+  batches touched has several rows and readers sum them (an upsert costs the same on SQLite but several times a
+  plain `COPY` on PostgreSQL, where it probes the six-column key for every row);
 * the grades of its audits that name an item and an auditor to `qa_grade`, one row per (item, auditor), the first
   one stored kept (`ON CONFLICT DO NOTHING`, as the QA read always took the first grade of an auditor per item).
 
@@ -15,30 +18,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from itertools import repeat
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, case, func, select
 from sqlmodel import Session
 
-from pilots.models import Outcome, QaDay
+from pilots.models import Outcome, qa_day
 from pilots.rollups import SUMS
 
 KEY = ("day", "moderator_id", "policy", "queue", "auditor_id")
 QaKey = tuple[str, str, str, str, str]
 
-_UPSERT = (
-    f"INSERT INTO qa_day (pilot_id, {', '.join(KEY)}, {', '.join(SUMS)}) {{source}} "
-    f"ON CONFLICT (pilot_id, {', '.join(KEY)}) DO UPDATE SET "
-    + ", ".join(f"{name} = qa_day.{name} + excluded.{name}" for name in SUMS)
+_DAY_COLUMNS = f"pilot_id, {', '.join(KEY)}, {', '.join(SUMS)}"
+_INSERT = f"INSERT INTO qa_day ({_DAY_COLUMNS}) VALUES ({', '.join('?' * (1 + len(KEY) + len(SUMS)))})"
+_COPY = f"COPY qa_day ({_DAY_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+_DAY_TYPES = (
+    "int4",
+    "date",
+    "text",
+    "text",
+    "text",
+    "text",
+    "int4",
+    "int4",
+    "int4",
+    "int4",
+    "int4",
+    "float8",
+    "float8",
 )
-_DAY_STAGE = (
-    "CREATE TEMPORARY TABLE qa_day_stage (day date, moderator_id text, policy text, queue text, auditor_id text, "
-    "audits integer, correct integer, critical_audits integer, critical integer, handle_audits integer, "
-    "handle_sum double precision, handle_sum2 double precision) ON COMMIT DROP"
-)
-_DAY_TYPES = ("date", "text", "text", "text", "text", "int4", "int4", "int4", "int4", "int4", "float8", "float8")
 _GRADE_COLUMNS = "item_id, auditor_id, moderator_id, day, correct, critical"
 _GRADE_INSERT = (
     f"INSERT INTO qa_grade (pilot_id, {_GRADE_COLUMNS}) {{source}} ON CONFLICT (pilot_id, item_id, auditor_id) "
@@ -94,30 +103,30 @@ def grades(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 def add(connection: Connection, pilot_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
     """Add the QA rollups of newly inserted outcome rows inside the caller's transaction (module docstring).
 
-    SQLite runs one executemany per table; PostgreSQL `COPY`s into temporary tables and upserts from them in one
-    statement each, as `pilots.rollups.add` does."""
+    SQLite runs one executemany per table; PostgreSQL `COPY`s the day sums straight into `qa_day` and the grades
+    into a temporary table, inserted from it in one statement."""
     keys, sums = aggregate(rows)
     if not keys:
         return
     # Column lists zipped into rows at C level (a comprehension building each row costs several ms per batch).
     key_columns = list(zip(*keys, strict=True))
-    columns = [*key_columns, *sums[:5].astype(np.int64).tolist(), *sums[5:].tolist()]
+    columns = [[pilot_id] * len(keys), *key_columns, *sums[:5].astype(np.int64).tolist(), *sums[5:].tolist()]
     graded = grades(rows)
     cursor = connection.connection.cursor()
     try:
         if connection.dialect.name == "sqlite":
-            marks = ", ".join("?" * (1 + len(KEY) + len(SUMS)))
-            cursor.executemany(_UPSERT.format(source=f"VALUES ({marks})"), zip(repeat(pilot_id), *columns))
+            cursor.executemany(_INSERT, zip(*columns, strict=True))
             if graded:
                 statement = _GRADE_INSERT.format(source=f"VALUES ({', '.join('?' * 7)})")
                 cursor.executemany(statement, [(pilot_id, *row) for row in graded])
             return
         dates = {day: _date(day) for day in set(key_columns[0])}
-        columns[0] = list(map(dates.__getitem__, key_columns[0]))
-        staged = zip(*columns, strict=True)
-        _stage(cursor, _DAY_STAGE, "qa_day_stage", _DAY_TYPES, staged)
-        cursor.execute(_UPSERT.format(source="SELECT %s, * FROM qa_day_stage"), (pilot_id,))
-        cursor.execute("DROP TABLE qa_day_stage")
+        columns[1] = list(map(dates.__getitem__, key_columns[0]))
+        with cursor.copy(_COPY) as copy:
+            copy.set_types(_DAY_TYPES)
+            write = copy.write_row
+            for row in zip(*columns, strict=True):
+                write(row)
         if graded:
             rows_ = ((i, a, m, _date(d), _BOOLEAN[c], _BOOLEAN[k]) for i, a, m, d, c, k in graded)
             _stage(cursor, _GRADE_STAGE, "qa_grade_stage", _GRADE_TYPES, rows_)
@@ -142,9 +151,12 @@ def _stage(cursor, create: str, table: str, types: tuple[str, ...], rows) -> Non
 
 
 def stored(session: Session, pilot_id: int) -> dict[QaKey, list[float]]:
-    """The pilot's `qa_day` rows as maintained, keyed (day as ISO text, moderator, policy, queue, auditor)."""
-    columns = [getattr(QaDay, name) for name in SUMS]
-    query = select(*(getattr(QaDay, name) for name in KEY), *columns).where(QaDay.pilot_id == pilot_id)
+    """The pilot's `qa_day` sums as maintained (the rows of a key summed), keyed (day as ISO text, moderator, policy,
+    queue, auditor)."""
+    keys = [qa_day.c[name] for name in KEY]
+    query = (
+        select(*keys, *(func.sum(qa_day.c[name]) for name in SUMS)).where(qa_day.c.pilot_id == pilot_id).group_by(*keys)
+    )
     return {(str(r[0])[:10], *r[1:5]): [float(v) for v in r[5:]] for r in session.execute(query)}
 
 

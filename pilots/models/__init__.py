@@ -5,7 +5,7 @@ from pilots.models.accounts import ApiToken, AuthFailure, User, UserSession
 from pilots.models.events import Event
 from pilots.models.outcomes import Outcome, UnitDay
 from pilots.models.pilot import Pilot
-from pilots.models.qa import QaDay, QaGrade
+from pilots.models.qa import QaGrade, qa_day
 from pilots.models.results_cache import ResultsCache
 from pilots.models.roster import Assignment, RosterEntry
 
@@ -17,11 +17,11 @@ __all__ = [
     "Outcome",
     "Pilot",
     "PilotCollaborator",
-    "QaDay",
     "QaGrade",
     "ResultsCache",
     "RosterEntry",
     "UnitDay",
     "User",
     "UserSession",
+    "qa_day",
 ]

@@ -6,36 +6,25 @@ the raw audits (`pilots.retention`), so a concluded pilot's QA sections compute 
 
 from datetime import date
 
-from sqlalchemy import PrimaryKeyConstraint
+from sqlalchemy import Column, Date, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Table
 from sqlmodel import Field, SQLModel
 
-
-class QaDay(SQLModel, table=True):
-    """Per pilot x day x moderator x policy x queue x auditor: the `unit_day` sums of those audits.
-
-    Absent policy, queue or auditor is stored as '' (the key cannot hold NULL). The key starts with the day, like
-    `unit_day`'s, so a batch's new rows append; on SQLite the table is WITHOUT ROWID (one b-tree per upsert).
-    """
-
-    __tablename__ = "qa_day"
-    __table_args__ = (
-        PrimaryKeyConstraint("pilot_id", "day", "moderator_id", "policy", "queue", "auditor_id"),
-        {"sqlite_with_rowid": False},
-    )
-
-    pilot_id: int = Field(foreign_key="pilot.id")
-    day: date
-    moderator_id: str = Field(max_length=100)
-    policy: str = Field(default="", max_length=100)
-    queue: str = Field(default="", max_length=100)
-    auditor_id: str = Field(default="", max_length=100)
-    audits: int = 0
-    correct: int = 0
-    critical_audits: int = 0
-    critical: int = 0
-    handle_audits: int = 0
-    handle_sum: float = 0.0
-    handle_sum2: float = 0.0
+# Per pilot x day x moderator x policy x queue x auditor: the `unit_day` sums of those audits, one row per ingestion
+# batch that had such audits (append-only, migration 0010: no key to look up on every insert, which made the
+# PostgreSQL upsert cost several times a plain COPY); readers sum the rows of a key. Absent policy, queue or
+# auditor is ''. A Core table, not an ORM model: its rows have no identity.
+qa_day = Table(
+    "qa_day",
+    SQLModel.metadata,
+    Column("pilot_id", Integer, ForeignKey("pilot.id"), nullable=False),
+    Column("day", Date, nullable=False),
+    *(Column(name, String(100), nullable=False) for name in ("moderator_id", "policy", "queue", "auditor_id")),
+    *(Column(name, Integer, nullable=False) for name in ("audits", "correct", "critical_audits", "critical")),
+    Column("handle_audits", Integer, nullable=False),
+    Column("handle_sum", Float, nullable=False),
+    Column("handle_sum2", Float, nullable=False),
+    Index("ix_qa_day_pilot_day", "pilot_id", "day"),
+)
 
 
 class QaGrade(SQLModel, table=True):

@@ -300,3 +300,30 @@ def test_0009_backfills_the_qa_rollups_from_the_stored_audits_and_round_trips(sc
         with _engine(scratch_url) as engine:
             assert {"qa_day", "qa_grade"}.isdisjoint(inspect(engine).get_table_names())
     upgrade(scratch_url)
+
+
+def test_0010_makes_qa_day_append_only_and_downgrading_sums_each_key_back(scratch_url):
+    upgrade(scratch_url, "0008")
+    with _engine(scratch_url) as engine, engine.begin() as connection:
+        pilot_id = _old_pilot(connection, "running")
+    upgrade(scratch_url, "0009")
+    row = (
+        "INSERT INTO qa_day (pilot_id, day, moderator_id, policy, queue, auditor_id, audits, correct, critical_audits, "
+        "critical, handle_audits, handle_sum, handle_sum2) VALUES (:pilot, :day, 'm1', 'spam', 'en', 'qa-1', :n, 1, 0, "
+        "0, :n, 10.0, 100.0)"
+    )
+    with _engine(scratch_url) as engine, engine.begin() as connection:
+        connection.execute(text(row), {"pilot": pilot_id, "day": date(2026, 3, 2), "n": 2})
+    upgrade(scratch_url, "0010")
+    with _engine(scratch_url) as engine, engine.begin() as connection:
+        connection.execute(text(row), {"pilot": pilot_id, "day": date(2026, 3, 2), "n": 3})  # the same key again
+        assert inspect(engine).get_pk_constraint("qa_day")["constrained_columns"] == []
+        assert {index["name"] for index in inspect(engine).get_indexes("qa_day")} == {"ix_qa_day_pilot_day"}
+    assert len(_qa_rollups(scratch_url)[0]) == 2
+    downgrade(scratch_url, "0009")
+    assert _qa_rollups(scratch_url)[0] == [("2026-03-02", "m1", "spam", "en", "qa-1", 5, 2, 0, 0, 5, 20.0, 200.0)]
+    with _engine(scratch_url) as engine:
+        assert inspect(engine).get_pk_constraint("qa_day")["constrained_columns"] == list(
+            ("pilot_id", "day", "moderator_id", "policy", "queue", "auditor_id")
+        )
+    upgrade(scratch_url)

@@ -33,7 +33,7 @@ from pilots.results.loader import Panel, load_panel
 from pilots.results.metric import Comparison, arm_summary, estimate, look_series
 from pilots.schemas import PilotPlan, plan_of
 
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"  # 3: QA sections from the QA rollups with the data cut, qa_health.measurement MDEs
 FEW_UNITS = 30
 PERMUTATIONS = 999
 

@@ -59,7 +59,7 @@ FROM n
 _POSTGRES_ROWS = """
 INSERT INTO outcome (pilot_id, audit_id, moderator_id, audited_at, day, correct, critical, handle_time_s, policy,
                      queue, auditor_id, ingested_at)
-SELECT :pilot, 'a' || lpad(((k * 7919) % :rows)::text, 10, '0'), 'm' || lpad((k % :mods)::text, 6, '0'),
+SELECT :pilot, 'a' || lpad(((k::bigint * 7919) % :rows)::text, 10, '0'), 'm' || lpad((k % :mods)::text, 6, '0'),
        timestamptz '2026-01-19 00:00:00+00' + ((k / :mods) % 70) * interval '1 day'
            + make_interval(hours => k % 24, mins => k % 60, secs => k % 59),
        date '2026-01-19' + ((k / :mods) % 70)::int,

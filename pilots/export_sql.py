@@ -23,6 +23,10 @@ from pilots.csv_safety import sql_escape
 from pilots.exports import CsvBuffer
 
 BATCH = 1000
+# A PostgreSQL export is one long `COPY` statement that runs as fast as the client reads. The web app bounds every
+# statement by a few seconds (an outage must answer 503 quickly), which would cut a large export off mid-file; the
+# export's own transaction lifts that bound to this one.
+EXPORT_STATEMENT_TIMEOUT_S = 3600
 
 # Builds the SELECT for a dialect ("sqlite" or "postgresql"); `{p}` marks each parameter, in `params` order.
 SelectFor = Callable[[str], str]
@@ -80,6 +84,7 @@ def stream_csv(
             if dialect == "sqlite":
                 yield from _sqlite(cursor, header, select_for(dialect).format(p="?"), params)
             else:
+                cursor.execute(f"SET LOCAL statement_timeout = '{EXPORT_STATEMENT_TIMEOUT_S}s'")
                 yield from _copy(cursor, header, select_for(dialect).format(p="%s"), params)
         finally:
             cursor.close()

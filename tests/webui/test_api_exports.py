@@ -187,3 +187,23 @@ def test_pseudonymize_must_be_a_boolean(api, big_pilot):
     response = api.as_("analyst").get(url(big_pilot, "roster") + "?pseudonymize=maybe")
     assert response.status_code == 422
     assert response.get_json()["error"]["details"][0]["field"] == "pseudonymize"
+
+
+def test_a_postgresql_export_outlives_the_apps_statement_timeout(app, api, big_pilot, monkeypatch):
+    """The web app bounds statements by seconds; an export's COPY runs as long as the client reads, so its
+    transaction lifts the bound (a 2,000,000-row export used to be cancelled after 10 s)."""
+    if not app.config["DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("SQLite has no statement timeout")
+    seen: list[str] = []
+    copy = export_sql._copy
+
+    def checking(cursor, *args):
+        cursor.execute("SHOW statement_timeout")
+        seen.append(cursor.fetchone()[0])
+        yield from copy(cursor, *args)
+
+    monkeypatch.setattr(export_sql, "_copy", checking)
+    assert api.as_("analyst").get(url(big_pilot, "outcomes") + "?format=csv").status_code == 200
+    assert export_sql.EXPORT_STATEMENT_TIMEOUT_S == 3600 and seen == ["1h"]
+    assert api.as_("analyst").get(url(big_pilot, "units") + "?format=csv").status_code == 200
+    assert seen == ["1h", "1h"]

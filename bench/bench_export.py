@@ -28,7 +28,8 @@ import csv
 import io
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 
 from _harness import client_as, fresh_database, in_child, reset_peak, spread, status_mb
@@ -69,6 +70,15 @@ SELECT :pilot, 'a' || lpad(((k::bigint * 7919) % :rows)::text, 10, '0'), 'm' || 
 FROM generate_series(0, :rows - 1) AS k
 """
 
+# Every moderator is assigned at launch, as in production (the export labels each audit's period from its
+# moderator's `data_from`); every tenth joined two weeks late, so some pilot-period audits are set aside.
+_ASSIGNMENTS = """
+INSERT INTO assignment (pilot_id, moderator_id, unit_id, arm, stratum, sequence, late_joiner, assigned_at, data_from)
+SELECT DISTINCT pilot_id, moderator_id, moderator_id, 'control', 'all', 0, false, :launched,
+       CASE WHEN substr(moderator_id, -1) = '0' THEN :late ELSE :start END
+FROM outcome WHERE pilot_id = :pilot
+"""
+
 _ROLLUPS = """
 INSERT INTO unit_day (pilot_id, moderator_id, day, audits, correct, critical_audits, critical, handle_audits,
                       handle_sum, handle_sum2)
@@ -102,9 +112,13 @@ def seed(url: str, rows: int, moderators: int) -> int:
     with engine.begin() as connection:
         connection.execute(text(generate), {"pilot": pilot_id, "rows": rows, "mods": moderators})
         connection.execute(text(_ROLLUPS), {"pilot": pilot_id})
+        launched = datetime.combine(START, clock(0), tzinfo=UTC)
+        late = START + timedelta(days=14)
+        connection.execute(text(_ASSIGNMENTS), {"pilot": pilot_id, "launched": launched, "start": START, "late": late})
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE outcome"))
+            connection.execute(text("VACUUM ANALYZE assignment"))
     engine.dispose()
     return pilot_id
 

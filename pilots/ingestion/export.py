@@ -45,7 +45,8 @@ def _csv_select(dialect: str, since: date | None, until: date | None) -> str:
         x.timestamp("ingested_at", dialect),
     ]
     where = "pilot_id = {p}" + (" AND day >= {p}" if since else "") + (" AND day <= {p}" if until else "")
-    return f"SELECT {', '.join(cells)} FROM outcome WHERE {where} ORDER BY pilot_id, audit_id"
+    # Qualified: PostgreSQL would read a bare `audit_id` as the escaped output column named after it, and sort by it.
+    return f"SELECT {', '.join(cells)} FROM outcome WHERE {where} ORDER BY outcome.pilot_id, outcome.audit_id"
 
 
 def outcomes_table(

@@ -18,7 +18,8 @@ from pilots.pseudonyms import pseudonym_for
 from tests.pilots.ingestion_support import audit, make_pilot
 from webui.database import sessions
 
-FORMULAS = ("=1+1", "+cmd", "-x", "@SUM(A1)", "'=quoted", 'a,"b"', "plain")
+# "1st" sorts between the escaped and the raw form of the triggers: the export must order by the stored id.
+FORMULAS = ("=1+1", "+cmd", "-x", "@SUM(A1)", "'=quoted", 'a,"b"', "plain", "1st")
 
 
 def url(pilot_id: int, what: str) -> str:

@@ -328,7 +328,7 @@ def _relative(r_c: float, v_c: float, r_t: float, v_t: float, q: float) -> tuple
     if r_c > 0 and r_t > 0:
         log_se = math.sqrt(v_t / r_t**2 + v_c / r_c**2)
         log_ratio = math.log(r_t / r_c)
-        ci = ConfidenceInterval(math.expm1(log_ratio - q * log_se), math.expm1(log_ratio + q * log_se))
+        ci = ConfidenceInterval(_expm1_or_inf(log_ratio - q * log_se), _expm1_or_inf(log_ratio + q * log_se))
         return relative, rel_se, ci, "log"
     return (
         relative,
@@ -336,6 +336,13 @@ def _relative(r_c: float, v_c: float, r_t: float, v_t: float, q: float) -> tuple
         ConfidenceInterval(relative - q * rel_se, relative + q * rel_se),
         "ratio",
     )
+
+
+def _expm1_or_inf(x: float) -> float:
+    """``exp(x) - 1``, infinite instead of an OverflowError: with a handful of units and their degrees of freedom the
+    t quantile can be so large that the upper end of a log-form interval exceeds a double (an 8-team pilot with
+    delayed outcomes did, and `GET /results` answered 500)."""
+    return math.expm1(x) if x < 700.0 else math.inf
 
 
 def _zero_variance(r_c: float, r_t: float, alpha: float) -> Difference:

@@ -246,3 +246,12 @@ def test_difference_from_estimates_is_the_compare_back_end() -> None:
         difference_from_estimates(0.5, -1.0, 5, 0.6, 0.1, 5)
     with pytest.raises(ValueError, match="control_n"):
         difference_from_estimates(0.5, 0.1, 1, 0.6, 0.1, 5)
+
+
+def test_log_form_interval_too_wide_for_a_double_is_infinite_not_an_error():
+    # An 8-team stress pilot with delayed outcomes: a tiny control mean with a large variance and Welch df near 1
+    # put the upper end of the log-form relative interval beyond exp(709); math.expm1 raised and /results gave 500.
+    from analysis.ratio import difference_from_estimates
+
+    result = difference_from_estimates(0.01, 1.0, 2, 0.5, 0.01, 2)
+    assert result.relative_ci.high == float("inf") and math.isfinite(result.relative_ci.low)

@@ -9,8 +9,10 @@ without a sort. The CSV is written by the database (`pilots.export_sql`); JSON g
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -26,7 +28,7 @@ OUTCOME_COLUMNS: tuple[str, ...] = (*FIELDS, "day", "period", "ingested_at")
 IDENTIFIERS = ("moderator_id", "auditor_id")
 
 
-def _csv_select(dialect: str, since: date | None, until: date | None) -> str:
+def _csv_select(dialect: str, period: str, since: date | None, until: date | None) -> str:
     cells = [
         x.text("audit_id", dialect),
         x.text("moderator_id", dialect),
@@ -39,14 +41,50 @@ def _csv_select(dialect: str, since: date | None, until: date | None) -> str:
         x.text("auditor_id", dialect),
         x.text("item_id", dialect),
         x.day("day", dialect),
-        # set_aside: from the start but before the moderator's assignment (`Assignment.data_from`), as `rows` says.
-        "CASE WHEN day < {p} THEN 'pre' WHEN day < (SELECT a.data_from FROM assignment AS a WHERE a.pilot_id = "
-        "outcome.pilot_id AND a.moderator_id = outcome.moderator_id) THEN 'set_aside' ELSE 'pilot' END",
+        period,
         x.timestamp("ingested_at", dialect),
     ]
     where = "pilot_id = {p}" + (" AND day >= {p}" if since else "") + (" AND day <= {p}" if until else "")
     # Qualified: PostgreSQL would read a bare `audit_id` as the escaped output column named after it, and sort by it.
     return f"SELECT {', '.join(cells)} FROM outcome WHERE {where} ORDER BY outcome.pilot_id, outcome.audit_id"
+
+
+# Beyond this many late joiners the period is looked up per row instead of listed in the statement (SQLite binds at
+# most 32,766 parameters).
+MAX_LISTED_LATE_JOINERS = 20_000
+
+
+def _period_cell(session: Session, pilot_id: int, start_date: date) -> tuple[str, list[Any]]:
+    """The `period` cell as SQL and its parameters: `pre` before the start date, `set_aside` before the moderator's
+    `Assignment.data_from`, `pilot` from then on, as `outcomes_table`'s rows say.
+
+    The moderators assigned at launch share one `data_from`; late joiners are listed per `data_from` day in the
+    statement, so no row needs a lookup in `assignment` (with fresh statistics PostgreSQL planned that per-row lookup
+    as a scan of the pilot's assignments: 11 s for 200,000 audits)."""
+    data_from = session.execute(
+        select(Assignment.moderator_id, Assignment.data_from).where(Assignment.pilot_id == pilot_id)
+    ).all()
+    if not data_from:
+        return "CASE WHEN day < {p} THEN 'pre' ELSE 'pilot' END", [start_date.isoformat()]
+    common = min(day for _, day in data_from)
+    late: dict[date, list[str]] = defaultdict(list)
+    for moderator, day in data_from:
+        if day > common:
+            late[day].append(moderator)
+    if sum(map(len, late.values())) > MAX_LISTED_LATE_JOINERS:
+        lookup = (
+            "(SELECT a.data_from FROM assignment AS a WHERE a.pilot_id = outcome.pilot_id "
+            "AND a.moderator_id = outcome.moderator_id)"
+        )
+        return f"CASE WHEN day < {{p}} THEN 'pre' WHEN day < {lookup} THEN 'set_aside' ELSE 'pilot' END", [
+            start_date.isoformat()
+        ]
+    sql = "CASE WHEN day < {p} THEN 'pre' WHEN day < {p} THEN 'set_aside'"
+    params: list[Any] = [start_date.isoformat(), common.isoformat()]
+    for day, moderators in sorted(late.items()):
+        sql += f" WHEN day < {{p}} AND moderator_id IN ({', '.join(['{p}'] * len(moderators))}) THEN 'set_aside'"
+        params += [day.isoformat(), *moderators]
+    return sql + " ELSE 'pilot' END", params
 
 
 def outcomes_table(
@@ -82,9 +120,11 @@ def outcomes_table(
                     record["period"] = "set_aside" if data_from is not None and day < data_from else "pilot"
                 yield record
 
-    params = [d.isoformat() for d in (start_date,)] + [pilot_id] + [d.isoformat() for d in (since, until) if d]
-
     def csv() -> Iterator[bytes]:
-        return x.stream_csv(factory, OUTCOME_COLUMNS, lambda dialect: _csv_select(dialect, since, until), params)
+        with factory() as session:
+            period, params = _period_cell(session, pilot_id, start_date)
+        params += [pilot_id] + [d.isoformat() for d in (since, until) if d]
+        select_for = partial(_csv_select, period=period, since=since, until=until)
+        return x.stream_csv(factory, OUTCOME_COLUMNS, select_for, params)
 
     return ExportTable(key="outcomes", columns=OUTCOME_COLUMNS, rows=rows, csv=csv, identifiers=IDENTIFIERS)

@@ -208,3 +208,18 @@ def test_a_postgresql_export_outlives_the_apps_statement_timeout(app, api, big_p
     assert export_sql.EXPORT_STATEMENT_TIMEOUT_S == 3600 and seen == ["1h"]
     assert api.as_("analyst").get(url(big_pilot, "units") + "?format=csv").status_code == 200
     assert seen == ["1h", "1h"]
+
+
+def test_database_csv_looks_late_joiners_up_per_row_beyond_the_listed_limit(app, big_pilot, monkeypatch):
+    """Late joiners are listed in the statement up to a limit; beyond it each row looks its moderator up, with the
+    same bytes."""
+    from pilots.ingestion import export
+
+    with app.app_context():
+        factory = sessions()
+        with factory() as session:
+            start = session.get(Pilot, big_pilot).start_date
+        listed = b"".join(exports.csv_chunks(outcomes_table(factory, big_pilot, start)))
+        monkeypatch.setattr(export, "MAX_LISTED_LATE_JOINERS", 0)
+        looked_up = b"".join(exports.csv_chunks(outcomes_table(factory, big_pilot, start)))
+    assert looked_up == listed and b",set_aside," in listed

@@ -41,6 +41,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the repository r
 
 from _ingest_data import audits, seed_pilot, settings_for  # bench/ is the script's folder, first on sys.path
 from bench_ingest import reset_postgres
+from sqlalchemy import text
 
 from pilots.db import make_engine, session_factory
 from pilots.migrate import upgrade
@@ -240,6 +241,11 @@ def prepare(database_url: str, rows: int, batches: int) -> tuple[int, str, list[
         from webui.database import engine
 
         engine().dispose()
+    if database_url.startswith("postgresql"):  # statistics as autovacuum keeps them in a running service
+        engine = make_engine(database_url)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
+        engine.dispose()
     return pilot_id, token, pool
 
 

@@ -22,6 +22,18 @@ TAGS = ["planning"]
 MetricName = Literal[METRIC_NAMES]  # type: ignore[valid-type]
 # At least one unit per arm is a rule below (its message names the field); the document states it as a minimum.
 UnitsOfArm = Annotated[int, Field(le=1_000_000, json_schema_extra={"minimum": 1})]
+MeasurementErrorShare = Annotated[
+    float | None,
+    Field(
+        ge=0,
+        le=1,
+        description=(
+            "Share of one grade's variance that is auditor disagreement (1 - Krippendorff's alpha of double audits, "
+            "as the results' QA health reports it); the plan then also gives the detectable effect with error-free "
+            "grading (`measurement`)."
+        ),
+    ),
+]
 
 
 class VarianceComponentsIn(InputModel):
@@ -84,16 +96,7 @@ class PlanRequest(InputModel):
     )
     audit_rate_cv: float = Field(default=0.0, ge=0, le=5)
     pre_period_audits_per_unit: float = Field(default=0.0, ge=0, le=100_000)
-    measurement_error_share: float | None = Field(
-        default=None,
-        ge=0,
-        le=1,
-        description=(
-            "Share of one grade's variance that is auditor disagreement (1 - Krippendorff's alpha of double audits, "
-            "as the results' QA health reports it); the plan then also gives the detectable effect with error-free "
-            "grading (`measurement`)."
-        ),
-    )
+    measurement_error_share: MeasurementErrorShare = None
 
     @model_validator(mode="after")
     def _rules(self) -> PlanRequest:
@@ -129,16 +132,7 @@ class PilotPlanQuery(InputModel):
     baseline: float | None = None
     icc: float | None = Field(default=None, ge=0, le=1)
     audits_per_week: float | None = Field(default=None, gt=0, le=10_000)
-    measurement_error_share: float | None = Field(
-        default=None,
-        ge=0,
-        le=1,
-        description=(
-            "Share of one grade's variance that is auditor disagreement (1 - Krippendorff's alpha of double audits, "
-            "as the results' QA health reports it); the plan then also gives the detectable effect with error-free "
-            "grading (`measurement`)."
-        ),
-    )
+    measurement_error_share: MeasurementErrorShare = None
 
     @model_validator(mode="after")
     def _rules(self) -> PilotPlanQuery:

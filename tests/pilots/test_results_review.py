@@ -232,3 +232,26 @@ def test_primary_summary_never_shows_an_estimate_outside_its_interval_unexplaine
         "+0.90 points at the latest look, above the confidence sequence of -0.40 points to +0.30 points"
         in guard.message
     )
+
+
+def test_balance_with_four_teams_per_arm_reads_the_smd_against_t_not_the_normal():
+    # 8-team pilots: a pre-period accuracy SMD of about 3 between 4 and 4 teams is z = 4.4 (p 1e-5 on the normal, a
+    # "broken assignment") but t = 4.4 on 6 df (p 0.005): chance with so few teams. It flagged 1.7% of valid pilots.
+    from pilots.results import checks
+
+    k = 8
+    arms = np.array(["control", "treatment"] * 4)
+    attributes = {
+        "site": np.array([""] * k, dtype=object),
+        "language": np.array([""] * k, dtype=object),
+        "tenure_months": np.full(k, np.nan),
+    }
+    units = Units(tuple(f"team{i}" for i in range(k)), arms, ("all",) * k, {}, attributes)
+    pre = np.zeros((len(SUMS), k))
+    pre[SUMS.index("audits")] = 100.0
+    pre[SUMS.index("correct")] = np.where(arms == "control", [90, 90, 91, 91, 92, 92, 93, 93], [0] * k)
+    pre[SUMS.index("correct")] += np.where(arms == "treatment", [94, 94, 95, 95, 96, 96, 97, 97], [0] * k)
+    panel = Panel(units, TEAM_SIM.start_date, 1, np.zeros((len(SUMS), k, 1)), pre, 14)
+    result, rows = checks.balance(panel, "control")
+    assert rows[0]["attribute"] == "pre_period_accuracy" and abs(rows[0]["smd"]) > 3
+    assert result.ok and rows[0]["p_value"] > 0.001

@@ -90,8 +90,8 @@ def randomization_unconfirmed(
 ) -> dict[PrimaryStatus, str]:
     """Primaries whose crossing the randomization test does not confirm, with the reason.
 
-    With team randomization, under 30 units (`pilots.results.document.FEW_UNITS`) or with audits so unequal that
-    few units carry the estimate (`pilots.results.document.needs_randomization_test`) the sequential test runs on a
+    With team randomization, under 30 units (`pilots.results.safeguard.FEW_UNITS`) or with audits so unequal that
+    few units carry the estimate (`pilots.results.safeguard.needs_randomization_test`) the sequential test runs on a
     delta-method (and CUPED) variance dominated by few units, which is biased low (theta is fitted on the same
     units; Welch df does not see that), so false crossings creep above alpha in both directions. METHODS section 1
     adds the exact randomization test there; the rule is that a crossing, for benefit or for harm, counts only when

@@ -130,7 +130,7 @@ def test_harm_crossing_also_needs_the_randomization_test_when_the_safeguard_appl
 
 
 def test_very_unequal_audits_bring_the_randomization_safeguard_beyond_30_units():
-    from pilots.results.document import effective_units, needs_randomization_test
+    from pilots.results.safeguard import effective_units, needs_randomization_test
 
     def panel(audits: np.ndarray) -> Panel:
         k = audits.size

@@ -21,15 +21,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from analysis.group_sequential import FutilityDesign, boundaries, power_with_futility
-from analysis.measurement import noise_free_scale
-from analysis.planning import PlanResult, PlanWeek, SequentialDesign, difference_variance, plan_pilot
+from analysis.planning import PlanResult, SequentialDesign, difference_variance, plan_pilot
 from analysis.variance_components import VarianceComponents, estimate_variance_components
 from pilots.catalog import METRICS, MetricDefinition
 from pilots.errors import ValidationFailed, problem
+from pilots.plan_notes import SPENDING, finite_or_none, futility_note, measurement_note
 
 Source = Literal["pre_period", "first_look", "parameters"]
-SPENDING = {"obrien_fleming": "obf", "pocock": "pocock", "obf": "obf"}
 MIN_UNITS_FOR_MODEL = 4
 # `analysis.planning` names the offending parameter first in its ValueErrors; these are the request's names for them.
 REQUEST_FIELDS = {
@@ -156,11 +154,11 @@ def plan_document(result: PlanResult, *, metric: str, extra: dict[str, Any] | No
         {
             "week": row.week,
             "audits_per_unit": row.audits_per_unit,
-            "variance_difference": _finite(row.variance_difference),
-            "inflation_factor": _finite(row.inflation_factor),
-            "mde": _finite(row.mde),
-            "mde_relative": _finite(row.mde_relative),
-            "power": _finite(row.power),
+            "variance_difference": finite_or_none(row.variance_difference),
+            "inflation_factor": finite_or_none(row.inflation_factor),
+            "mde": finite_or_none(row.mde),
+            "mde_relative": finite_or_none(row.mde_relative),
+            "power": finite_or_none(row.power),
         }
         for row in result.weeks
     ]
@@ -269,82 +267,9 @@ def _alternative(definition: MetricDefinition, baseline: float) -> Literal["up",
     return "up" if definition.higher_is_better else "down"
 
 
-def measurement_note(
-    result: PlanResult,
-    error_share: float,
-    *,
-    proportion: bool,
-    audit_rate_cv: float = 0.0,
-    pre_audits_per_unit: float = 0.0,
-) -> dict[str, Any]:
-    """What grading noise costs this plan (`analysis.measurement`): with `error_share` of one grade's variance being
-    auditor noise (``1 - Krippendorff's alpha`` of double audits), every week's detectable effect next to the one
-    error-free grading would give, scaled by the ratio of the planned standard errors (exact for a fixed horizon)."""
-    k_control, k_treatment = result.units_per_arm[0], min(result.units_per_arm[1:])
-
-    def scale(row: PlanWeek) -> float:
-        return noise_free_scale(
-            result.components,
-            error_share,
-            lambda components: difference_variance(
-                components,
-                row.audits_per_unit,
-                k_treatment,
-                k_control,
-                audit_rate_cv=audit_rate_cv,
-                pre_period_audits_per_unit=pre_audits_per_unit,
-            ),
-        )
-
-    by_week = [
-        {"week": row.week, "mde": _finite(row.mde), "mde_without_noise": _finite(row.mde * scale(row))}
-        for row in result.weeks
-    ]
-    last = by_week[-1]
-
-    def text(value: float) -> str:
-        return f"{100 * value:.2f} points" if proportion else f"{value:.3g}"
-
-    message = (
-        f"With {100 * error_share:.0f}% of a grade's variance being auditor disagreement, the plan detects "
-        f"{text(last['mde'])} after {last['week']} weeks; error-free grading would detect "
-        f"{text(last['mde_without_noise'])}."
-        if last["mde"] is not None and last["mde_without_noise"] is not None
-        else "The detectable effect could not be computed for this plan."
-    )
-    return {"error_share": error_share, "by_week": by_week, "message": message}
-
-
 def weeks_between(start: date, end: date) -> int:
     """Whole weeks covering `start` through `end` (at least 1)."""
     return max(1, math.ceil(((end - start).days + 1) / 7))
-
-
-def _finite(value: float | None) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def futility_note(design, fractions: list[float], treatments: int) -> dict[str, Any]:
-    """The power a group-sequential design keeps when its non-binding futility bounds are obeyed, at the planned
-    review fractions and the arm's level: the price of stopping early for futility on a roster that cannot grow."""
-    spending = SPENDING[design.spending]
-    bounds = boundaries(
-        fractions,
-        design.alpha / treatments,
-        spending,
-        final=True,
-        futility=FutilityDesign(beta=1.0 - design.power, spending=spending),
-    )
-    kept = power_with_futility(bounds)
-    return {
-        "futility_power": kept,
-        "futility_note": (
-            f"With futility stopping the pilot keeps {kept:.0%} power instead of {design.power:.0%} at the effect it "
-            "was sized for, in exchange for stopping early when that effect has become unlikely."
-        ),
-    }
 
 
 def pilot_plan(session, pilot_id: int, overrides: dict[str, Any]) -> dict[str, Any]:

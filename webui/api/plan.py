@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from analysis.variance_components import VarianceComponents
 from pilots.catalog import METRIC_NAMES, METRICS
-from pilots.planning import baseline_problem, icc_problem, measurement_note, pilot_plan, plan_document, run_plan
+from pilots.plan_notes import measurement_note
+from pilots.planning import baseline_problem, icc_problem, pilot_plan, plan_document, run_plan
 from pilots.schemas import examples
 from pilots.schemas.common import InputModel, rule_errors
 from webui.api import bp

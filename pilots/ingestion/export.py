@@ -54,36 +54,37 @@ def _csv_select(dialect: str, period: str, since: date | None, until: date | Non
 MAX_LISTED_LATE_JOINERS = 20_000
 
 
-def _period_cell(session: Session, pilot_id: int, start_date: date) -> tuple[str, list[Any]]:
+def _data_from(session: Session, pilot_id: int) -> dict[str, date]:
+    """Each assigned moderator's first day of pilot data (`Assignment.data_from`)."""
+    query = select(Assignment.moderator_id, Assignment.data_from).where(Assignment.pilot_id == pilot_id)
+    return dict(session.execute(query).all())
+
+
+def _period_cell(data_from: dict[str, date], start_date: date) -> tuple[str, list[Any]]:
     """The `period` cell as SQL and its parameters: `pre` before the start date, `set_aside` before the moderator's
-    `Assignment.data_from`, `pilot` from then on, as `outcomes_table`'s rows say.
+    `data_from`, `pilot` from then on, as `outcomes_table`'s rows say.
 
     The moderators assigned at launch share one `data_from`; late joiners are listed per `data_from` day in the
     statement, so no row needs a lookup in `assignment` (with fresh statistics PostgreSQL planned that per-row lookup
-    as a scan of the pilot's assignments: 11 s for 200,000 audits)."""
-    data_from = session.execute(
-        select(Assignment.moderator_id, Assignment.data_from).where(Assignment.pilot_id == pilot_id)
-    ).all()
-    if not data_from:
-        return "CASE WHEN day < {p} THEN 'pre' ELSE 'pilot' END", [start_date.isoformat()]
-    common = min(day for _, day in data_from)
+    as a scan of the pilot's assignments: 11 s for 200,000 audits). Past `MAX_LISTED_LATE_JOINERS` they are looked up
+    per row after all."""
+    sql, params = "CASE WHEN day < {p} THEN 'pre'", [start_date.isoformat()]
+    common = min(data_from.values(), default=None)
     late: dict[date, list[str]] = defaultdict(list)
-    for moderator, day in data_from:
+    for moderator, day in data_from.items():
         if day > common:
             late[day].append(moderator)
     if sum(map(len, late.values())) > MAX_LISTED_LATE_JOINERS:
-        lookup = (
-            "(SELECT a.data_from FROM assignment AS a WHERE a.pilot_id = outcome.pilot_id "
-            "AND a.moderator_id = outcome.moderator_id)"
+        sql += (
+            " WHEN day < (SELECT a.data_from FROM assignment AS a WHERE a.pilot_id = outcome.pilot_id "
+            "AND a.moderator_id = outcome.moderator_id) THEN 'set_aside'"
         )
-        return f"CASE WHEN day < {{p}} THEN 'pre' WHEN day < {lookup} THEN 'set_aside' ELSE 'pilot' END", [
-            start_date.isoformat()
-        ]
-    sql = "CASE WHEN day < {p} THEN 'pre' WHEN day < {p} THEN 'set_aside'"
-    params: list[Any] = [start_date.isoformat(), common.isoformat()]
-    for day, moderators in sorted(late.items()):
-        sql += f" WHEN day < {{p}} AND moderator_id IN ({', '.join(['{p}'] * len(moderators))}) THEN 'set_aside'"
-        params += [day.isoformat(), *moderators]
+    elif common is not None:
+        sql += " WHEN day < {p} THEN 'set_aside'"
+        params.append(common.isoformat())
+        for day, moderators in sorted(late.items()):
+            sql += f" WHEN day < {{p}} AND moderator_id IN ({', '.join(['{p}'] * len(moderators))}) THEN 'set_aside'"
+            params += [day.isoformat(), *moderators]
     return sql + " ELSE 'pilot' END", params
 
 
@@ -105,11 +106,7 @@ def outcomes_table(
 
     def rows() -> Iterator[dict[str, Any]]:
         with factory() as session:
-            first = dict(
-                session.execute(
-                    select(Assignment.moderator_id, Assignment.data_from).where(Assignment.pilot_id == pilot_id)
-                ).all()
-            )
+            first = _data_from(session, pilot_id)
             for row in session.execute(query):
                 record = row._asdict()
                 day = record["day"]
@@ -122,7 +119,7 @@ def outcomes_table(
 
     def csv() -> Iterator[bytes]:
         with factory() as session:
-            period, params = _period_cell(session, pilot_id, start_date)
+            period, params = _period_cell(_data_from(session, pilot_id), start_date)
         params += [pilot_id] + [d.isoformat() for d in (since, until) if d]
         select_for = partial(_csv_select, period=period, since=since, until=until)
         return x.stream_csv(factory, OUTCOME_COLUMNS, select_for, params)

@@ -21,18 +21,16 @@ import argparse
 import re
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_results import ingest, seed, simulation
+from bench_results import build_database
 from sqlalchemy import text
 
 from pilots import accounts
 from pilots.db import make_engine
-from pilots.migrate import upgrade
 from webui import create_app
 
 PASSWORD = "bench-password"
@@ -86,14 +84,7 @@ def main() -> None:
     if args.reuse:
         url, pilot_id = f"sqlite:///{args.reuse}", 1
     else:
-        folder = Path(tempfile.mkdtemp(prefix="bench-pages-"))
-        url = f"sqlite:///{folder / 'bench.sqlite3'}"
-        upgrade(url)
-        sim = simulation(args.moderators)
-        pilot_id, assignment, roster = seed(url, sim, "bench pages")
-        start = time.perf_counter()
-        audits = ingest(url, pilot_id, roster, assignment, sim)
-        print(f"set-up: {audits:,} audits ingested in {time.perf_counter() - start:.0f} s; database {folder}")
+        _, url, pilot_id, _ = build_database(args.moderators, "bench-pages-")
     engine = make_engine(url)
     with engine.connect() as connection:
         units = connection.execute(text("SELECT count(*) FROM assignment WHERE pilot_id = :p"), {"p": pilot_id})

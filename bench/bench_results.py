@@ -147,6 +147,21 @@ def ingest(database_url: str, pilot_id: int, roster, assignment, sim: Simulation
     return total
 
 
+def build_database(moderators: int, prefix: str) -> tuple[Path, str, int, int]:
+    """A new SQLite bench database in a temporary folder: the running pilot of `simulation(moderators)` with its
+    audits ingested and its information plan frozen as at launch. Returns the folder, URL, pilot id and audits."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    url = f"sqlite:///{folder / 'bench.sqlite3'}"
+    upgrade(url)
+    sim = simulation(moderators)
+    pilot_id, assignment, roster = seed(url, sim, f"bench {moderators} moderators")
+    start = time.perf_counter()
+    audits = ingest(url, pilot_id, roster, assignment, sim)
+    print(f"set-up: {audits:,} audits ingested in {time.perf_counter() - start:.0f} s; database {folder}")
+    freeze_plans(url, (pilot_id,))
+    return folder, url, pilot_id, audits
+
+
 def time_results(database_url: str, pilot_id: int, repeats: int) -> float:
     """Median time of the pilot's results request (cache off)."""
     client, headers = client_as(database_url)
@@ -223,15 +238,7 @@ def main() -> None:
             audits = connection.execute(text("SELECT count(*) FROM outcome WHERE pilot_id = 1")).scalar_one()
         engine.dispose()
     else:
-        folder = Path(tempfile.mkdtemp(prefix="bench-results-"))
-        url = f"sqlite:///{folder / 'bench.sqlite3'}"
-        upgrade(url)
-        sim = simulation(args.moderators)
-        pilot_id, assignment, roster = seed(url, sim, "bench 1x")
-        start = time.perf_counter()
-        audits = ingest(url, pilot_id, roster, assignment, sim)
-        print(f"set-up: {audits:,} audits ingested in {time.perf_counter() - start:.0f} s")
-        freeze_plans(url, (pilot_id,))
+        folder, url, pilot_id, audits = build_database(args.moderators, "bench-results-")
 
     ours = time_results(url, pilot_id, args.repeats)
     baseline = time_baseline(url, pilot_id, args.repeats)

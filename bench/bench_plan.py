@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis import _recursive_integration as integration
 from analysis import always_valid
-from pilots.planning import run_plan
+from tests.pilots.plan_support import worst_case_plan
 
 CASES = [
     ("always_valid, daily looks, 52 weeks, ICC 0", "always_valid", 7, 0.0),
@@ -30,26 +30,6 @@ CASES = [
     ("group_sequential, daily looks, 52 weeks, ICC 0", "group_sequential", 7, 0.0),
     ("group_sequential, weekly looks, 52 weeks, ICC 0", "group_sequential", 1, 0.0),
 ]
-
-
-def _plan(method: str, looks_per_week: int, icc: float):
-    return run_plan(
-        metric="accuracy",
-        units_per_arm=None,
-        total_units=200,
-        weights=None,
-        audits_per_week=12.0,
-        baseline=0.93,
-        components=None,
-        icc=icc,
-        weeks=52,
-        alpha=0.05,
-        power=0.8,
-        method=method,
-        looks_per_week=looks_per_week,
-        spending="obrien_fleming",
-        target_effect=0.01,
-    )
 
 
 def _clear() -> None:
@@ -75,13 +55,13 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|")
     for label, method, per_week, icc in CASES:
         _clear()
-        wall, cpu, fast = _timed(lambda m=method, w=per_week, i=icc: _plan(m, w, i))
-        warm, _, _ = _timed(lambda m=method, w=per_week, i=icc: _plan(m, w, i))
+        wall, cpu, fast = _timed(lambda m=method, w=per_week, i=icc: worst_case_plan(m, w, i))
+        warm, _, _ = _timed(lambda m=method, w=per_week, i=icc: worst_case_plan(m, w, i))
         _clear()
         original = integration._transition
         integration._transition = _dense
         try:
-            _, base_cpu, slow = _timed(lambda m=method, w=per_week, i=icc: _plan(m, w, i))
+            _, base_cpu, slow = _timed(lambda m=method, w=per_week, i=icc: worst_case_plan(m, w, i))
         finally:
             integration._transition = original
         same = max(abs(a.mde - b.mde) / b.mde for a, b in zip(fast.weeks, slow.weeks, strict=True))

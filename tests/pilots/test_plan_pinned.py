@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pilots.planning import run_plan
+from tests.pilots.plan_support import worst_case_plan
 
 # (method, looks per week, ICC) -> {week: (mde, inflation factor, power at 1 point)}, computed before the change.
 PINNED = {
@@ -41,23 +41,7 @@ PINNED = {
 @pytest.mark.parametrize("case", list(PINNED), ids=lambda c: f"{c[0]}-{c[1]}perweek-icc{c[2]}")
 def test_worst_case_plans_keep_their_numbers(case):
     method, per_week, icc = case
-    plan = run_plan(
-        metric="accuracy",
-        units_per_arm=None,
-        total_units=200,
-        weights=None,
-        audits_per_week=12.0,
-        baseline=0.93,
-        components=None,
-        icc=icc,
-        weeks=52,
-        alpha=0.05,
-        power=0.8,
-        method=method,
-        looks_per_week=per_week,
-        spending="obrien_fleming",
-        target_effect=0.01,
-    )
+    plan = worst_case_plan(method, per_week, icc)
     for week, (mde, inflation, power) in PINNED[case].items():
         row = plan.weeks[week - 1]
         assert row.mde == pytest.approx(mde, rel=1e-8)

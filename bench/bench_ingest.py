@@ -34,10 +34,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+from _harness import fresh_database
 from _ingest_data import audits, seed_pilot, settings_for
-from sqlalchemy import text
 
-from pilots.db import make_engine
 from pilots.ingestion.fields import FIELDS
 from pilots.migrate import upgrade
 from webui import create_app
@@ -113,14 +112,6 @@ class PostgresCeiling:
         with self.connection.transaction():
             self.connection.execute("DROP TABLE outcome_ceiling")
         self.connection.close()
-
-
-def reset_postgres(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def body_of(batch: list[dict], kind: str) -> tuple[bytes, str]:
@@ -238,7 +229,7 @@ def main() -> None:
             )
             report("SQLite", ours, ceiling, "sqlite3.executemany", args.batch_size)
     if args.postgres_url:
-        reset_postgres(args.postgres_url)
+        fresh_database(args.postgres_url)
         url = args.postgres_url
         ours, ceiling = run(
             url, args.rows, args.batch_size, lambda _s, pid: PostgresCeiling(url, pid), args.moderators, args.body

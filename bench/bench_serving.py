@@ -39,8 +39,8 @@ from pathlib import Path
 
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.serving
 
-from _ingest_data import audits, seed_pilot, settings_for  # bench/ is the script's folder, first on sys.path
-from bench_ingest import reset_postgres
+from _harness import fresh_database  # bench/ is the script's folder, first on sys.path
+from _ingest_data import audits, seed_pilot, settings_for
 from sqlalchemy import text
 
 from pilots.db import make_engine, session_factory
@@ -271,7 +271,7 @@ def main() -> None:
         if args.postgres_url:
             print("PostgreSQL")
             for label, arguments in CONFIGURATIONS.items():
-                reset_postgres(args.postgres_url)
+                fresh_database(args.postgres_url)
                 run(args.postgres_url, args, folder, label, arguments)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 

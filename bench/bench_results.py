@@ -192,8 +192,8 @@ def time_qa(database_url: str, pilot_id: int, repeats: int) -> float:
     """Median time of the QA read alone (`pilots.results.qa_data`: the GROUP BY over the pilot's QA rollup and the
     double-audit read), the part of the results request that grows with the number of audits."""
     from pilots.lookup import get_pilot
-    from pilots.results.loader import load_units
     from pilots.results.qa_data import load_cells, load_ratings
+    from pilots.results.units import load_units
     from pilots.schemas import plan_of
 
     factory = session_factory(make_engine(database_url))

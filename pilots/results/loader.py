@@ -20,7 +20,7 @@ driver builds for every value. On SQLite each row's day and five counts therefor
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property, lru_cache
 from itertools import repeat
@@ -29,26 +29,10 @@ from operator import itemgetter
 import numpy as np
 from sqlmodel import Session
 
+from pilots.results.units import Units, fetch_rows, load_units
 from pilots.rollups import SUMS
 
 COLUMN = {name: k for k, name in enumerate(SUMS)}
-
-
-@dataclass(frozen=True, eq=False)
-class Units:
-    """The randomized units of a pilot in canonical order (sorted ids), with arm, stratum and roster attributes."""
-
-    ids: tuple[str, ...]
-    arms: np.ndarray
-    strata: tuple[str, ...]
-    index_of_moderator: dict[str, int]
-    attributes: dict[str, np.ndarray]
-    data_from: dict[str, date] = field(default_factory=dict)
-    late_joiner: np.ndarray | None = None
-
-    @property
-    def size(self) -> int:
-        return len(self.ids)
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,72 +126,6 @@ class Panel:
         return out
 
 
-def load_units(session: Session, pilot_id: int, unit: str) -> Units:
-    """The pilot's units from its assignments, with site, language and tenure (team: the members' mode / mean)."""
-    assignments = _fetch(
-        session,
-        "SELECT moderator_id, unit_id, arm, stratum, data_from, late_joiner FROM assignment WHERE pilot_id = {m}",
-        pilot_id,
-    )
-    roster = {
-        row[0]: row
-        for row in _fetch(
-            session,
-            "SELECT moderator_id, site, language, tenure_months FROM roster_entry WHERE pilot_id = {m}",
-            pilot_id,
-        )
-    }
-    first: dict[str, tuple[str, str]] = {}
-    members: dict[str, list[str]] = {}
-    data_from: dict[str, date] = {}
-    launch_units: set[str] = set()
-    for moderator_id, unit_id, arm, stratum, day, late_joiner in assignments:
-        first.setdefault(unit_id, (arm, stratum))
-        members.setdefault(unit_id, []).append(moderator_id)
-        if day is not None:  # NOT NULL on PostgreSQL; on SQLite a row written without it is not cut
-            data_from[moderator_id] = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
-        if not late_joiner:
-            launch_units.add(unit_id)
-    ids = tuple(sorted(first))
-    index = {unit_id: k for k, unit_id in enumerate(ids)}
-    by_moderator = {m: index[u] for u, ms in members.items() for m in ms}
-    sites, languages, tenure = [], [], []
-    for unit_id in ids:
-        rows = [roster[m] for m in members[unit_id] if m in roster]
-        if len(rows) == 1:  # the usual case (one moderator per unit): the mode and mean of one value, cheaply
-            _, site, language, months = rows[0]
-            sites.append(site or "")
-            languages.append(language or "")
-            tenure.append(np.nan if months is None else float(months))
-            continue
-        sites.append(_mode([r[1] or "" for r in rows]))
-        languages.append(_mode([r[2] or "" for r in rows]))
-        values = [r[3] for r in rows if r[3] is not None]
-        tenure.append(float(np.mean(values)) if values else np.nan)
-    return Units(
-        ids=ids,
-        arms=np.array([first[u][0] for u in ids], dtype=object),
-        strata=tuple(first[u][1] for u in ids),
-        index_of_moderator=by_moderator,
-        attributes={
-            "site": np.array(sites, dtype=object),
-            "language": np.array(languages, dtype=object),
-            "tenure_months": np.array(tenure, dtype=float),
-        },
-        data_from=data_from,
-        late_joiner=np.array([u not in launch_units for u in ids], dtype=bool),
-    )
-
-
-def _mode(values: list[str]) -> str:
-    if not values:
-        return ""
-    counts: dict[str, int] = {}
-    for value in values:
-        counts[value] = counts.get(value, 0) + 1
-    return min(counts, key=lambda v: (-counts[v], v))
-
-
 # The integer rollup columns (packed on SQLite) and the others (sums of handle times and of their squares).
 _COUNTS = ("audits", "correct", "critical_audits", "critical", "handle_audits")
 _TOTALS = tuple(name for name in SUMS if name not in _COUNTS)
@@ -244,20 +162,6 @@ def _packed_query(totals: tuple[str, ...] = _TOTALS) -> str:
     )
 
 
-def _fetch(session: Session, query: str, pilot_id: int, *dates: date) -> list[tuple]:
-    """All rows of `query` (`{m}` marks the parameters: the pilot id, then `dates`) through the DBAPI cursor."""
-    connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    statement = query.format(m="?" if sqlite else "%s")
-    params = (pilot_id, *(d.isoformat() for d in dates)) if sqlite else (pilot_id, *dates)
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(statement, params)
-        return cursor.fetchall()
-    finally:
-        cursor.close()
-
-
 def load_panel(
     session: Session,
     pilot_id: int,
@@ -277,7 +181,7 @@ def load_panel(
     pre_days = (start_date - pre_period_start).days if pre_period_start and pre_period_start < start_date else 0
     pre = np.zeros((len(SUMS), units.size))
     if pre_days:
-        rows = _fetch(session, _PRE_QUERY, pilot_id, pre_period_start, start_date - timedelta(days=1))
+        rows = fetch_rows(session, _PRE_QUERY, pilot_id, pre_period_start, start_date - timedelta(days=1))
         if rows:
             unit_index = _unit_index(units, rows)
             sums = np.array([row[1:] for row in rows], dtype=float).T
@@ -343,10 +247,10 @@ def _fill_days(
     rows = None
     if session.connection().dialect.name == "sqlite":
         totals = tuple(name for name in _TOTALS if name in loaded)
-        rows = _fetch(session, _packed_query(totals), pilot_id, start, through)
+        rows = fetch_rows(session, _packed_query(totals), pilot_id, start, through)
         columns = _packed_columns(rows, units, totals)
     if columns is None:
-        rows = _fetch(session, _QUERY, pilot_id, start, through)
+        rows = fetch_rows(session, _QUERY, pilot_id, start, through)
         columns = _plain_columns(rows, units, start)
     unit_index, day_index, data = columns
     late = {m: (d - start).days for m, d in units.data_from.items() if d > start}

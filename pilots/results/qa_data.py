@@ -25,7 +25,8 @@ from datetime import date, timedelta
 import numpy as np
 from sqlmodel import Session
 
-from pilots.results.loader import COLUMN, Units, _fetch
+from pilots.results.loader import COLUMN
+from pilots.results.units import Units, fetch_rows
 
 DIMENSIONS = ("policy", "queue", "auditor")
 NONE_LABEL = ""  # audits without a policy / queue / auditor: never a cell of their own
@@ -117,7 +118,7 @@ def load_cells(session: Session, pilot_id: int, units: Units, start: date, first
     statistics, and with stale ones (a freshly loaded pilot) PostgreSQL chose a nested loop that took 100 s."""
     late = {m: day for m, day in units.data_from.items() if day > start}
     if not late:
-        rows = [(0, *row) for row in _fetch(session, _CELLS, pilot_id, start, cut)]
+        rows = [(0, *row) for row in fetch_rows(session, _CELLS, pilot_id, start, cut)]
     else:
         boundary = max(late.values())
         rows = []
@@ -126,7 +127,7 @@ def load_cells(session: Session, pilot_id: int, units: Units, start: date, first
                 continue  # before the moderator's data start: set aside, as in the panel
             rows.append((0, *row))
     if first < start:
-        rows += [(1, *row) for row in _fetch(session, _CELLS, pilot_id, first, start - timedelta(days=1))]
+        rows += [(1, *row) for row in fetch_rows(session, _CELLS, pilot_id, first, start - timedelta(days=1))]
     return cells_from_rows(units, rows)
 
 

@@ -26,7 +26,8 @@ from analysis._planning_design import SequentialDesign, at_horizon
 from pilots.models import Pilot
 from pilots.results import checks, frozen, looks
 from pilots.results.document import _comparisons, _document
-from pilots.results.loader import Panel, Units
+from pilots.results.loader import Panel
+from pilots.results.units import Units
 from pilots.rollups import SUMS
 from pilots.schemas import plan_of
 from pilots.simulation.generate import simple_assignment

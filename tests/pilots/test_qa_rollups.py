@@ -19,8 +19,9 @@ from pilots.models import Pilot, QaGrade
 from pilots.models._time import utcnow
 from pilots.results import qa
 from pilots.results.document import build_document
-from pilots.results.loader import _fetch, load_panel
+from pilots.results.loader import load_panel
 from pilots.results.qa_data import cells_from_rows, ratings_from_rows
+from pilots.results.units import fetch_rows
 from pilots.roster import add_late_joiners
 from pilots.roster.upload import RosterRow
 from pilots.schemas import plan_of
@@ -42,14 +43,14 @@ _OLD_RATINGS = (
 
 
 def _old_cells(session, pilot_id, units, start, first, cut):
-    rows = [(0, *row) for row in _fetch(session, _OLD_CELLS, pilot_id, start, cut)]
+    rows = [(0, *row) for row in fetch_rows(session, _OLD_CELLS, pilot_id, start, cut)]
     if first < start:
-        rows += [(1, *row) for row in _fetch(session, _OLD_CELLS, pilot_id, first, start - timedelta(days=1))]
+        rows += [(1, *row) for row in fetch_rows(session, _OLD_CELLS, pilot_id, first, start - timedelta(days=1))]
     return cells_from_rows(units, rows)
 
 
 def _old_ratings(session, pilot_id, units, start, first, cut):
-    return ratings_from_rows(units, _fetch(session, _OLD_RATINGS, pilot_id, first, cut))
+    return ratings_from_rows(units, fetch_rows(session, _OLD_RATINGS, pilot_id, first, cut))
 
 
 def _qa_sections(document: dict) -> str:

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from pilots.catalog import METRICS
-from pilots.results.loader import Panel, Units
+from pilots.results.loader import Panel
 from pilots.results.metric import estimate, look_series
+from pilots.results.units import Units
 from pilots.rollups import SUMS
 
 

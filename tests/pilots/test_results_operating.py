@@ -16,7 +16,8 @@ import pytest
 from pilots.models import Pilot
 from pilots.results import frozen
 from pilots.results.document import analyse_panel
-from pilots.results.loader import Panel, Units
+from pilots.results.loader import Panel
+from pilots.results.units import Units
 from pilots.rollups import SUMS
 from pilots.schemas import plan_of
 from pilots.simulation import SimulationSettings, simple_assignment, simulate_roster, simulate_unit_days

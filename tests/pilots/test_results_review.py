@@ -16,8 +16,9 @@ from analysis.verdict import PrimaryStatus
 from pilots.results import frozen
 from pilots.results import verdict as verdicts
 from pilots.results.document import analyse_panel
-from pilots.results.loader import Panel, Units
+from pilots.results.loader import Panel
 from pilots.results.sequential import observed_fractions
+from pilots.results.units import Units
 from pilots.rollups import SUMS
 from tests.pilots.test_results_operating import SIM, _pilot
 

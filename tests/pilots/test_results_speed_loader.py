@@ -17,7 +17,8 @@ from pilots.catalog import METRICS
 from pilots.models import Assignment, Pilot
 from pilots.results import looks
 from pilots.results.breakdowns import _levels, segment_labels
-from pilots.results.loader import COLUMN, Panel, Units, load_panel
+from pilots.results.loader import COLUMN, Panel, load_panel
+from pilots.results.units import Units
 from pilots.rollups import SUMS
 from tests.pilots.results_support import START, assignment, make_pilot, settings
 

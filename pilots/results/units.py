@@ -1,0 +1,112 @@
+"""A pilot's randomized units as the results engine sees them, and the cursor read every results loader uses.
+
+`Units` are the pilot's units in canonical order (sorted ids) with their arm, stratum, roster attributes (for a team:
+its members' mode and mean), each moderator's first day of pilot data (`Assignment.data_from`) and whether the unit
+joined late. `fetch_rows` reads through the DBAPI cursor, never as ORM rows (the Python object per value is the
+cost at thousands of units).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from sqlmodel import Session
+
+
+@dataclass(frozen=True, eq=False)
+class Units:
+    """The randomized units of a pilot in canonical order (sorted ids), with arm, stratum and roster attributes."""
+
+    ids: tuple[str, ...]
+    arms: np.ndarray
+    strata: tuple[str, ...]
+    index_of_moderator: dict[str, int]
+    attributes: dict[str, np.ndarray]
+    data_from: dict[str, date] = field(default_factory=dict)
+    late_joiner: np.ndarray | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+
+def load_units(session: Session, pilot_id: int, unit: str) -> Units:
+    """The pilot's units from its assignments, with site, language and tenure (team: the members' mode / mean)."""
+    assignments = fetch_rows(
+        session,
+        "SELECT moderator_id, unit_id, arm, stratum, data_from, late_joiner FROM assignment WHERE pilot_id = {m}",
+        pilot_id,
+    )
+    roster = {
+        row[0]: row
+        for row in fetch_rows(
+            session,
+            "SELECT moderator_id, site, language, tenure_months FROM roster_entry WHERE pilot_id = {m}",
+            pilot_id,
+        )
+    }
+    first: dict[str, tuple[str, str]] = {}
+    members: dict[str, list[str]] = {}
+    data_from: dict[str, date] = {}
+    launch_units: set[str] = set()
+    for moderator_id, unit_id, arm, stratum, day, late_joiner in assignments:
+        first.setdefault(unit_id, (arm, stratum))
+        members.setdefault(unit_id, []).append(moderator_id)
+        if day is not None:  # NOT NULL on PostgreSQL; on SQLite a row written without it is not cut
+            data_from[moderator_id] = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+        if not late_joiner:
+            launch_units.add(unit_id)
+    ids = tuple(sorted(first))
+    index = {unit_id: k for k, unit_id in enumerate(ids)}
+    by_moderator = {m: index[u] for u, ms in members.items() for m in ms}
+    sites, languages, tenure = [], [], []
+    for unit_id in ids:
+        rows = [roster[m] for m in members[unit_id] if m in roster]
+        if len(rows) == 1:  # the usual case (one moderator per unit): the mode and mean of one value, cheaply
+            _, site, language, months = rows[0]
+            sites.append(site or "")
+            languages.append(language or "")
+            tenure.append(np.nan if months is None else float(months))
+            continue
+        sites.append(_mode([r[1] or "" for r in rows]))
+        languages.append(_mode([r[2] or "" for r in rows]))
+        values = [r[3] for r in rows if r[3] is not None]
+        tenure.append(float(np.mean(values)) if values else np.nan)
+    return Units(
+        ids=ids,
+        arms=np.array([first[u][0] for u in ids], dtype=object),
+        strata=tuple(first[u][1] for u in ids),
+        index_of_moderator=by_moderator,
+        attributes={
+            "site": np.array(sites, dtype=object),
+            "language": np.array(languages, dtype=object),
+            "tenure_months": np.array(tenure, dtype=float),
+        },
+        data_from=data_from,
+        late_joiner=np.array([u not in launch_units for u in ids], dtype=bool),
+    )
+
+
+def _mode(values: list[str]) -> str:
+    if not values:
+        return ""
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return min(counts, key=lambda v: (-counts[v], v))
+
+
+def fetch_rows(session: Session, query: str, pilot_id: int, *dates: date) -> list[tuple]:
+    """All rows of `query` (`{m}` marks the parameters: the pilot id, then `dates`) through the DBAPI cursor."""
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    statement = query.format(m="?" if sqlite else "%s")
+    params = (pilot_id, *(d.isoformat() for d in dates)) if sqlite else (pilot_id, *dates)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()

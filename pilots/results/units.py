@@ -1,9 +1,9 @@
-"""A pilot's randomized units as the results engine sees them, and the cursor read every results loader uses.
+"""A pilot's randomized units as the results engine sees them.
 
 `Units` are the pilot's units in canonical order (sorted ids) with their arm, stratum, roster attributes (for a team:
 its members' mode and mean), each moderator's first day of pilot data (`Assignment.data_from`) and whether the unit
-joined late. `fetch_rows` reads through the DBAPI cursor, never as ORM rows (the Python object per value is the
-cost at thousands of units).
+joined late. They are read with `pilots.db.fetch_rows`, which the results loaders share: through the DBAPI cursor,
+never as ORM rows (the Python object per value is the cost at thousands of units).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from datetime import date
 
 import numpy as np
 from sqlmodel import Session
+
+from pilots.db import fetch_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,17 +98,3 @@ def _mode(values: list[str]) -> str:
     for value in values:
         counts[value] = counts.get(value, 0) + 1
     return min(counts, key=lambda v: (-counts[v], v))
-
-
-def fetch_rows(session: Session, query: str, pilot_id: int, *dates: date) -> list[tuple]:
-    """All rows of `query` (`{m}` marks the parameters: the pilot id, then `dates`) through the DBAPI cursor."""
-    connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    statement = query.format(m="?" if sqlite else "%s")
-    params = (pilot_id, *(d.isoformat() for d in dates)) if sqlite else (pilot_id, *dates)
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(statement, params)
-        return cursor.fetchall()
-    finally:
-        cursor.close()

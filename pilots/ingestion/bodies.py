@@ -9,13 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from itertools import repeat
 from typing import Any
 
 import orjson
 
 from pilots.errors import PilotLabError, ValidationFailed, problem
-from pilots.ingestion.csv_input import CsvLayout, layout_for, read_rows
+from pilots.ingestion.csv_input import ColumnRows, CsvLayout, layout_for, read_rows
 
 MAX_ROWS_PER_REQUEST = 50_000
 
@@ -61,7 +62,7 @@ def _outcomes(document: Any) -> list[Any]:
     return records
 
 
-def csv_rows(data: bytes) -> tuple[CsvLayout, list[list[str]]]:
+def csv_rows(data: bytes) -> tuple[CsvLayout, Sequence[list[str]]]:
     """The layout and rows of a CSV body (UTF-8, header first, at most MAX_ROWS_PER_REQUEST rows)."""
     try:
         text = data.decode("utf-8-sig")
@@ -69,8 +70,12 @@ def csv_rows(data: bytes) -> tuple[CsvLayout, list[list[str]]]:
         raise MalformedBody(
             f"The CSV body is not UTF-8 text (byte {error.start}).", [problem("body", "must be UTF-8 text")]
         ) from error
-    split = _split_plain(text)
-    if split is not None:
+    columns = _plain_columns(text)
+    split = None if columns is not None else _split_plain(text)
+    if columns is not None:
+        header, rows = columns
+        layout = layout_for(header)
+    elif split is not None:
         header, rows = split[:1], split[1:]
         layout = layout_for(header[0] if header else None)
     else:
@@ -82,11 +87,25 @@ def csv_rows(data: bytes) -> tuple[CsvLayout, list[list[str]]]:
     return layout, rows
 
 
-def _split_plain(text: str) -> list[list[str]] | None:
-    """The lines and cells of a CSV text without quoting, split by `str.split` (several times faster than
-    `csv.reader`); None when the text has a quote, a NUL, a carriage return other than in CRLF line ends, an empty
-    line or a line longer than the cell size limit, where only `csv.reader` knows the answer. For every text it
-    accepts, the cells are exactly `csv.reader`'s."""
+def _plain_columns(text: str) -> tuple[list[str], ColumnRows] | None:
+    """The header and the columns of a plain CSV text (as `_split_plain` accepts) whose lines are all as wide as the
+    header, split in one pass: each line end becomes a cell holding only NUL (a character no accepted text has), so
+    one `str.split` gives every cell and a row of width w ends exactly every w + 1 cells. None otherwise."""
+    text = _plain(text)
+    if text is None:
+        return None
+    width = text.count(",", 0, text.find("\n") if "\n" in text else len(text)) + 1
+    cells = text.replace("\n", ",\x00,").split(",")
+    step = width + 1
+    if (len(cells) + 1) % step or not set(cells[width::step]) <= {"\x00"}:
+        return None
+    if len(text) > csv.field_size_limit() and max(map(len, cells)) > csv.field_size_limit():
+        return None
+    return cells[:width], ColumnRows([cells[step + k :: step] for k in range(width)])
+
+
+def _plain(text: str) -> str | None:
+    """`text` without its final line end when `_split_plain` may split it, else None."""
     if '"' in text or "\x00" in text:
         return None
     if "\r" in text:
@@ -96,6 +115,17 @@ def _split_plain(text: str) -> list[list[str]] | None:
     if text.endswith("\n"):
         text = text[:-1]
     if not text or "\n\n" in text or text.startswith("\n") or text.endswith("\n"):
+        return None
+    return text
+
+
+def _split_plain(text: str) -> list[list[str]] | None:
+    """The lines and cells of a CSV text without quoting, split by `str.split` (several times faster than
+    `csv.reader`); None when the text has a quote, a NUL, a carriage return other than in CRLF line ends, an empty
+    line or a line longer than the cell size limit, where only `csv.reader` knows the answer. For every text it
+    accepts, the cells are exactly `csv.reader`'s."""
+    text = _plain(text)
+    if text is None:
         return None
     lines = text.split("\n")
     limit = csv.field_size_limit()

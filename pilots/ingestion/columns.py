@@ -25,7 +25,7 @@ from pilots import rollups
 from pilots.identifiers import clean_column
 from pilots.ingestion import fields as f
 from pilots.ingestion.batch import AS_INT, ParsedBatch
-from pilots.ingestion.csv_input import CsvLayout
+from pilots.ingestion.csv_input import ColumnRows, CsvLayout
 from pilots.ingestion.fields import Window
 
 _NONE = type(None)
@@ -66,15 +66,22 @@ def parse_columns(records: Sequence[Any], window: Window, first_row: int) -> Par
     return _checked(ids, moderators, stamps, correct, critical, handle, policy, queue, auditor, item, window, first_row)
 
 
-def parse_csv_columns(rows: list[list[str]], layout: CsvLayout, window: Window, first_row: int) -> ParsedBatch | None:
+def parse_csv_columns(
+    rows: Sequence[list[str]], layout: CsvLayout, window: Window, first_row: int
+) -> ParsedBatch | None:
     """The CSV twin of `parse_columns`: the validated batch of CSV rows, or None when the per-row path must decide.
 
     The rows are transposed with `zip` and each column converted at once (booleans through a dict lookup, handle
-    times with `float`), then checked exactly like a JSON batch's columns."""
+    times with `float`), then checked exactly like a JSON batch's columns. `ColumnRows` are columns already."""
     n = len(rows)
-    if not n or set(map(len, rows)) != {layout.width}:
+    if isinstance(rows, ColumnRows):
+        present = rows.columns
+    elif not n or set(map(len, rows)) != {layout.width}:
         return None
-    present = list(zip(*rows, strict=True))
+    else:
+        present = list(zip(*rows, strict=True))
+    if not n:
+        return None
     empty = ("",) * n
     ids, moderators, stamps, correct, critical, handle, policy, queue, auditor, item = (
         list(present[index]) if index < layout.width else list(empty) for index in layout.indexes
@@ -82,7 +89,7 @@ def parse_csv_columns(rows: list[list[str]], layout: CsvLayout, window: Window, 
     try:
         correct = list(map(_CSV_BOOLEANS.__getitem__, correct))
         critical = list(map(_CSV_OPTIONAL_BOOLEANS.__getitem__, critical))
-        handle = [float(value) if value else None for value in handle]
+        handle = [float(value) if value else None for value in handle] if "" in handle else list(map(float, handle))
     except (KeyError, ValueError):
         return None
     return _checked(ids, moderators, stamps, correct, critical, handle, policy, queue, auditor, item, window, first_row)

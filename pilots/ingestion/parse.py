@@ -159,7 +159,7 @@ def parse_json_records(records: Sequence[Any], window: Window, first_row: int = 
     return batch
 
 
-def parse_csv_rows(rows: list[list[str]], layout: CsvLayout, window: Window, first_row: int = 1) -> ParsedBatch:
+def parse_csv_rows(rows: Sequence[list[str]], layout: CsvLayout, window: Window, first_row: int = 1) -> ParsedBatch:
     """Validate CSV rows (lists of cells, header already read into `layout`; formula-escaped text cells are restored
     in place first); raise ValidationFailed on problems."""
     unescape_cells(rows, layout)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from pilots.errors import ValidationFailed
 from pilots.ingestion import bodies, columns, csv_rows, parse, parse_json_records
+from pilots.ingestion.csv_input import ColumnRows
 from pilots.ingestion.fields import FIELDS, make_window
 from tests.pilots.ingestion_support import audit
 
@@ -146,6 +147,35 @@ def test_plain_csv_split_agrees_with_csv_reader(text):
     split = bodies._split_plain(text)
     if split is not None:
         assert split == list(csv.reader(io.StringIO(text, newline="")))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(',\n\r"a1 \x00é')), max_size=30))
+def test_plain_csv_columns_agree_with_csv_reader(text):
+    """The one-pass column split gives csv.reader's header and rows whenever it accepts a text: every line as wide
+    as the header (otherwise the line-by-line split, then csv.reader, decide)."""
+    split = bodies._plain_columns(text)
+    if split is not None:
+        header, rows = split
+        expected = list(csv.reader(io.StringIO(text, newline="")))
+        assert [header, *rows] == expected
+        assert len(rows) == len(expected) - 1
+        assert all(len(column) == len(rows) for column in rows.columns)
+
+
+def test_uneven_plain_csv_is_left_to_the_line_split():
+    assert bodies._plain_columns("a,b\n1,2\n3\n") is None
+    assert bodies._split_plain("a,b\n1,2\n3\n") == [["a", "b"], ["1", "2"], ["3"]]
+
+
+def test_escaped_cells_are_restored_in_column_rows():
+    body = csv_body([audit("a1", policy="=SUM(A1)"), audit("a2")]).replace(b"=SUM(A1)", b"'=SUM(A1)")
+    layout, rows = csv_rows(body)
+    assert isinstance(rows, ColumnRows)
+    assert rows[0][FIELDS.index("policy")] == "'=SUM(A1)"  # built before unescaping: rebuilt after it
+    batch = parse.parse_csv_rows(rows, layout, WINDOW)
+    assert [r.policy for r in batch.rows] == ["=SUM(A1)", "spam"]
+    assert rows[0][FIELDS.index("policy")] == "=SUM(A1)"
 
 
 def csv_body(records) -> bytes:

@@ -397,4 +397,11 @@ def pilot_plan(session, pilot_id: int, overrides: dict[str, Any]) -> dict[str, A
         )
         if plan.design.futility:
             extra.update(futility_note(plan.design, fractions, len(arms) - 1))
+    from pilots import plan_small_sample  # imports the results engine, which imports this module
+
+    small = plan_small_sample.pilot_section(
+        session, pilot, plan, result, len(units), weeks, percent_points=definition.proportion
+    )
+    if small is not None:
+        extra["small_sample"] = small
     return plan_document(result, metric=metric, extra=extra)

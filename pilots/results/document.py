@@ -149,7 +149,8 @@ def _document(
     for c in comparisons:
         if c.role == "guardrail":
             spec = specs[c.metric]
-            guardrails[(c.metric, c.arm)] = verdicts.guardrail_result(c, spec.margin, spec.relative, len(treatments))
+            result = verdicts.guardrail_result(c, spec.margin, spec.relative, len(treatments))
+            guardrails[(c.metric, c.arm)] = verdicts.confirm_harm(c, result, design.alpha / len(treatments))
     runtime = now + 1 if now is not None else 0
     segment_guardrails = [result for _, result in qa_results.guardrails] if qa_results is not None else []
     verdict = verdicts.verdict(

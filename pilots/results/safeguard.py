@@ -51,15 +51,26 @@ def needs_randomization_test(panel: Panel, unit: str, now: int | None) -> bool:
 def randomization_tests(
     panel: Panel, plan: PilotPlan, comparisons: list[Comparison], now: int | None, control: str
 ) -> None:
-    """The exact randomization test (few units or team randomization), replaying the stratified block procedure."""
+    """The exact randomization test (few units or team randomization), replaying the stratified block procedure:
+    for primaries the test of no effect, for guardrails the test of harm beyond the margin (`_guardrail_shift`)."""
     units = panel.units
     seed = plan.seed % (2**32)
-    draws = _rerandomizations(units.ids, units.strata, tuple(plan.weights.items()), seed, PERMUTATIONS)
+    draws = rerandomizations(units.ids, units.strata, tuple(plan.weights.items()), seed, PERMUTATIONS)
+    specs = {spec.name: spec for spec in plan.metrics}
     for c in comparisons:
-        if c.role != "primary" or now is None:
+        if c.role not in ("primary", "guardrail") or now is None:
             continue
         y = panel.cumulative(c.definition.numerator, now)
         x = panel.cumulative(c.definition.denominator, now)
+        alternative, shift = "two-sided", 0.0
+        if c.role == "guardrail":
+            shift = _guardrail_shift(c, specs[c.metric].margin, specs[c.metric].relative)
+            if shift is None:
+                continue
+            # Under the sharp null "every treated unit is worse by exactly the margin" the outcomes net of the margin
+            # are what they would have been under control, so re-randomizing them is exact for that null.
+            y = y - np.where(units.arms == c.arm, shift * x, 0.0)
+            alternative = "less" if c.definition.higher_is_better else "greater"
         replay = iter(draws)
         result = randomization_test(
             y,
@@ -71,25 +82,48 @@ def randomization_tests(
             n_resamples=PERMUTATIONS,
             seed=seed,
             statistic="t",
+            alternative=alternative,
         )
         c.extra["randomization"] = {
             "p_value": result.p_value if math.isfinite(result.p_value) else None,
             "n_resamples": result.n_resamples,
             "mc_se": result.mc_se if math.isfinite(result.mc_se) else None,
             "reason": result.reason,
-            "note": (
-                "Randomization test: the Welch t statistic of the raw difference through data_through, against "
-                f"{PERMUTATIONS} re-runs of the pilot's own stratified block randomization. Exact whatever the "
-                "distribution, fixed-horizon (not sequential), reported because the pilot has few, very unequally "
-                "audited or team units. Then a crossing either way also needs this test to agree at the design's "
-                "alpha: the delta-method and CUPED variances are estimated from few units and run small, the "
-                "permutation test does not."
-            ),
+            "alternative": alternative,
+            "null_difference": shift,
+            "note": _PRIMARY_NOTE if c.role == "primary" else _GUARDRAIL_NOTE,
         }
 
 
+def _guardrail_shift(comparison: Comparison, margin: float | None, relative: bool) -> float | None:
+    """The difference at the guardrail's margin on the harmful side (None when the margin is undefined)."""
+    if margin is None:
+        return None
+    control_mean = comparison.now.raw.control_mean if comparison.now is not None else math.nan
+    size = margin * abs(control_mean) if relative else margin
+    if not math.isfinite(size):
+        return None
+    return -size if comparison.definition.higher_is_better else size
+
+
+_PRIMARY_NOTE = (
+    "Randomization test: the Welch t statistic of the raw difference through data_through, against "
+    f"{PERMUTATIONS} re-runs of the pilot's own stratified block randomization. Exact whatever the "
+    "distribution, fixed-horizon (not sequential), reported because the pilot has few, very unequally "
+    "audited or team units. Then a crossing either way also needs this test to agree at the design's "
+    "alpha: the delta-method and CUPED variances are estimated from few units and run small, the "
+    "permutation test does not."
+)
+_GUARDRAIL_NOTE = (
+    "Randomization test of harm beyond the margin: the treated units' outcomes net of the margin, one-sided "
+    f"against {PERMUTATIONS} re-runs of the pilot's own stratified block randomization (exact for the sharp null that "
+    "every treated unit is worse by exactly the margin). With this few, very unequally audited or team units a "
+    "guardrail is declared harmful only when this test also rejects at half the design's alpha."
+)
+
+
 @lru_cache(maxsize=64)
-def _rerandomizations(
+def rerandomizations(
     ids: tuple[str, ...], strata: tuple[str, ...], weights: tuple[tuple[str, int], ...], seed: int, n: int
 ) -> np.ndarray:
     """The ``n`` re-runs of the pilot's stratified block randomization that the randomization test draws from a

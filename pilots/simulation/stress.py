@@ -23,6 +23,8 @@ from typing import Literal
 import numpy as np
 
 from analysis._planning_design import SequentialDesign, at_horizon
+from pilots import plan_small_sample
+from pilots.assignment.blocks import reassign
 from pilots.models import Pilot
 from pilots.results import checks, frozen, looks
 from pilots.results.document import _comparisons, _document
@@ -84,6 +86,7 @@ class PilotOutcome:
     go: bool
     harm: bool
     invalid: bool
+    primary: bool = False  # a confirmed upward primary crossing (the plan's promise), guardrails aside
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class CellResult:
     go: float
     harm: float
     invalid: float
+    primary: float = math.nan
 
     def se(self, rate: float) -> float:
         return math.sqrt(max(rate * (1.0 - rate), 1e-12) / self.pilots)
@@ -138,13 +142,15 @@ def _team_roster(roster: SimulatedRoster, teams: int) -> np.ndarray:
 
 
 def _assign(roster: SimulatedRoster, cell: Cell, rng: np.random.Generator) -> dict[str, str]:
+    """Moderators by the simulator's simple assignment; teams by launch's own procedure (permuted blocks in one
+    stratum, `pilots.assignment.blocks`), whose re-runs the randomization test replays: with 8 teams the blocks make
+    some assignments far likelier than others, which decides whether that test can reach alpha at all."""
     arms = ("control", "treatment")
     if cell.unit == "moderator":
         return simple_assignment(roster, arms, rng)
-    teams = sorted({row["team"] for row in roster})
-    labels = np.resize(np.arange(2), len(teams))
-    rng.shuffle(labels)
-    arm_of = {team: arms[k] for team, k in zip(teams, labels.tolist(), strict=True)}
+    teams = tuple(sorted({row["team"] for row in roster}))
+    labels = reassign(teams, ("all",) * len(teams), dict.fromkeys(arms, 1), rng)
+    arm_of = dict(zip(teams, labels, strict=True))
     return {row["moderator_id"]: arm_of[row["team"]] for row in roster}
 
 
@@ -240,15 +246,16 @@ def _panel(drawn: _Drawn, day: int | None) -> Panel:
     )
 
 
-def _read(document: dict) -> tuple[bool, bool, bool]:
+def _read(document: dict) -> tuple[bool, bool, bool, bool]:
     metrics = {m["name"]: m for m in document["metrics"]}
     primary = metrics["accuracy"]["comparisons"][0]
     guard = metrics["critical_error_rate"]["comparisons"][0].get("non_inferiority") or {}
     # A crossing the small-sample safeguard does not confirm is not declared (the verdict keeps collecting).
     declared = primary.get("randomization", {}).get("confirms", True)
-    go = document["decision"]["recommendation"] == "go" or (primary["crossing"] == "up" and declared)
+    up = primary["crossing"] == "up" and declared
+    go = document["decision"]["recommendation"] == "go" or up
     harm = (primary["crossing"] == "down" and declared) or bool(guard.get("harmful"))
-    return go, harm, document["decision"]["recommendation"] == "invalid"
+    return go, harm, document["decision"]["recommendation"] == "invalid", up
 
 
 def run_pilot(cell: Cell, rng: np.random.Generator) -> PilotOutcome:
@@ -263,9 +270,12 @@ def run_pilot(cell: Cell, rng: np.random.Generator) -> PilotOutcome:
         reviews = look_days  # each read as it was then: daily for always-valid, weekly for group-sequential
     elif cell.method == "group_sequential":
         reviews = look_days  # guardrail intervals are those of the latest review, so read every review
+    elif plan_small_sample.applies(cell.unit, drawn.units.size):
+        # A crossing also needs the randomization test at the look it is read: read the reviews the plan counts.
+        reviews = plan_small_sample.review_days(look_days)
     else:
         reviews = (look_days[-1],)  # always-valid crossings and confidence sequences are running: the last holds all
-    go = harm = invalid = False
+    go = harm = invalid = up = False
     full = None if delayed else _panel(drawn, None)
     # What launch stores (`pilots.lifecycle` -> `frozen.freeze`): the information plan from the units and the
     # pre-period as they were at launch; `GET /results` reads it back with `frozen.read(pilot)`.
@@ -273,12 +283,12 @@ def run_pilot(cell: Cell, rng: np.random.Generator) -> PilotOutcome:
     for day in reviews:
         panel = _panel(drawn, day) if delayed else full.through(day)
         document, _ = _document(pilot, plan, panel, plan.start_date + timedelta(days=day), fixed, descriptive=False)
-        g, h, i = _read(document)
-        go, harm, invalid = go or g, harm or h, invalid or i
+        g, h, i, u = _read(document)
+        go, harm, invalid, up = go or g, harm or h, invalid or i, up or u
     for day in look_days:  # the repeated data-quality checks, at every planned look
         panel = _panel(drawn, day) if delayed else full.through(day)
         invalid |= not all(c.ok for c in checks.repeated(panel, plan.weights, day, plan.unit, len(look_days)))
-    return PilotOutcome(go, harm, invalid)
+    return PilotOutcome(go, harm, invalid, up)
 
 
 def run_cell(cell: Cell, pilots: int, seed: int) -> CellResult:
@@ -286,34 +296,66 @@ def run_cell(cell: Cell, pilots: int, seed: int) -> CellResult:
     rng = np.random.default_rng(seed)
     outcomes = [run_pilot(cell, rng) for _ in range(pilots)]
     rate = lambda field: float(np.mean([getattr(o, field) for o in outcomes]))  # noqa: E731
-    return CellResult(cell, pilots, rate("go"), rate("harm"), rate("invalid"))
+    return CellResult(cell, pilots, rate("go"), rate("harm"), rate("invalid"), rate("primary"))
 
 
-def detectable_effect(cell: Cell, seed: int = 7, pilots: int = 20) -> float:
-    """The plan's detectable effect (points of accuracy) for a cell: the design's drift for 80% power times the
-    square root of the final variance the engine itself plans (its information plan, averaged over null pilots)."""
+@dataclass(frozen=True)
+class Promise:
+    """What the plan promises for a cell: ``power`` at ``effect_points`` (points of accuracy). For moderator cells
+    the normal-theory detectable effect at 80%; for team cells the small-sample plan (`pilots.plan_small_sample`):
+    its detectable effect at 80%, or, when no effect reaches 80%, the normal-theory effect and the power the plan
+    says the procedure delivers there."""
+
+    effect_points: float
+    power: float
+    normal_effect_points: float
+
+
+def promise(cell: Cell, seed: int = 7, pilots: int = 20) -> Promise:
+    """The plan's promise for a cell from the information plan the engine itself freezes (averaged over null
+    pilots): the design's drift for 80% power times the planned final standard deviation, and for pilots under the
+    small-sample safeguard the simulated procedure on the same planned variance curve."""
     rng = np.random.default_rng(seed)
     null = replace(cell, effect_points=0.0, scenario=Scenario())
     pilot = pilot_for(null)
     plan = plan_of(pilot)
-    variances, fractions = [], None
+    total = looks.total_days(plan.start_date, plan.end_date)
+    look_days = looks.planned_look_days(null.method, plan.design.looks, total)
+    curves, fractions, units = [], None, None
     for _ in range(pilots):
-        document_panel = _panel(_draw(null, rng), None)
-        total = looks.total_days(plan.start_date, plan.end_date)
-        look_days = looks.planned_look_days(null.method, plan.design.looks, total)
+        drawn = _draw(null, rng)
+        document_panel = _panel(drawn, None)
         fixed = frozen.from_json(frozen.freeze_panel(plan, document_panel))
         comparison = _comparisons(
             document_panel, plan, look_days, look_days, total - 1, "control", ("treatment",), fixed
         )[0]
-        if comparison.plan.final_variance is not None:
-            variances.append(comparison.plan.final_variance)
+        if comparison.plan.planned_variance is not None:
+            curves.append(np.asarray(comparison.plan.planned_variance, dtype=float))
             fractions = comparison.plan.planned_fractions()
-    final = float(np.mean(variances))
+            units = drawn.units
+    curve = np.mean(curves, axis=0)
+    final = float(curve[-1])
     method = "group_sequential" if null.method == "group_sequential" else "always_valid"
     design = SequentialDesign(method, looks_per_week=1 if method == "group_sequential" else 7)
-    evaluated = at_horizon(design, ALPHA, np.asarray(fractions), final)
-    drift = evaluated.drift(0.8)
-    return 100.0 * drift * math.sqrt(final)
+    normal = 100.0 * at_horizon(design, ALPHA, np.asarray(fractions), final).drift(0.8) * math.sqrt(final)
+    if units is None or not plan_small_sample.applies(cell.unit, units.size):
+        return Promise(normal, 0.8, normal)
+    half = units.size // 2
+    procedure = plan_small_sample.procedure(
+        method, plan.design.spending, ALPHA, look_days, curve, (units.size - half, half)
+    )
+    roster = plan_small_sample.Roster(
+        units.ids, units.strata, tuple(plan.weights.items()), plan.seed, "control", "treatment"
+    )
+    found = plan_small_sample.promise(procedure, roster, 0.8)
+    if found.detectable_effect is not None:
+        return Promise(100.0 * found.detectable_effect, 0.8, normal)
+    return Promise(normal, plan_small_sample.power_at(procedure, roster, normal / 100.0), normal)
 
 
-__all__ = ["Cell", "CellResult", "detectable_effect", "run_cell", "run_pilot"]
+def detectable_effect(cell: Cell, seed: int = 7, pilots: int = 20) -> float:
+    """The effect (points of accuracy) at which a cell's power is measured: the plan's promise (`promise`)."""
+    return promise(cell, seed, pilots).effect_points
+
+
+__all__ = ["Cell", "CellResult", "Promise", "detectable_effect", "promise", "run_cell", "run_pilot"]

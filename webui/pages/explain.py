@@ -76,6 +76,12 @@ def robustness(comparison: dict[str, Any], alpha: float = 0.05) -> str | None:
     rerun = f"re-running the random assignment {runs:,} times" if runs else "re-running the random assignment"
     if test.get("p_value") is None:
         return f"Robustness check ({rerun}) not available: {test.get('reason') or 'too little data'}."
+    if test.get("null_difference"):  # a guardrail's test of harm beyond its margin (one-sided)
+        verdict = "supports" if test["p_value"] <= alpha / 2 else "does not confirm"
+        return (
+            f"Robustness check: a randomization test of harm beyond the margin ({rerun}, fixed-horizon) gives "
+            f"{p_value(test['p_value'])}, which {verdict} harm beyond the margin."
+        )
     verdict = "supports" if test["p_value"] < alpha else "does not on its own confirm"
     return (
         f"Robustness check: a randomization test ({rerun}, fixed-horizon) gives {p_value(test['p_value'])}, "

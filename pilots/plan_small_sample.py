@@ -1,0 +1,256 @@
+"""The plan's promise for team pilots and pilots with few units (`analysis.small_sample` on a pilot's design).
+
+Normal-theory planning (`analysis.planning`) assumes a known variance and a boundary crossing that stands alone. With
+team randomization or fewer than `FEW_UNITS` units the results engine t-corrects every boundary with Welch degrees of
+freedom and lets a crossing count only when the exact randomization test, replaying the pilot's own stratified
+permuted blocks, agrees (`pilots.results.safeguard`). This module prices both: it simulates that procedure on the
+planned variance curve, with assignments drawn by the pilot's own procedure and the very re-randomizations the
+engine will replay, and says what effect reaches the promised power, or that none does and how much power the design
+can reach at most.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analysis.always_valid import mixture_threshold
+from analysis.group_sequential import boundaries
+from analysis.planning import PlanResult
+from analysis.small_sample import CONTROL, TREATMENT, ProcedureDesign, SmallSamplePromise, detectable_effect
+from analysis.small_sample import procedure_power as simulate_power
+from pilots.assignment.blocks import reassign
+from pilots.plan_notes import SPENDING
+from pilots.results.safeguard import FEW_UNITS, rerandomizations
+
+PATHS = 2000
+"""Simulated pilots behind a promise: Monte Carlo standard error about 0.009 at 80% power."""
+NULL_DRAWS = 999
+SEED = 20261207
+REVIEW_EVERY = 7
+"""Days between the reviews at which a confirmed crossing is counted (a reader who looks every day confirms no less
+often: the promise is a lower bound for daily readers of an always-valid pilot)."""
+
+
+def applies(unit: str, units: int) -> bool:
+    """Whether the small-sample safeguard governs this pilot's decisions whatever its audits (team randomization or
+    fewer than `FEW_UNITS` units): then the plan promises what `promise` computes."""
+    return unit == "team" or units < FEW_UNITS
+
+
+def review_days(look_days: Sequence[int]) -> tuple[int, ...]:
+    """The looks at which the verdict is counted: every `REVIEW_EVERY`-th day and the last look."""
+    days = [d for d in look_days if (d + 1) % REVIEW_EVERY == 0]
+    if not days or days[-1] != look_days[-1]:
+        days.append(look_days[-1])
+    return tuple(days)
+
+
+@dataclass(frozen=True)
+class Roster:
+    """The randomized units in canonical order with their strata, the arms' weights and the plan's seed."""
+
+    ids: tuple[str, ...]
+    strata: tuple[str, ...]
+    weights: tuple[tuple[str, int], ...]
+    seed: int
+    control: str
+    treatment: str
+
+    def codes(self, labels: np.ndarray) -> np.ndarray:
+        labels = np.asarray(labels)
+        return np.where(labels == self.control, CONTROL, np.where(labels == self.treatment, TREATMENT, 2))
+
+    def null(self) -> np.ndarray:
+        """The re-randomizations the engine's randomization test replays (`pilots.results.safeguard`)."""
+        draws = rerandomizations(self.ids, self.strata, self.weights, self.seed % (2**32), NULL_DRAWS)
+        return self.codes(draws)
+
+    def observed(self, paths: int) -> np.ndarray:
+        """``paths`` assignments drawn by the launch procedure (stratified permuted blocks)."""
+        rng = np.random.default_rng(SEED)
+        weights = dict(self.weights)
+        return self.codes(np.array([reassign(self.ids, self.strata, weights, rng) for _ in range(paths)]))
+
+
+def procedure(
+    method: str,
+    spending: str,
+    alpha: float,
+    look_days: Sequence[int],
+    look_variance: Sequence[float],
+    sizes: tuple[int, int],
+) -> ProcedureDesign:
+    """The engine's procedure for one comparison: the always-valid mixture tuned and calibrated to the planned
+    schedule (`pilots.results.sequential.mixture`), or Lan-DeMets boundaries at the planned fractions."""
+    variance = np.asarray(look_variance, dtype=float)
+    fractions = variance[-1] / variance
+    days = np.asarray(look_days)
+    if method == "always_valid":
+        from pilots.results.sequential import mixture
+
+        design, _ = mixture(float(variance[-1]), alpha, fractions)
+
+        def thresholds(v: np.ndarray) -> np.ndarray:
+            return mixture_threshold(v, design.tau2, design.nominal_alpha)
+
+        reviews = np.isin(days, review_days(days.tolist()))
+    else:
+        upper = np.asarray(boundaries(np.minimum(fractions, 1.0), alpha, SPENDING[spending], final=True).upper)
+
+        def thresholds(v: np.ndarray) -> np.ndarray:
+            return np.broadcast_to(upper, v.shape)
+
+        reviews = np.ones(days.size, dtype=bool)
+    return ProcedureDesign(days, variance, sizes, reviews, thresholds, alpha)
+
+
+def promise(design: ProcedureDesign, roster: Roster, power: float) -> SmallSamplePromise:
+    """The detectable effect at ``power`` and the largest reachable power (seeded: the same plan every time)."""
+    return detectable_effect(
+        design, power, roster.observed(PATHS), roster.null(), scale=math.sqrt(design.look_variance[-1]), seed=SEED
+    )
+
+
+def power_at(design: ProcedureDesign, roster: Roster, effect: float) -> float:
+    """The procedure's simulated power at ``effect`` (same seeds as `promise`)."""
+    return simulate_power(design, effect, roster.observed(PATHS), roster.null(), seed=SEED).power
+
+
+def promise_json(
+    found: SmallSamplePromise,
+    roster: Roster,
+    *,
+    unit: str,
+    normal_effect: float | None,
+    target_effect: float | None,
+    target_power: float | None,
+    percent_points: bool,
+) -> dict[str, Any]:
+    """The plan document's ``small_sample`` section, with a plain sentence."""
+    units = len(roster.ids)
+    noun = "teams" if unit == "team" else "units"
+    fmt = (lambda v: f"{100 * v:.2f} points") if percent_points else (lambda v: f"{v:.3g}")
+    null = roster.null()
+    distinct = len({row.tobytes() for row in np.asarray(null, dtype=np.int8)})
+    reason = "team randomization" if unit == "team" else f"fewer than {FEW_UNITS} units"
+    if found.detectable_effect is None:
+        message = (
+            f"With {units} {noun} this design cannot reach {found.power:.0%} power at any effect: a crossing counts "
+            "only when the exact randomization test agrees, and among the assignments the pilot's permuted blocks "
+            f"can draw only {found.ceiling:.0%} leave that test able to reach alpha (otherwise the assignment and its "
+            "mirror image carry too much of its probability). That is the largest achievable power, at any effect. "
+            f"Randomize more {noun} (or in fewer strata) before relying on this pilot."
+        )
+    else:
+        message = (
+            f"With {units} {noun} the plan promises {found.power:.0%} power at an effect of "
+            f"{fmt(found.detectable_effect)}"
+            + (f" (normal theory would say {fmt(normal_effect)})" if normal_effect is not None else "")
+            + ": boundaries are t-corrected with Welch degrees of freedom (at most "
+            f"{units - 2}) and a crossing counts only when the exact randomization test agrees. The largest "
+            f"achievable power is about {found.ceiling:.0%} (the share of assignments that let that test reach alpha)."
+        )
+    return {
+        "applies": True,
+        "reason": reason,
+        "units": units,
+        "welch_df_at_most": units - 2,
+        "distinct_rerandomizations": distinct,
+        "rerandomizations": int(np.asarray(null).shape[0]),
+        "power": found.power,
+        "detectable_effect": found.detectable_effect,
+        "normal_theory_detectable_effect": normal_effect,
+        "power_at_detectable_effect": found.at_effect.power if found.detectable_effect is not None else None,
+        "largest_power": found.ceiling,
+        "target_effect": target_effect,
+        "power_at_target_effect": target_power,
+        "simulated_pilots": found.at_effect.paths,
+        "mc_se": found.at_effect.mc_se,
+        "message": message,
+    }
+
+
+def plan_section(
+    result: PlanResult,
+    roster: Roster,
+    *,
+    unit: str,
+    method: str,
+    spending: str,
+    look_days: Sequence[int],
+    percent_points: bool,
+) -> dict[str, Any]:
+    """The ``small_sample`` section of a plan: the procedure on the plan's variance curve (its planned looks
+    interpolated in ``1 / days``, where the variance is linear) at the registered ``look_days``."""
+    per_look = result.design.looks_per_week
+    planned_days = np.array([7.0 * (j + 1) / per_look - 1.0 for j in range(len(result.looks_variance))])
+    days = np.asarray(look_days, dtype=float)
+    x = 1.0 / (planned_days + 1.0)
+    variance = np.interp(1.0 / (days + 1.0), x[::-1], np.asarray(result.looks_variance)[::-1])
+    arms = result.units_per_arm
+    design = procedure(method, spending, result.alpha_per_comparison, look_days, variance, (arms[0], min(arms[1:])))
+    found = promise(design, roster, result.power)
+    target = result.target_effect
+    return promise_json(
+        found,
+        roster,
+        unit=unit,
+        normal_effect=result.weeks[-1].mde,
+        target_effect=target,
+        target_power=power_at(design, roster, abs(target)) if target else None,
+        percent_points=percent_points,
+    )
+
+
+def pilot_section(
+    session, pilot, plan, result: PlanResult, units: int, weeks: int, *, percent_points: bool
+) -> dict[str, Any] | None:
+    """`plan_section` for a registered pilot (None when the safeguard does not govern it): its own units and strata
+    as launch groups them (one stratum when a strata value is still missing), arms, seed and registered looks."""
+    from sqlalchemy import select
+
+    from pilots.assignment.randomization import build_units, launch_bands
+    from pilots.errors import ValidationFailed
+    from pilots.models import RosterEntry
+    from pilots.results.looks import planned_look_days
+
+    if not applies(plan.unit, units) or len(plan.arms) < 2:
+        return None
+    entries = session.scalars(select(RosterEntry).where(RosterEntry.pilot_id == pilot.id)).all()
+    try:
+        grouped = build_units(entries, pilot, edges=launch_bands(entries, pilot))
+        ids, strata = tuple(u.unit_id for u in grouped), tuple(u.stratum for u in grouped)
+    except ValidationFailed:
+        ids = tuple(sorted({e.team if plan.unit == "team" else e.moderator_id for e in entries}))
+        strata = ("all",) * len(ids)
+    roster = Roster(ids, strata, tuple(plan.weights.items()), plan.seed, plan.control.name, plan.treatments[0].name)
+    method = plan.design.method
+    look_days = planned_look_days(method, plan.design.looks, 7 * weeks)
+    return plan_section(
+        result,
+        roster,
+        unit=plan.unit,
+        method=method,
+        spending=plan.design.spending,
+        look_days=look_days,
+        percent_points=percent_points,
+    )
+
+
+__all__ = [
+    "FEW_UNITS",
+    "Roster",
+    "applies",
+    "pilot_section",
+    "plan_section",
+    "power_at",
+    "procedure",
+    "promise",
+    "promise_json",
+    "review_days",
+]

@@ -20,8 +20,10 @@ References
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 from scipy import optimize, special
@@ -30,6 +32,8 @@ GRID_R = 24
 """Grid-size parameter ``r`` of [1]; 24 gives boundary accuracy far below 1e-6."""
 
 _INF_BOUND = 40.0
+_SQRT2 = math.sqrt(2.0)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
 def _norm_sf(x: np.ndarray | float) -> np.ndarray | float:
@@ -63,8 +67,15 @@ _KERNEL_CACHE = 70
 """Stages whose interior kernel is kept (`_interior_kernel`): one planned horizon merges its looks to at most 65."""
 
 
-@dataclass(frozen=True)
-class _Grid:
+_SIXTHS = np.diff(_ODD) / 6.0
+_FULL_WEIGHTS = np.empty(_FULL.size)
+"""Simpson weights of the untruncated grid at mean 0 (the end points' weights are never read)."""
+_FULL_WEIGHTS[1::2] = 4.0 * _SIXTHS
+_FULL_WEIGHTS[2:-1:2] = _SIXTHS[1:] + _SIXTHS[:-1]
+_FULL_WEIGHTS[0], _FULL_WEIGHTS[-1] = _SIXTHS[0], _SIXTHS[-1]
+
+
+class _Grid(NamedTuple):
     """Grid points and Simpson weights; ``points[inner]`` equals ``mean + _FULL[full]`` (the untruncated interior)."""
 
     points: np.ndarray
@@ -73,27 +84,34 @@ class _Grid:
     full: slice
 
 
-def _layout(mean: float, low: float, high: float, r: int = GRID_R) -> _Grid:
-    odd_all = mean + (_ODD if r == GRID_R else _odd_offsets(r))
-    lo = max(low, odd_all[0])
-    hi = min(high, odd_all[-1])
+def _layout(mean: float, low: float, high: float) -> _Grid:
+    """`grid` with its interior read from the untruncated grid: the points are ``mean + _FULL``, the weights those of
+    the grid at mean 0 (a shifted grid's spacings differ from them in the last bits only), so that a stage's grid
+    costs a few calls rather than a dozen; only the two points and three weights next to each boundary are computed.
+    """
+    odd_all = mean + _ODD
+    lo = max(low, float(odd_all[0]))
+    hi = min(high, float(odd_all[-1]))
     if hi <= lo:
         return _Grid(np.array([lo]), np.array([0.0]), slice(0, 0), slice(0, 0))
-    a = int(np.searchsorted(odd_all, lo, side="right"))
-    b = int(np.searchsorted(odd_all, hi, side="left"))
-    odd = np.concatenate(([lo], odd_all[a:b], [hi]))
-    mid = 0.5 * (odd[:-1] + odd[1:])
-    points = np.empty(2 * odd.size - 1)
-    points[0::2] = odd
-    points[1::2] = mid
-    h = np.diff(odd)
-    weights = np.zeros_like(points)
-    weights[0::2][:-1] += h / 6.0
-    weights[0::2][1:] += h / 6.0
-    weights[1::2] = 4.0 * h / 6.0
-    if b <= a:
-        return _Grid(points, weights, slice(0, 0), slice(0, 0))
-    return _Grid(points, weights, slice(2, 2 * (b - a) + 1), slice(2 * a, 2 * b - 1))
+    a = int(odd_all.searchsorted(lo, "right"))
+    b = int(odd_all.searchsorted(hi, "left"))
+    m = b - a  # odd points strictly inside (lo, hi)
+    if m < 2:
+        points, weights = grid(mean, lo, hi)
+        inner = slice(2, 2 * m + 1) if m else slice(0, 0)
+        return _Grid(points, weights, inner, slice(2 * a, 2 * b - 1) if m else slice(0, 0))
+    size = 2 * m + 3
+    points = np.empty(size)
+    np.add(_FULL[2 * a : 2 * b - 1], mean, out=points[2 : 2 * m + 1])
+    first, last = float(points[2]), float(points[2 * m])
+    points[0], points[1], points[-2], points[-1] = lo, 0.5 * (lo + first), 0.5 * (last + hi), hi
+    head, tail = (first - lo) / 6.0, (hi - last) / 6.0
+    weights = np.empty(size)
+    weights[3 : 2 * m] = _FULL_WEIGHTS[2 * a + 1 : 2 * b - 2]
+    weights[0], weights[1], weights[2] = head, 4.0 * head, head + _SIXTHS[a]
+    weights[-3], weights[-2], weights[-1] = _SIXTHS[b - 2] + tail, 4.0 * tail, tail
+    return _Grid(points, weights, slice(2, 2 * m + 1), slice(2 * a, 2 * b - 1))
 
 
 def grid(mean: float, low: float, high: float, r: int = GRID_R) -> tuple[np.ndarray, np.ndarray]:
@@ -102,62 +120,145 @@ def grid(mean: float, low: float, high: float, r: int = GRID_R) -> tuple[np.ndar
     Points are dense within three standard deviations of ``mean`` and thin out
     logarithmically in the tails; the region is truncated to ``[low, high]``.
     """
-    layout = _layout(mean, low, high, r)
-    return layout.points, layout.weights
+    odd_all = mean + (_ODD if r == GRID_R else _odd_offsets(r))
+    lo = max(low, float(odd_all[0]))
+    hi = min(high, float(odd_all[-1]))
+    if hi <= lo:
+        return np.array([lo]), np.array([0.0])
+    a = int(odd_all.searchsorted(lo, "right"))
+    b = int(odd_all.searchsorted(hi, "left"))
+    odd = np.concatenate(([lo], odd_all[a:b], [hi]))
+    points = np.empty(2 * odd.size - 1)
+    points[0::2] = odd
+    points[1::2] = 0.5 * (odd[:-1] + odd[1:])
+    h = np.diff(odd)
+    weights = np.zeros_like(points)
+    weights[0::2][:-1] += h / 6.0
+    weights[0::2][1:] += h / 6.0
+    weights[1::2] = 4.0 * h / 6.0
+    return points, weights
 
 
-@lru_cache(maxsize=_KERNEL_CACHE)
-def _interior_kernel(t: float, t_prev: float) -> np.ndarray:
+_HALF = _FULL.size // 2 + 1
+_EXP_FLOOR = -700.0
+"""Exponents below this are raised to it before ``exp``: ``exp(-700)`` is 1e-304, where the true values (down to
+exactly 0) are just as negligible next to any probability, and exponents near or below the underflow threshold
+(about -708) make numpy's ``exp`` four to five times slower, on a third of a daily-look kernel's entries."""
+_FLOOR_BLOCK = np.full((_HALF, _FULL.size), _EXP_FLOOR)
+"""`_EXP_FLOOR` in the shape of half a kernel."""
+
+
+def _gaussian(z: np.ndarray, floor: np.ndarray | float = _EXP_FLOOR) -> np.ndarray:
+    """``exp(-z^2 / 2)`` in place, with the exponent floored at `_EXP_FLOOR`."""
+    z *= z
+    z *= -0.5
+    np.maximum(z, floor, out=z)
+    return np.exp(z, out=z)
+
+
+def _interior_kernel(t: float, t_prev: float, out: np.ndarray) -> np.ndarray:
     """Transition density between the untruncated interior grids of two stages, ``phi((g_i sqrt(t) - g_j
-    sqrt(t_prev)) / sqrt(t - t_prev))`` without the ``1 / sqrt(2 pi)``.
+    sqrt(t_prev)) / sqrt(t - t_prev))`` without the ``1 / sqrt(2 pi)``, for the first `_HALF` rows ``i``, written
+    into ``out``. The offsets are exactly antisymmetric (``g[n-1-i] == -g[i]``), so row ``n-1-i`` is row ``i``
+    reversed, bit for bit (`_KernelCache.product` reads the other rows that way).
 
     Both grids sit at ``theta sqrt(t)`` plus fixed offsets ``g``, so the drift cancels: the interior of the kernel
     depends on the two fractions only, whatever the drift and the boundaries. A root search integrates the same
-    fractions a dozen times (calibrating a level, solving for a drift); keeping the interior leaves only the few
-    rows and columns next to the boundaries to compute each time, which is what made daily looks over a year slow.
+    fractions a dozen times (calibrating a level, solving for a drift); keeping the interior (`_KernelCache`) leaves
+    only the few rows and columns next to the boundaries to compute each time, which is what made daily looks over a
+    year slow.
     """
-    n = _FULL.size
-    half = n // 2 + 1
-    kernel = np.empty((n, n))
-    z = kernel[:half]
-    np.subtract.outer(
-        _FULL[:half] * (np.sqrt(t) / np.sqrt(t - t_prev)), _FULL * (np.sqrt(t_prev) / np.sqrt(t - t_prev)), out=z
+    # Columns minus rows (the sign goes with the square): numpy's broadcast loop is faster along a contiguous row.
+    np.subtract(
+        _FULL * (np.sqrt(t_prev) / np.sqrt(t - t_prev)),
+        (_FULL[:_HALF] * (np.sqrt(t) / np.sqrt(t - t_prev)))[:, None],
+        out=out,
     )
-    z *= z
-    z *= -0.5
-    np.exp(z, out=z)
-    # The offsets are exactly antisymmetric (g[n-1-i] == -g[i]), so row n-1-i is row i reversed, bit for bit.
-    kernel[half:] = kernel[: n - half][::-1, ::-1]
-    kernel.flags.writeable = False
-    return kernel
+    return _gaussian(out, _FLOOR_BLOCK)  # numpy's maximum is several times faster against an array than a scalar
+
+
+class _KernelCache:
+    """The interior kernels (`_interior_kernel`) of the stage pairs used last, the least recently used evicted first.
+
+    Half of each kernel is kept, the other half read mirrored: a pass over a year of daily looks multiplies by some
+    64 kernels in turn, which do not stay in the processor's caches, so the products are bound by memory traffic
+    (52 us a product against 7 us from cache), which half-size kernels halve. A new kernel is written over the one it
+    evicts: fresh memory for each (mapped and zeroed by the operating system on first touch, unmapped on eviction)
+    cost more CPU than the exponentials in it. Because arrays are reused, no kernel leaves the cache: callers get the
+    product they need (`product`) under a lock, so a thread never reads a kernel another thread is overwriting.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kernels: OrderedDict[tuple[float, float], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def product(self, t: float, t_prev: float, rows: slice, cols: slice, vector: np.ndarray) -> np.ndarray:
+        """``kernel(t, t_prev)[rows, cols] @ vector`` for the whole kernel (all `_FULL` rows)."""
+        n, r0, r1, c0, c1 = _FULL.size, rows.start, rows.stop, cols.start, cols.stop
+        key = (t, t_prev)
+        with self._lock:
+            kernel = self._kernels.get(key)
+            if kernel is None:
+                spare = self._kernels.popitem(last=False)[1] if len(self._kernels) >= self.size else None
+                kernel = _interior_kernel(t, t_prev, np.empty((_HALF, n)) if spare is None else spare)
+                self._kernels[key] = kernel
+            else:
+                self._kernels.move_to_end(key)
+            # Sub-blocks of the kernel are strided views that BLAS multiplies without a copy.
+            if r1 <= _HALF:
+                return kernel[r0:r1, c0:c1] @ vector
+            out = np.empty(r1 - r0)
+            split = max(r0, _HALF)
+            if r0 < split:
+                out[: split - r0] = kernel[r0:split, c0:c1] @ vector
+            # Rows i >= _HALF: kernel[i, j] == kernel[n-1-i, n-1-j].
+            out[split - r0 :] = (kernel[n - r1 : n - split, n - c1 : n - c0] @ vector[::-1])[::-1]
+            return out
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kernels.clear()
+
+    def __len__(self) -> int:
+        return len(self._kernels)
+
+
+_KERNELS = _KernelCache(_KERNEL_CACHE)
+
+
+_EDGES = 4
+_EDGE_INDEX = np.array((0, 1, -2, -1))
+"""A truncated grid's points off the fixed offsets: the boundary and the midpoint next to it, at each end (`inner` is
+everything else)."""
 
 
 def _transition(new: _Grid, old: _Grid, base: np.ndarray, t: float, t_prev: float, mass: np.ndarray) -> np.ndarray:
     """``sum_j phi((x_i sqrt(t) - base_j) / sd) mass_j`` for every new point ``x_i`` (without ``1 / sqrt(2 pi)``):
     the interior block from `_interior_kernel`, the rows and columns next to the boundaries computed directly."""
-    sd = np.sqrt(t - t_prev)
+    sd = math.sqrt(t - t_prev)
     rows, cols = new.inner, old.inner
-    out = np.empty(new.points.size)
-
-    def block(row_index, col_index) -> np.ndarray:
-        z = np.subtract.outer(new.points[row_index] * np.sqrt(t), base[col_index])
+    n_new = new.points.size
+    x = new.points * math.sqrt(t)
+    if rows.stop - rows.start < _EDGES or cols.stop - cols.start < _EDGES:
+        z = np.subtract.outer(x, base)
         z /= sd
-        z *= z
-        z *= -0.5
-        np.exp(z, out=z)
-        return z
-
-    if rows.stop - rows.start < 4 or cols.stop - cols.start < 4:
-        return block(slice(None), slice(None)) @ mass
-    n_old, n_new = old.points.size, new.points.size
-    edge_cols = np.array((0, 1, n_old - 2, n_old - 1))  # inner is everything but two points at each end
-    edge_rows = np.array((0, 1, n_new - 2, n_new - 1))
-    # Rows of the cached kernel are contiguous; the interior mass is padded to the full grid with zeros, so the
-    # product needs no copy of a strided sub-block.
-    padded = np.zeros(_FULL.size)
-    padded[old.full] = mass[cols]
-    out[rows] = _interior_kernel(t, t_prev)[new.full] @ padded + block(rows, edge_cols) @ mass[edge_cols]
-    out[edge_rows] = block(edge_rows, slice(None)) @ mass
+        return _gaussian(z) @ mass
+    # Every new point from the old edge points, and the new edge points from the old interior: one buffer, so that
+    # scaling and exponentiating both blocks is one call each. Rows run along the grids (numpy's broadcasting loop is
+    # slow along an axis of four).
+    n_inner = cols.stop - cols.start
+    buffer = np.empty(_EDGES * (n_new + n_inner))
+    to_all = buffer[: _EDGES * n_new].reshape(_EDGES, n_new)
+    to_edges = buffer[_EDGES * n_new :].reshape(_EDGES, n_inner)
+    np.subtract.outer(base.take(_EDGE_INDEX), x, out=to_all)
+    np.subtract.outer(x.take(_EDGE_INDEX), base[cols], out=to_edges)
+    buffer /= sd
+    _gaussian(buffer)
+    inner_mass = mass[cols]
+    out = mass.take(_EDGE_INDEX) @ to_all
+    out[rows] += _KERNELS.product(t, t_prev, new.full, old.full, inner_mass)
+    out[_EDGE_INDEX] += to_edges @ inner_mass
     return out
 
 
@@ -194,33 +295,58 @@ class Propagator:
         dt = t - self.t_prev
         return dt, self.theta * dt
 
+    def _base(self, t: float) -> tuple[np.ndarray, float]:
+        """Where the current grid's paths are centred at stage ``t`` on the score scale, and the increment's sd."""
+        dt, drift = self._shift(t)
+        return self.points * math.sqrt(self.t_prev) + drift, math.sqrt(dt)
+
     def cross(self, t: float, upper: float, lower: float) -> tuple[float, float]:
         """First-crossing probabilities ``P(Z_k >= upper, cont.)``, ``P(Z_k <= lower, cont.)``."""
-        dt, drift = self._shift(t)
         if self.points is None:
-            mean = self.theta * np.sqrt(t)
+            self._shift(t)
+            mean = self.theta * math.sqrt(t)
             return float(_norm_sf(upper - mean)), float(_norm_sf(mean - lower))
-        base = self.points * np.sqrt(self.t_prev) + drift
-        sd = np.sqrt(dt)
-        up = float(self.mass @ _norm_sf((upper * np.sqrt(t) - base) / sd))
-        low = float(self.mass @ _norm_sf((base - lower * np.sqrt(t)) / sd))
-        return up, low
+        base, sd = self._base(t)
+        return self._tails(base, sd, t, upper, lower)
+
+    def _tails(self, base: np.ndarray, sd: float, t: float, upper: float, lower: float) -> tuple[float, float]:
+        sqrt_t = math.sqrt(t)
+        z = np.empty((2, base.size))
+        np.subtract(upper * sqrt_t, base, out=z[0])
+        np.subtract(base, lower * sqrt_t, out=z[1])
+        z /= sd * _SQRT2
+        up, low = special.erfc(z, out=z) @ self.mass
+        return 0.5 * float(up), 0.5 * float(low)
 
     def advance(self, t: float, upper: float, lower: float) -> None:
         """Move to stage ``t`` keeping only paths that continue (``lower < Z < upper``)."""
-        dt, drift = self._shift(t)
-        mean = self.theta * np.sqrt(t)
-        layout = _layout(mean, max(lower, -_INF_BOUND), min(upper, _INF_BOUND))
-        points = layout.points
         if self.points is None or self._grid is None:
-            density = _norm_pdf(points - mean)
-        else:
-            base = self.points * np.sqrt(self.t_prev) + drift
-            sd = np.sqrt(dt)
-            density = _transition(layout, self._grid, base, t, self.t_prev, self.mass) * (
-                np.sqrt(t) / sd / np.sqrt(2.0 * np.pi)
-            )
-        self.points, self.mass, self.t_prev, self._grid = points, density * layout.weights, t, layout
+            self._shift(t)
+            mean = self.theta * math.sqrt(t)
+            layout = _layout(mean, max(lower, -_INF_BOUND), min(upper, _INF_BOUND))
+            density = _norm_pdf(layout.points - mean)
+            self.points, self.mass, self.t_prev, self._grid = layout.points, density * layout.weights, t, layout
+            return
+        base, sd = self._base(t)
+        self._move(base, sd, t, upper, lower)
+
+    def step(self, t: float, upper: float, lower: float) -> tuple[float, float]:
+        """`cross` then `advance` to the same stage with the same boundaries, sharing their work."""
+        if self.points is None:
+            crossed = self.cross(t, upper, lower)
+            self.advance(t, upper, lower)
+            return crossed
+        base, sd = self._base(t)
+        crossed = self._tails(base, sd, t, upper, lower)
+        self._move(base, sd, t, upper, lower)
+        return crossed
+
+    def _move(self, base: np.ndarray, sd: float, t: float, upper: float, lower: float) -> None:
+        layout = _layout(self.theta * math.sqrt(t), max(lower, -_INF_BOUND), min(upper, _INF_BOUND))
+        mass = _transition(layout, self._grid, base, t, self.t_prev, self.mass)
+        mass *= math.sqrt(t) / sd / _SQRT_2PI
+        mass *= layout.weights  # density times Simpson weight
+        self.points, self.mass, self.t_prev, self._grid = layout.points, mass, t, layout
 
 
 def crossing_probabilities(
@@ -228,13 +354,18 @@ def crossing_probabilities(
 ) -> Crossings:
     """First-crossing probabilities for given boundaries (``inf`` means no boundary)."""
     prop = Propagator(theta)
-    ups, lows = [], []
-    for t, b, a in zip(fractions, upper, lower, strict=True):
-        up, low = prop.cross(t, b, a)
-        ups.append(up)
-        lows.append(low)
-        if t != fractions[-1]:
-            prop.advance(t, b, a)
+    stages = list(
+        zip(
+            np.asarray(fractions, dtype=float).tolist(),
+            np.asarray(upper, dtype=float).tolist(),
+            np.asarray(lower, dtype=float).tolist(),
+            strict=True,
+        )
+    )
+    crossed = [prop.step(t, b, a) for t, b, a in stages[:-1]]
+    if stages:
+        crossed.append(prop.cross(*stages[-1]))
+    ups, lows = zip(*crossed, strict=True) if crossed else ((), ())
     return Crossings(np.array(ups), np.array(lows))
 
 
@@ -288,6 +419,8 @@ def _upper_by_newton(prop: Propagator, t: float, target: float, lo: float) -> fl
             high = b
         slope = -float(mass @ _norm_pdf(z)) * sqrt_t / sd / tail
         step = g / slope if slope < 0 else math.inf
+        if abs(step) < 1e-12:  # settled (a step below the spacing of floats would fail the bracket test below)
+            return b - step
         new = b - step
         if not (low < new < high):
             new = 0.5 * (low + high)

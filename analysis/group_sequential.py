@@ -234,11 +234,9 @@ def rejection_probability(bounds: Boundaries, theta: float) -> tuple[float, floa
     up_total = low_total = 0.0
     t = bounds.information_fractions
     for k, tk in enumerate(t):
-        up, low = prop.cross(tk, bounds.upper[k], bounds.lower[k])
+        up, low = (prop.step if k < len(t) - 1 else prop.cross)(tk, bounds.upper[k], bounds.lower[k])
         up_total += up
         low_total += low
-        if k < len(t) - 1:
-            prop.advance(tk, bounds.upper[k], bounds.lower[k])
     return up_total, low_total
 
 

@@ -33,7 +33,7 @@ CASES = [
 
 
 def _clear() -> None:
-    integration._interior_kernel.cache_clear()
+    integration._KERNELS.clear()
     always_valid._CALIBRATIONS.clear()
 
 

@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike
 from scipy import special, stats
 
 from analysis import reasons
+from analysis.unconditional import boschloo
 
 SRM_THRESHOLD = 0.001
 # Audit rates and attrition come from tens of moderators, so tests have little power and a
@@ -202,8 +203,16 @@ def attrition(
 ) -> CheckResult:
     """Differential attrition: units with no audits in the recent window, by arm.
 
-    Two arms: Fisher's exact test on the 2x2 table (exact with small counts). More arms: chi-square
-    test of independence. Flags when ``p < threshold``.
+    Two arms: Boschloo's unconditional exact test (`analysis.unconditional`), valid whatever the share of units
+    that go silent in both arms and more powerful than Fisher's conditional test at tens of units per arm (20
+    against 20 units, 7 silent in one arm and none in the other: p = 0.0034 against Fisher's 0.0083). More arms:
+    chi-square test of independence. Flags when ``p < threshold``; ``statistic`` is the silent share of the second
+    arm minus the first's (two arms) or the chi-square statistic.
+
+    References
+    ----------
+    .. [1] Boschloo, R. D. (1970). Raised conditional level of significance for the 2x2-table when testing the
+       equality of two probabilities. Statistica Neerlandica 24(1), 1-9.
     """
     _threshold_iv(threshold)
     if set(units) != set(inactive) or len(units) < 2:
@@ -223,14 +232,18 @@ def attrition(
             reasons.TOO_FEW_UNITS,
         )
     rates = ", ".join(f"{a} {g}/{n}" for a, g, n in zip(arms, gone, total, strict=True))
-    stat, p = _share_by_arm_test(gone, total)
+    if len(arms) == 2:
+        p = boschloo(int(gone[1]), int(total[1]), int(gone[0]), int(total[0])).p_value
+        stat = float(gone[1] / total[1] - gone[0] / total[0])
+    else:
+        stat, p = _share_by_arm_test(gone, total)
     if p < threshold:
         msg = (
             f"Moderators stopped being audited at different rates by arm ({rates} inactive; "
             f"p = {p:.2g}). The remaining moderators are no longer comparable."
         )
     else:
-        msg = f"Attrition is similar across arms ({rates} inactive; p = {p:.2g})."
+        msg = f"Attrition does not differ by arm beyond chance ({rates} inactive; p = {p:.2g}, bar {threshold:.2g})."
     return CheckResult("attrition", bool(p >= threshold), stat, p, msg)
 
 

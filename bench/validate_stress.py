@@ -10,7 +10,8 @@ and the share flagged `invalid` at any look. Effect cells run at the plan's dete
 engine's own information plan and the design's inflation) and report the share that reached `go`.
 
 Prints one markdown row per cell as it finishes (so a partial run is still usable), with Monte Carlo standard errors
-``sqrt(p (1 - p) / n)`` and a `!` where a rate exceeds its level by more than two of them.
+``sqrt(p (1 - p) / n)`` and a `!` where a rate exceeds its level by more than two of them; the last column names the
+checks that flagged pilots and the share of pilots each flagged.
 
     .venv/bin/python bench/validate_stress.py [--pilots 2000] [--power-pilots 1000] [--sizes m40,m100,m400,t8,t20]
         [--designs always_valid,group_sequential] [--scenarios baseline,...] [--power-scenarios baseline,...]
@@ -72,9 +73,9 @@ def main() -> None:
     print(f"{args.pilots} null / {args.power_pilots} effect pilots per cell, 6 weeks, two-sided alpha 0.05, seeded.\n")
     print(
         "| units | design | scenario | false-go (MC se) | false-harm (MC se) | flagged invalid | "
-        "effect (pts) | power: constant / ramp / fade | pilots | seed | s |"
+        "effect (pts) | power: constant / ramp / fade | pilots | seed | s | flagged by |"
     )
-    print("|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|")
+    print("|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---|")
     for size_key in args.sizes.split(","):
         unit, size = SIZES[size_key]
         for method in args.designs.split(","):
@@ -101,12 +102,13 @@ def main() -> None:
                     effect = f"{mde:.2f}"
                 label = f"{size} {'moderators' if unit == 'moderator' else 'teams'}"
                 invalid = _rate(null.invalid, null.pilots)
+                by_check = ", ".join(f"{name} {share:.3f}" for name, share in null.flagged_by.items()) or "-"
                 if name == "attrition" and null.invalid < 0.9:
                     invalid += " (< 0.90)"
                 print(
                     f"| {label} | {method} | {name} | {_rate(null.go, null.pilots, LEVEL)} | "
                     f"{_rate(null.harm, null.pilots, LEVEL)} | {invalid} | {effect} | {power} | {null.pilots} | "
-                    f"{seed} | {time.perf_counter() - start:.0f} |",
+                    f"{seed} | {time.perf_counter() - start:.0f} | {by_check} |",
                     flush=True,
                 )
 

@@ -5,14 +5,23 @@
 * Audit coverage: assigned units with at least one audit in the window, by arm (catches an arm whose outcomes never
   arrive, which the sample-ratio check on audited units can miss with tens of units).
 * Audit-rate balance: audits per unit per week over the window, among units with audits.
-* Attrition: units with no audits in the last 7 days, by arm (checked once the pilot has two weeks of data); in team
-  pilots the member moderators with no audits in the last 7 days (a team is never silent as a whole).
+* Attrition: judged at the end of each whole pilot week from the second (`attrition_checkpoint`; a look between
+  two checkpoints reads the latest one, with what has arrived by the look). A unit is at risk when its own audit
+  rate before the week made a silent week unlikely (at least `MIN_EXPECTED_AUDITS` audits expected in it, so no
+  audit by chance has probability under 5%), and silent when it had no audit in that week; silent units of the at-risk
+  ones by arm, Boschloo's unconditional exact test (`analysis.checks.attrition`). In team pilots the member moderators
+  are counted (a team is never silent as a whole).
 * Repeated looks: the checks above are re-run at every planned look, so the noisy ones have bars set for the whole
-  pilot (`look_thresholds`): audit rate and attrition each flag a valid pilot with probability at most 0.4% over all
-  its looks (Sidak over the planned looks, ``1 - (1 - level)^(1 / looks)``). Sample ratio and coverage keep the SRM
-  bar (p < 0.001) at each look: with a fixed, block-randomized roster their counts hardly move from look to look, so
-  splitting it would only blunt them. Over a valid pilot the four together flag at most about 1% (the stress matrix
-  measures it); with 0.01 per look for audit rate and attrition they flagged 2-4% of valid pilots at some look.
+  pilot (`look_thresholds`, `PILOT_LEVELS`): audit rate flags a valid pilot with probability at most 0.25% over all
+  its looks (Sidak over the planned looks, ``1 - (1 - level)^(1 / looks)``), attrition at most 0.65% over its weekly
+  checkpoints (Sidak over the checkpoints the looks read: 5 in a 6-week pilot, daily or weekly looks alike). The
+  unconditional test holds its level whatever the share of units silent in both arms, so the 0.65% holds even if
+  weekly silences are independent from week to week (the worst case for the split). Sample ratio and coverage keep
+  the SRM bar (p < 0.001) at each look: with a fixed, block-randomized roster their counts hardly move from look to
+  look, so splitting it would only blunt them. Over a valid pilot the four together flag at most about 1% (the
+  stress matrix measures the others; attrition's share is a bound); with 0.01 per look for audit rate and attrition
+  they flagged 2-4% of valid pilots at some look. Attrition had 0.4% split over every look (1e-4 per daily look):
+  with 20 moderators per arm it then missed 0.72 of always-valid pilots that lost half their treatment arm.
 * Covariate balance at launch: SMDs of site, language, tenure and pre-period accuracy. Chance imbalance under a valid
   randomization is not a data-quality failure (and CUPED adjusts for the pre-period), so an |SMD| above 0.1 is shown
   as a warning; the check fails only when an imbalance is also beyond chance (z = SMD / sqrt(1/n_c + 1/n_t),
@@ -46,20 +55,40 @@ from pilots.results.loader import Panel
 
 RECENT_DAYS = 7
 ATTRITION_FROM_DAY = 14
-PILOT_LEVELS = {"audit_rate": 0.004, "attrition": 0.004}
-"""Probability, over a whole valid pilot, that each noisy repeated check flags it."""
+MIN_EXPECTED_AUDITS = 3.0
+"""Audits a unit must be expected to receive in the checked week, at its own rate before it, to be at risk of
+attrition: with fewer, a silent week is ordinary (Poisson: no audit with probability above e^-3 = 5%)."""
+PILOT_LEVELS = {"audit_rate": 0.0025, "attrition": 0.0065}
+"""Probability, over a whole valid pilot, that each noisy repeated check flags it. Attrition's 0.65% makes 8 of 20
+silent against none flag at every checkpoint of a 6-week pilot (Boschloo p = 0.00123 against a bar of 0.0013); the
+audit-rate check flagged far fewer valid pilots than its earlier 0.4% in the stress matrix, so it gave up 0.15%."""
 
 
-def look_thresholds(looks: int) -> dict[str, float]:
-    """Per-look bar of each repeated check for a pilot with ``looks`` planned looks (module docstring)."""
-    n = max(1, looks)
-    bars = {name: -math.expm1(math.log1p(-level) / n) for name, level in PILOT_LEVELS.items()}
+def attrition_checkpoint(day: int | None) -> int | None:
+    """The last day of the latest whole pilot week ending on or before ``day`` at which attrition is judged (None
+    before the first: the end of the second week)."""
+    if day is None:
+        return None
+    last = (day + 1) // RECENT_DAYS * RECENT_DAYS - 1
+    return last if last + 1 >= ATTRITION_FROM_DAY else None
+
+
+def look_thresholds(look_days: tuple[int, ...]) -> dict[str, float]:
+    """Per-look bar of each repeated check for a pilot with the planned ``look_days`` (module docstring): audit rate
+    split over the looks, attrition over the weekly checkpoints the looks read."""
+    tests = {
+        "audit_rate": max(1, len(look_days)),
+        "attrition": max(1, len({attrition_checkpoint(d) for d in look_days} - {None})),
+    }
+    bars = {name: -math.expm1(math.log1p(-level) / tests[name]) for name, level in PILOT_LEVELS.items()}
     return {"srm": SRM_THRESHOLD, "audit_coverage": SRM_THRESHOLD, **bars}
 
 
-def repeated(panel: Panel, weights: dict[str, int], now: int | None, unit: str, looks: int) -> list[CheckResult]:
+def repeated(
+    panel: Panel, weights: dict[str, int], now: int | None, unit: str, look_days: tuple[int, ...]
+) -> list[CheckResult]:
     """The checks re-run at every look (sample ratio, coverage, audit rate, attrition) at their per-look bars."""
-    bars = look_thresholds(looks)
+    bars = look_thresholds(look_days)
     arms = tuple(weights)
     return [
         srm(panel, weights, now, bars["srm"]),
@@ -141,25 +170,28 @@ def audit_rate(
 def recent_attrition(
     panel: Panel, arms: tuple[str, ...], now: int | None, threshold: float = ATTRITION_THRESHOLD
 ) -> CheckResult:
-    if now is None or now + 1 < ATTRITION_FROM_DAY:
+    """Attrition at the latest weekly checkpoint on or before ``now`` (module docstring)."""
+    last = attrition_checkpoint(now)
+    if last is None or last >= panel.days:
         return CheckResult(
             "attrition", True, math.nan, math.nan, "Attrition is checked once the pilot has two weeks of data."
         )
+    first = last - RECENT_DAYS + 1
     if panel.member_audits is not None:
         # Team pilots: a team never stops being audited as a whole, and with a handful of teams per arm no team-level
         # test can reach the bar (4 against 4 teams: an exact test cannot go below p = 1/35). The moderators within
         # the teams who stopped being audited carry the signal; counting them assumes moderators leave
         # independently of their team-mates when the arms do not differ, the same unit the sample-ratio check counts.
         members = panel.member_audits
-        ever = members[:, : now - RECENT_DAYS + 1].sum(axis=1) > 0
-        recent = members[:, now - RECENT_DAYS + 1 : now + 1].sum(axis=1) > 0
+        before, recent = members[:, :first].sum(axis=1), members[:, first : last + 1].sum(axis=1)
         arm_of = panel.units.arms[panel.member_unit]
-        units = {arm: int((ever & (arm_of == arm)).sum()) for arm in arms}
-        inactive = {arm: int((ever & ~recent & (arm_of == arm)).sum()) for arm in arms}
-        return attrition(units, inactive, threshold)
-    ever = panel.cumulative("audits", now - RECENT_DAYS) > 0
-    recent = panel.window("audits", now - RECENT_DAYS + 1, now) > 0
-    return attrition(_per_arm(panel, arms, ever), _per_arm(panel, arms, ever & ~recent), threshold)
+    else:
+        before, recent = panel.cumulative("audits", first - 1), panel.window("audits", first, last)
+        arm_of = panel.units.arms
+    at_risk = before * RECENT_DAYS / first >= MIN_EXPECTED_AUDITS
+    units = {arm: int((at_risk & (arm_of == arm)).sum()) for arm in arms}
+    inactive = {arm: int((at_risk & (recent == 0) & (arm_of == arm)).sum()) for arm in arms}
+    return attrition(units, inactive, threshold)
 
 
 def balance(panel: Panel, control: str) -> tuple[CheckResult, list[dict[str, Any]]]:

@@ -210,7 +210,7 @@ def _document(
             "reasons": reasons,
             "provisional": bool(verdict.provisional or now is None),
         },
-        "srm": checks.srm_json(srm, panel, plan.weights, now, checks.look_thresholds(len(look_days))["srm"]),
+        "srm": checks.srm_json(srm, panel, plan.weights, now, checks.look_thresholds(look_days)["srm"]),
         "checks": [checks.check_json(c) for c in check_results if c.name != "covariate_balance"]
         + [checks.check_json(c, rows=balance_rows) for c in check_results if c.name == "covariate_balance"]
         + [checks.check_json(c) for c in qa_checks],
@@ -292,7 +292,7 @@ def _checks(panel: Panel, plan: PilotPlan, now: int | None, control: str):
     look_days = looks.planned_look_days(
         plan.design.method, plan.design.looks, looks.total_days(plan.start_date, plan.end_date)
     )
-    results = checks.repeated(panel, plan.weights, now, plan.unit, len(look_days))
+    results = checks.repeated(panel, plan.weights, now, plan.unit, look_days)
     rows: list[dict[str, Any]] = []
     if control in set(panel.units.arms) and panel.units.size > 2:
         balance, rows = checks.balance(panel, control)

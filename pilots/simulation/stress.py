@@ -16,7 +16,7 @@ happened. `run_cell` aggregates them with Monte Carlo standard errors.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Literal
 
@@ -87,6 +87,8 @@ class PilotOutcome:
     harm: bool
     invalid: bool
     primary: bool = False  # a confirmed upward primary crossing (the plan's promise), guardrails aside
+    flagged_by: frozenset[str] = frozenset()
+    """The checks that failed at some look (`invalid` is set whenever one did)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class CellResult:
     harm: float
     invalid: float
     primary: float = math.nan
+    flagged_by: dict[str, float] = field(default_factory=dict)
+    """Share of the pilots each check flagged at some look (a pilot can be flagged by several)."""
 
     def se(self, rate: float) -> float:
         return math.sqrt(max(rate * (1.0 - rate), 1e-12) / self.pilots)
@@ -246,7 +250,7 @@ def _panel(drawn: _Drawn, day: int | None) -> Panel:
     )
 
 
-def _read(document: dict) -> tuple[bool, bool, bool, bool]:
+def _read(document: dict) -> tuple[bool, bool, bool, bool, set[str]]:
     metrics = {m["name"]: m for m in document["metrics"]}
     primary = metrics["accuracy"]["comparisons"][0]
     guard = metrics["critical_error_rate"]["comparisons"][0].get("non_inferiority") or {}
@@ -255,7 +259,8 @@ def _read(document: dict) -> tuple[bool, bool, bool, bool]:
     up = primary["crossing"] == "up" and declared
     go = document["decision"]["recommendation"] == "go" or up
     harm = (primary["crossing"] == "down" and declared) or bool(guard.get("harmful"))
-    return go, harm, document["decision"]["recommendation"] == "invalid", up
+    failed = {c["name"] for c in document["checks"] if not c["ok"]}
+    return go, harm, document["decision"]["recommendation"] == "invalid", up, failed
 
 
 def run_pilot(cell: Cell, rng: np.random.Generator) -> PilotOutcome:
@@ -276,6 +281,7 @@ def run_pilot(cell: Cell, rng: np.random.Generator) -> PilotOutcome:
     else:
         reviews = (look_days[-1],)  # always-valid crossings and confidence sequences are running: the last holds all
     go = harm = invalid = up = False
+    flagged: set[str] = set()
     full = None if delayed else _panel(drawn, None)
     # What launch stores (`pilots.lifecycle` -> `frozen.freeze`): the information plan from the units and the
     # pre-period as they were at launch; `GET /results` reads it back with `frozen.read(pilot)`.
@@ -283,12 +289,15 @@ def run_pilot(cell: Cell, rng: np.random.Generator) -> PilotOutcome:
     for day in reviews:
         panel = _panel(drawn, day) if delayed else full.through(day)
         document, _ = _document(pilot, plan, panel, plan.start_date + timedelta(days=day), fixed, descriptive=False)
-        g, h, i, u = _read(document)
+        g, h, i, u, failed = _read(document)
         go, harm, invalid, up = go or g, harm or h, invalid or i, up or u
+        flagged |= failed
     for day in look_days:  # the repeated data-quality checks, at every planned look
         panel = _panel(drawn, day) if delayed else full.through(day)
-        invalid |= not all(c.ok for c in checks.repeated(panel, plan.weights, day, plan.unit, len(look_days)))
-    return PilotOutcome(go, harm, invalid, up)
+        failed = {c.name for c in checks.repeated(panel, plan.weights, day, plan.unit, look_days) if not c.ok}
+        invalid |= bool(failed)
+        flagged |= failed
+    return PilotOutcome(go, harm, invalid, up, frozenset(flagged))
 
 
 def run_cell(cell: Cell, pilots: int, seed: int) -> CellResult:
@@ -296,7 +305,9 @@ def run_cell(cell: Cell, pilots: int, seed: int) -> CellResult:
     rng = np.random.default_rng(seed)
     outcomes = [run_pilot(cell, rng) for _ in range(pilots)]
     rate = lambda field: float(np.mean([getattr(o, field) for o in outcomes]))  # noqa: E731
-    return CellResult(cell, pilots, rate("go"), rate("harm"), rate("invalid"), rate("primary"))
+    names = sorted(set().union(*(o.flagged_by for o in outcomes)))
+    by_check = {name: float(np.mean([name in o.flagged_by for o in outcomes])) for name in names}
+    return CellResult(cell, pilots, rate("go"), rate("harm"), rate("invalid"), rate("primary"), by_check)
 
 
 @dataclass(frozen=True)

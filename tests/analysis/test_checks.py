@@ -110,10 +110,12 @@ def test_audit_rate_constant_and_tiny() -> None:
     assert audit_rate_balance({"c": [10], "t": [9, 11]}).reason == reasons.TOO_FEW_UNITS
 
 
-def test_attrition_two_arms_is_fisher_exact() -> None:
+def test_attrition_two_arms_is_boschloo_exact() -> None:
     res = attrition({"control": 50, "treatment": 50}, {"control": 2, "treatment": 12})
-    ref = stats.fisher_exact([[12, 38], [2, 48]])
-    assert res.p_value == pytest.approx(ref.pvalue, rel=1e-12)
+    ref = stats.boschloo_exact([[12, 2], [38, 48]], n=64)
+    assert res.p_value == pytest.approx(ref.pvalue, rel=1e-6)
+    assert res.p_value < stats.fisher_exact([[12, 38], [2, 48]]).pvalue
+    assert res.statistic == pytest.approx(0.24 - 0.04)
     assert not res.ok and "different rates" in res.message
 
 

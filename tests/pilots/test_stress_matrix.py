@@ -47,6 +47,17 @@ def test_arm_dependent_attrition_is_invalid_not_go():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("method", "seed"), [("always_valid", 21), ("group_sequential", 22)])
+def test_attrition_at_forty_moderators_is_flagged_with_daily_or_weekly_looks(method, seed):
+    """20 moderators per arm, about 10 of the treatment arm silent from day 14. Boschloo's test on weekly
+    checkpoints: daily looks read the same 5 checkpoints as weekly reviews, so both designs flag alike (0.28 and 0.61
+    with Fisher's test at every look; the full matrix has the rates with their standard errors)."""
+    result = run_cell(Cell("moderator", 40, method, SCENARIOS["attrition"]), 40, seed=seed)
+    assert result.invalid >= 0.6
+    assert result.flagged_by.get("attrition", 0.0) >= 0.6
+
+
+@pytest.mark.slow
 def test_a_real_effect_is_found_through_the_same_path():
     result = run_cell(Cell("moderator", 100, "group_sequential", Scenario(), effect_points=3.0), 10, seed=9)
     assert result.go >= 0.7

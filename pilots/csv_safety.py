@@ -44,4 +44,9 @@ def sql_escape(column: str, dialect: str) -> str:
     # Almost every cell starts with a letter or digit: one code-point test settles those before the exact rule runs.
     code = "unicode" if dialect == "sqlite" else "ascii"
     suspects = ", ".join(str(ord(character)) for character in sorted(TRIGGERS | {QUOTE}))
-    return f"CASE WHEN {code}({column}) IN ({suspects}) THEN {exact} ELSE {column} END"
+    suspect = f"CASE WHEN {code}({column}) IN ({suspects}) THEN {exact} ELSE {column} END"
+    if dialect != "sqlite":
+        return suspect
+    # Every trigger and the quote sort before 'A' bytewise (SQLite's default collation): a cell starting with a
+    # letter is settled by one comparison, without a function call.
+    return f"CASE WHEN {column} >= 'A' THEN {column} ELSE {suspect} END"

@@ -101,6 +101,10 @@ class CsvBuffer:
                 cr = any(isinstance(cell, str) and "\r" in cell for cell in row)
                 (self._quoted if cr else self._plain).writerow(row)
 
+    def write_text(self, text: str) -> None:
+        """Lines already written as CSV (by the database), each with its `\\n`."""
+        self._buffer.write(text)
+
     @property
     def full(self) -> bool:
         return self._buffer.tell() >= CHUNK_BYTES

@@ -28,14 +28,22 @@ OUTCOME_COLUMNS: tuple[str, ...] = (*FIELDS, "day", "period", "ingested_at")
 IDENTIFIERS = ("moderator_id", "auditor_id")
 
 
-def _csv_select(dialect: str, period: str, since: date | None, until: date | None) -> str:
-    cells = [
+TEXT_COLUMNS = ("audit_id", "moderator_id", "policy", "queue", "auditor_id", "item_id")
+# Qualified: PostgreSQL would read a bare `audit_id` as the escaped output column named after it, and sort by it.
+ORDER = " ORDER BY outcome.pilot_id, outcome.audit_id"
+
+
+def _cells(dialect: str, period: str, exact_numbers: bool = False) -> list[str]:
+    """Each column's CSV text as SQL, in OUTCOME_COLUMNS order. With `exact_numbers` (SQLite lines) the handle time
+    is NULL where SQL cannot write it as `repr` does, and the row falls back to `csv.writer`."""
+    number = x.exact_number("handle_time_s") if exact_numbers else x.number("handle_time_s", dialect)
+    return [
         x.text("audit_id", dialect),
         x.text("moderator_id", dialect),
         x.timestamp("audited_at", dialect),
         x.boolean("correct", dialect),
         x.boolean("critical", dialect),
-        x.number("handle_time_s", dialect),
+        number,
         x.text("policy", dialect),
         x.text("queue", dialect),
         x.text("auditor_id", dialect),
@@ -44,9 +52,29 @@ def _csv_select(dialect: str, period: str, since: date | None, until: date | Non
         period,
         x.timestamp("ingested_at", dialect),
     ]
-    where = "pilot_id = {p}" + (" AND day >= {p}" if since else "") + (" AND day <= {p}" if until else "")
-    # Qualified: PostgreSQL would read a bare `audit_id` as the escaped output column named after it, and sort by it.
-    return f"SELECT {', '.join(cells)} FROM outcome WHERE {where} ORDER BY outcome.pilot_id, outcome.audit_id"
+
+
+def _where(since: date | None, until: date | None) -> str:
+    return "pilot_id = {p}" + (" AND day >= {p}" if since else "") + (" AND day <= {p}" if until else "")
+
+
+def _csv_select(dialect: str, period: str, since: date | None, until: date | None) -> str:
+    return f"SELECT {', '.join(_cells(dialect, period))} FROM outcome WHERE {_where(since, until)}{ORDER}"
+
+
+def _sqlite_lines(period: str, since: date | None, until: date | None) -> x.SqliteLines:
+    """The SQLite export's lines written by the database; rows it cannot write are re-read by `outcome.id`."""
+    where = _where(since, until)
+    cells = _cells("sqlite", period, exact_numbers=True)
+    # NULL cells are empty, except the handle time's deliberate NULL (`exact_number` writes `''` for a NULL value).
+    pairs = zip(OUTCOME_COLUMNS, cells, strict=True)
+    nonempty = [cell if column == "handle_time_s" else f"ifnull({cell}, '')" for column, cell in pairs]
+    line = x.line(nonempty, TEXT_COLUMNS, key="outcome.id")
+    plain = ", ".join(_cells("sqlite", period))
+    return x.SqliteLines(
+        select=f"SELECT {line} FROM outcome WHERE {where}{ORDER}",
+        cells_by_key=f"SELECT {plain}, outcome.id FROM outcome WHERE {where} AND outcome.id IN ({{keys}})",
+    )
 
 
 # Beyond this many late joiners the period is looked up per row instead of listed in the statement (SQLite binds at
@@ -122,6 +150,7 @@ def outcomes_table(
             period, params = _period_cell(_data_from(session, pilot_id), start_date)
         params += [pilot_id] + [d.isoformat() for d in (since, until) if d]
         select_for = partial(_csv_select, period=period, since=since, until=until)
-        return x.stream_csv(factory, OUTCOME_COLUMNS, select_for, params)
+        lines = _sqlite_lines(period, since, until)
+        return x.stream_csv(factory, OUTCOME_COLUMNS, select_for, params, sqlite_lines=lines)
 
     return ExportTable(key="outcomes", columns=OUTCOME_COLUMNS, rows=rows, csv=csv, identifiers=IDENTIFIERS)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 from dataclasses import replace
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from pilots import export_sql, exports, rollups
@@ -223,3 +226,48 @@ def test_database_csv_looks_late_joiners_up_per_row_beyond_the_listed_limit(app,
         monkeypatch.setattr(export, "MAX_LISTED_LATE_JOINERS", 0)
         looked_up = b"".join(exports.csv_chunks(outcomes_table(factory, big_pilot, start)))
     assert looked_up == listed and b",set_aside," in listed
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_sqlite_writes_a_double_as_repr_does_or_leaves_it_to_python(value):
+    statement = f"SELECT {export_sql.exact_number('value')} FROM (SELECT ? AS value)"
+    written = sqlite3.connect(":memory:").execute(statement, (value,)).fetchone()[0]
+    assert written is None or written == repr(value)
+
+
+def test_sqlite_writes_the_handle_times_moderation_tools_record():
+    """Handle times come in tenths or thousandths of a second: SQL writes them all, none falls back."""
+    connection = sqlite3.connect(":memory:")
+    values = [k / 10 for k in range(1, 100_000, 7)] + [k / 1000 for k in range(1, 1_000_000, 97)]
+    cell = export_sql.exact_number("value")
+    connection.execute("CREATE TABLE t (value REAL)")
+    connection.executemany("INSERT INTO t VALUES (?)", [(value,) for value in values])
+    written = [row[0] for row in connection.execute(f"SELECT {cell} FROM t ORDER BY rowid")]
+    assert written == [repr(value) for value in values]
+
+
+def test_sqlite_lines_fall_back_to_csv_writer_only_for_the_rows_that_need_it(app, big_pilot, monkeypatch):
+    """Rows with a cell to quote or a double SQL cannot write exactly are written by `csv.writer`; the rest by
+    SQLite itself (the equality with the generic writer is tested above)."""
+    fallbacks: list[str] = []
+    rewrite = export_sql._written_by_csv_writer
+
+    def counting(connection, lines, params, text):
+        fallbacks.extend(line for line in text.split("\n") if line.startswith(export_sql.FALLBACK))
+        return rewrite(connection, lines, params, text)
+
+    monkeypatch.setattr(export_sql, "_written_by_csv_writer", counting)
+    with app.app_context():
+        factory = sessions()
+        with factory() as session:
+            start = session.get(Pilot, big_pilot).start_date
+            dialect = session.connection().dialect.name
+        written = b"".join(exports.csv_chunks(outcomes_table(factory, big_pilot, start)))
+    if dialect != "sqlite":
+        pytest.skip("PostgreSQL writes the export with COPY")
+    rows = list(csv.reader(io.StringIO(written.decode(), newline="")))[1:]
+    to_quote = sum(any(c in cell for c in ',"\n\r' for cell in row) for row in rows)
+    inexact = sum(row[5] in ("0.0", repr(1 / 3)) for row in rows)
+    assert to_quote + inexact >= len(fallbacks) >= max(to_quote, inexact) > 0
+    assert len(fallbacks) < len(rows)  # the others were written by SQLite

@@ -6,7 +6,9 @@ Each accepted batch adds, in its own transaction and from the rows it actually i
   by column with numpy (one dict pass to number the keys, then one `bincount` per sum) and appended as new rows
   (one executemany on SQLite, one binary `COPY` on PostgreSQL): `qa_day` has no unique key, a key that several
   batches touched has several rows and readers sum them (an upsert costs the same on SQLite but several times a
-  plain `COPY` on PostgreSQL, where it probes the six-column key for every row);
+  plain `COPY` on PostgreSQL, where it probes the six-column key for every row). Each row carries the batch's data
+  version (`batch`), which the results service uses to fold new batches into per-dimension sums
+  (`pilots.results.qa_levels`);
 * the grades of its audits that name an item and an auditor to `qa_grade`, one row per (item, auditor), the first
   one stored kept (`ON CONFLICT DO NOTHING`, as the QA read always took the first grade of an auditor per item).
 
@@ -30,10 +32,11 @@ from pilots.rollups import SUMS
 KEY = ("day", "moderator_id", "policy", "queue", "auditor_id")
 QaKey = tuple[str, str, str, str, str]
 
-_DAY_COLUMNS = f"pilot_id, {', '.join(KEY)}, {', '.join(SUMS)}"
-_INSERT = f"INSERT INTO qa_day ({_DAY_COLUMNS}) VALUES ({', '.join('?' * (1 + len(KEY) + len(SUMS)))})"
+_DAY_COLUMNS = f"pilot_id, batch, {', '.join(KEY)}, {', '.join(SUMS)}"
+_INSERT = f"INSERT INTO qa_day ({_DAY_COLUMNS}) VALUES ({', '.join('?' * (2 + len(KEY) + len(SUMS)))})"
 _COPY = f"COPY qa_day ({_DAY_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 _DAY_TYPES = (
+    "int4",
     "int4",
     "date",
     "text",
@@ -100,8 +103,9 @@ def grades(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [(r[10], r[9], r[1], r[3], r[4], r[5]) for r in rows if r[10] is not None and r[9] is not None]
 
 
-def add(connection: Connection, pilot_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Add the QA rollups of newly inserted outcome rows inside the caller's transaction (module docstring).
+def add(connection: Connection, pilot_id: int, rows: Sequence[tuple[Any, ...]], *, batch: int) -> None:
+    """Add the QA rollups of newly inserted outcome rows inside the caller's transaction (module docstring); the
+    `qa_day` rows carry `batch`, the data version the batch creates.
 
     SQLite runs one executemany per table; PostgreSQL `COPY`s the day sums straight into `qa_day` and the grades
     into a temporary table, inserted from it in one statement."""
@@ -110,7 +114,13 @@ def add(connection: Connection, pilot_id: int, rows: Sequence[tuple[Any, ...]]) 
         return
     # Column lists zipped into rows at C level (a comprehension building each row costs several ms per batch).
     key_columns = list(zip(*keys, strict=True))
-    columns = [[pilot_id] * len(keys), *key_columns, *sums[:5].astype(np.int64).tolist(), *sums[5:].tolist()]
+    columns = [
+        [pilot_id] * len(keys),
+        [batch] * len(keys),
+        *key_columns,
+        *sums[:5].astype(np.int64).tolist(),
+        *sums[5:].tolist(),
+    ]
     graded = grades(rows)
     cursor = connection.connection.cursor()
     try:
@@ -121,7 +131,7 @@ def add(connection: Connection, pilot_id: int, rows: Sequence[tuple[Any, ...]]) 
                 cursor.executemany(statement, [(pilot_id, *row) for row in graded])
             return
         dates = {day: _date(day) for day in set(key_columns[0])}
-        columns[1] = list(map(dates.__getitem__, key_columns[0]))
+        columns[2] = list(map(dates.__getitem__, key_columns[0]))
         with cursor.copy(_COPY) as copy:
             copy.set_types(_DAY_TYPES)
             write = copy.write_row

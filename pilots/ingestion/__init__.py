@@ -76,11 +76,11 @@ def store(
     pilot_id = context.pilot_id
     with unit_of_work(factory) as session:
         connection = session.connection()
-        _store.lock_pilot(connection, pilot_id)
+        version = _store.lock_pilot(connection, pilot_id)
         inserted, stored_duplicates = _store.insert(connection, pilot_id, batch.values, batch.row_numbers, utcnow())
         # The parser's sums cover every unique audit; recompute only when some were already stored.
         rollups.add(connection, pilot_id, batch.sums if not stored_duplicates else rollups.aggregate(inserted))
-        qa_rollups.add(connection, pilot_id, inserted)
+        qa_rollups.add(connection, pilot_id, inserted, batch=version + 1)
         if inserted:
             session.execute(update(Pilot).where(Pilot.id == pilot_id).values(data_version=Pilot.data_version + 1))
         result = IngestResult(accepted=len(inserted), duplicates=batch.duplicates + stored_duplicates)

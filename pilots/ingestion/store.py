@@ -69,15 +69,17 @@ _BINARY_TYPES = (
 _BOOLEAN = {1: True, 0: False}
 
 
-def lock_pilot(connection: Connection, pilot_id: int) -> None:
-    """Lock the pilot against concurrent ingestion and conclusion; raise unless it is running."""
+def lock_pilot(connection: Connection, pilot_id: int) -> int:
+    """Lock the pilot against concurrent ingestion and conclusion; raise unless it is running. Returns its data
+    version (batches of a pilot are serialized by this lock, so the next version is this one plus one)."""
     if connection.dialect.name == "sqlite":
-        row = connection.exec_driver_sql("SELECT status FROM pilot WHERE id = ?", (pilot_id,)).first()
+        row = connection.exec_driver_sql("SELECT status, data_version FROM pilot WHERE id = ?", (pilot_id,)).first()
     else:
         row = connection.exec_driver_sql(
-            "SELECT status FROM pilot WHERE id = %s FOR NO KEY UPDATE", (pilot_id,)
+            "SELECT status, data_version FROM pilot WHERE id = %s FOR NO KEY UPDATE", (pilot_id,)
         ).first()
     ensure_accepting(pilot_id, row[0] if row else None)
+    return row[1]
 
 
 def insert(

@@ -5,7 +5,7 @@ from pilots.models.accounts import ApiToken, AuthFailure, User, UserSession
 from pilots.models.events import Event
 from pilots.models.outcomes import Outcome, UnitDay
 from pilots.models.pilot import Pilot
-from pilots.models.qa import QaGrade, qa_day
+from pilots.models.qa import QaGrade, qa_day, qa_fold, qa_level
 from pilots.models.results_cache import ResultsCache
 from pilots.models.roster import Assignment, RosterEntry
 
@@ -24,4 +24,6 @@ __all__ = [
     "User",
     "UserSession",
     "qa_day",
+    "qa_fold",
+    "qa_level",
 ]

@@ -29,7 +29,9 @@ from pilots.results.loader import Panel, load_panel
 from pilots.results.metric import Comparison, arm_summary, estimate, look_series
 from pilots.schemas import PilotPlan, plan_of
 
-ENGINE_VERSION = "3"  # 3: QA sections from the QA rollups with the data cut, qa_health.measurement MDEs
+# 3: QA sections from the QA rollups with the data cut, qa_health.measurement MDEs; 4: auditor leniency fitted on
+# (unit, period, auditor) sums instead of finer cells (the same fit, summed in another order: last digits move)
+ENGINE_VERSION = "4"
 
 
 def build_document(session: Session, pilot_id: int, as_of: date | None = None, *, keep: bool = True) -> dict[str, Any]:
@@ -62,7 +64,7 @@ def build_document(session: Session, pilot_id: int, as_of: date | None = None, *
         plan.pre_period_start,
         columns=lambda pre_only: looks.pilot_columns(pre_only, definitions, from_pilot),
     )
-    return analyse_panel(pilot, plan, panel, as_of, keep=keep, fixed=fixed, session=session)
+    return analyse_panel(pilot, plan, panel, as_of, keep=keep, fixed=fixed, session=session, folded=as_of is None)
 
 
 def analyse_panel(
@@ -74,19 +76,23 @@ def analyse_panel(
     keep: bool = True,
     fixed: frozen.FrozenPlan | None = None,
     session: Session | None = None,
+    folded: bool = False,
 ) -> dict[str, Any]:
     """The results document of a loaded (or simulated, in-memory) panel.
 
     `fixed` is the pilot's information plan frozen at launch (`frozen.read(pilot)`); simulations without a database
     pass `frozen.from_json(frozen.freeze_panel(plan, panel))`, exactly what launch would have stored. With `keep`, a
     decision reached at an earlier look is kept (`pilots.results.decisions`): each candidate look is re-analysed on the
-    panel as loaded through that day, which is what `as_of` that day reads."""
-    document, candidates = _document(pilot, plan, panel, as_of, fixed, session)
+    panel as loaded through that day, which is what `as_of` that day reads. The latest document (`folded`) and those
+    replays read the QA sums folded through their day (`pilots.results.qa_levels`), an `as_of` asked for reads
+    `qa_day`: the same numbers either way."""
+    through = (as_of or plan.end_date) if folded else None
+    document, candidates = _document(pilot, plan, panel, as_of, fixed, session, through=through)
     document = plain(document)
 
     def replay(day: date) -> dict[str, Any]:
         cut = panel.through((day - plan.start_date).days)
-        return analyse_panel(pilot, plan, cut, day, keep=False, fixed=fixed, session=session)
+        return analyse_panel(pilot, plan, cut, day, keep=False, fixed=fixed, session=session, folded=True)
 
     return decisions.keep(document, plan.start_date, candidates if keep else [], replay)
 
@@ -108,6 +114,7 @@ def _document(
     session: Session | None = None,
     *,
     descriptive: bool = True,
+    through: date | None = None,
 ) -> tuple[dict[str, Any], list[int]]:
     """The document at the cut, and the candidate looks of an earlier decision (`decisions.candidate_days`).
 
@@ -137,7 +144,7 @@ def _document(
     if safeguard.needs_randomization_test(panel, plan.unit, now):
         safeguard.randomization_tests(panel, plan, comparisons, now, control)
     check_results, balance_rows = _checks(panel, plan, now, control)
-    qa_results = _qa(session, pilot.id, plan, panel, now, comparisons)
+    qa_results = _qa(session, pilot.id, plan, panel, now, comparisons, through=through)
     qa_checks = [qa_results.balance, qa_results.blinding] if qa_results is not None else []
     primaries = [verdicts.primary_status(c, len(treatments)) for c in comparisons if c.role == "primary"]
     unconfirmed = verdicts.randomization_unconfirmed(
@@ -224,12 +231,21 @@ def _document(
     }, candidates
 
 
-def _qa(session: Session, pilot_id: int, plan: PilotPlan, panel: Panel, now: int | None, comparisons):
+def _qa(
+    session: Session,
+    pilot_id: int,
+    plan: PilotPlan,
+    panel: Panel,
+    now: int | None,
+    comparisons,
+    *,
+    through: date | None,
+):
     """The QA-domain results (`pilots.results.qa`), None before any audit of the pilot period or without a session
     (panels simulated in memory have no stored outcomes to read)."""
     if now is None or session is None:
         return None
-    cells, ratings = qa.load(session, pilot_id, plan, panel, now)
+    cells, ratings = qa.load(session, pilot_id, plan, panel, now, through=through)
     main = {}
     for c in comparisons:
         raw = c.now.raw if c.now is not None else None

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from analysis.checks import CheckResult
 from analysis.verdict import NonInferiority
-from pilots.results import qa_auditors, qa_effects, qa_health
+from pilots.results import qa_auditors, qa_effects, qa_health, qa_levels
 from pilots.results.loader import Panel
 from pilots.results.qa_data import QaCells, Ratings, load_cells, load_ratings
 from pilots.schemas import PilotPlan
@@ -37,11 +37,18 @@ class QaResults:
     health: dict[str, Any] = field(default_factory=dict)
 
 
-def load(session: Session, pilot_id: int, plan: PilotPlan, panel: Panel, now: int) -> tuple[QaCells, Ratings]:
-    """The pilot's QA cells and double-audit ratings through day `now` of the pilot."""
+def load(
+    session: Session, pilot_id: int, plan: PilotPlan, panel: Panel, now: int, *, through: date | None = None
+) -> tuple[QaCells, Ratings]:
+    """The pilot's QA cells and double-audit ratings through day `now` of the pilot. With `through` (the end date
+    for the latest results, a replayed look's day) the cells come from the per-dimension sums folded through that day
+    when they answer (`pilots.results.qa_levels`), the same cells as the direct read."""
     first = plan.pre_period_start or plan.start_date
     cut: date = plan.start_date + timedelta(days=now)
-    cells = load_cells(session, pilot_id, panel.units, plan.start_date, first, cut)
+    folded = through is not None and cut <= through
+    cells = qa_levels.load_folded(session, pilot_id, panel.units, plan.start_date, cut, through) if folded else None
+    if cells is None:
+        cells = load_cells(session, pilot_id, panel.units, plan.start_date, first, cut)
     ratings = load_ratings(session, pilot_id, panel.units, plan.start_date, first, cut)
     return cells, ratings
 

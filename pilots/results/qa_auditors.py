@@ -62,13 +62,14 @@ def checks(
 def leniency(cells: QaCells, field: str) -> Leniency:
     """Auditor leniency on one graded field from all audits of the pilot and its pre-period."""
     grade, audits = GRADED[field]
-    keep = cells.sums[COLUMN[audits]] > 0  # cells with graded audits of this field
-    group = cells.unit[keep] * 2 + cells.pre[keep]
+    rows = cells.rows["auditor"]
+    keep = rows.sums[COLUMN[audits]] > 0  # (unit, period, auditor) rows with graded audits of this field
+    group = rows.unit[keep] * 2 + rows.pre[keep]
     return fit_leniency(
         group,
-        cells.codes["auditor"][keep],
-        cells.sums[COLUMN[audits], keep],
-        cells.sums[COLUMN[grade], keep],
+        rows.code[keep],
+        rows.sums[COLUMN[audits], keep],
+        rows.sums[COLUMN[grade], keep],
         len(cells.labels["auditor"]),
     )
 

@@ -1,9 +1,11 @@
 """What the QA analyses read: per-unit sums by policy, queue and auditor, and the double-audited items.
 
 Both come from the QA rollups that ingestion maintains (`pilots.qa_rollups`), never from the raw audits, so they
-survive the retention purge: one `GROUP BY` (moderator, policy, queue, auditor) over `qa_day` per period, and one
-read of `qa_grade` restricted in SQL to items two or more auditors graded in the window. Moderators map to their
-randomized unit exactly as in the panel (`Units.index_of_moderator`), so team pilots sum their members.
+survive the retention purge. This module is the direct read, used for `as_of` (and when the latest read cannot
+answer): one `GROUP BY` (moderator, policy, queue, auditor) over `qa_day` per period, and one read of `qa_grade`
+restricted in SQL to items two or more auditors graded in the window. The latest results read the same sums folded
+per dimension (`pilots.results.qa_levels`). Moderators map to their randomized unit exactly as in the panel
+(`Units.index_of_moderator`), so team pilots sum their members.
 
 The data cut is the panel's (`pilots.results.loader`): a moderator's pilot-period audits count from their
 assignment's `data_from` day; earlier ones are set aside, while the pre-period stays covariate data for everyone.
@@ -12,15 +14,17 @@ rows of `qa_day` in the window, about one per audit when moderators have one or 
 on PostgreSQL: 0.46 s against 0.50 s for the old `GROUP BY` over the outcomes), fewer as audits per moderator, day,
 policy, queue and auditor grow.
 
-`QaCells` holds one column per (unit, period, policy, queue, auditor) cell with the rollup sums in `SUMS` order;
-`level_sums` turns it into units x levels matrices for one dimension, which is all the cell analyses need. `Ratings`
-holds one grade per (item, auditor) for the items graded by at least two different auditors.
+`QaCells` holds, per dimension, one row per (unit, period, level) with the rollup sums in `SUMS` order; `level_sums`
+turns it into units x levels matrices, which is all the cell analyses need, and the auditor rows are what the
+leniency fit reads. `Ratings` holds one grade per (item, auditor) for the items graded by at least two different
+auditors.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import repeat
 
 import numpy as np
 from sqlmodel import Session
@@ -56,16 +60,28 @@ _RATINGS = (
 
 
 @dataclass(frozen=True, eq=False)
-class QaCells:
-    """Cell sums (see module docstring): `codes[d]` indexes `labels[d]` for dimension d of `DIMENSIONS`,
-    `sums[column, cell]` in `SUMS` order, `pre[cell]` marks pre-period cells."""
+class LevelRows:
+    """The sums of one dimension: one row per (unit, period, level) in that order (sorted), `pre[row]` marking the
+    pre-period, `code[row]` indexing the dimension's labels, `sums[column, row]` in `SUMS` order."""
 
-    n_units: int
     unit: np.ndarray
     pre: np.ndarray
-    codes: dict[str, np.ndarray]
-    labels: dict[str, tuple[str, ...]]
+    code: np.ndarray
     sums: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class QaCells:
+    """Per-dimension sums (see module docstring): `labels[d]` for dimension d of `DIMENSIONS` (sorted, with
+    `NONE_LABEL`), `rows[d]` its `LevelRows`.
+
+    The rows are canonical: however the sums were read (the folded rollups or `qa_day` directly) or at whatever
+    granularity (moderators of a team, cells of several dimensions), the same audits give the same rows in the same
+    order, with the counts summed exactly, so every analysis on them gives the same numbers bit for bit."""
+
+    n_units: int
+    labels: dict[str, tuple[str, ...]]
+    rows: dict[str, LevelRows]
 
     @classmethod
     def from_audits(
@@ -77,20 +93,59 @@ class QaCells:
         codes: dict[str, np.ndarray],
         labels: dict[str, tuple[str, ...]],
     ) -> QaCells:
-        """Cells of audits given as arrays (the simulator's validation path): one cell per audit, `audits` and
-        `correct` filled, the optional fields' columns zero. `labels[d]` must include `NONE_LABEL`."""
+        """Cells of audits given as arrays (the simulator's validation path): `audits` and `correct` filled, the
+        optional fields' columns zero. `labels[d]` must include `NONE_LABEL`."""
         sums = np.zeros((7, unit.size))
         sums[COLUMN["audits"]] = 1.0
         sums[COLUMN["correct"]] = correct
-        return cls(n_units, unit, pre, codes, labels, sums)
+        rows = {name: _canonical(n_units, unit, pre, codes[name], sums, len(labels[name])) for name in DIMENSIONS}
+        return cls(n_units, labels, rows)
+
+    @classmethod
+    def from_levels(
+        cls, units: Units, parts: dict[str, tuple[list[str], list[str], list[bool], np.ndarray]]
+    ) -> QaCells:
+        """From per-dimension `(moderators, levels, pre, sums[column, row])` at any granularity: moderators map to
+        their unit (others are dropped), levels to their label, and rows of one (unit, period, level) are summed."""
+        index = units.index_of_moderator
+        labels: dict[str, tuple[str, ...]] = {}
+        rows: dict[str, LevelRows] = {}
+        for name in DIMENSIONS:
+            moderators, levels, pre, sums = parts[name]
+            unit = np.fromiter(map(index.get, moderators, repeat(-1)), dtype=np.int64, count=len(moderators))
+            keep = unit >= 0
+            kept_levels = [level or NONE_LABEL for level, kept in zip(levels, keep.tolist(), strict=True) if kept]
+            distinct = tuple(sorted(set(kept_levels) | {NONE_LABEL}))
+            lookup = {value: k for k, value in enumerate(distinct)}
+            code = np.fromiter(map(lookup.__getitem__, kept_levels), dtype=np.int64, count=len(kept_levels))
+            pre_array = np.asarray(pre, dtype=bool)[keep]
+            labels[name] = distinct
+            rows[name] = _canonical(units.size, unit[keep], pre_array, code, sums[:, keep], len(distinct))
+        return cls(units.size, labels, rows)
 
     def level_sums(self, dimension: str, column: str, pre: bool = False) -> np.ndarray:
         """Units x levels sums of a rollup column in the pilot period (or the pre-period)."""
-        keep = self.pre == pre
+        rows = self.rows[dimension]
+        keep = rows.pre == pre
         levels = len(self.labels[dimension])
-        flat = self.unit[keep] * levels + self.codes[dimension][keep]
-        total = np.bincount(flat, weights=self.sums[COLUMN[column], keep], minlength=self.n_units * levels)
+        flat = rows.unit[keep] * levels + rows.code[keep]
+        total = np.bincount(flat, weights=rows.sums[COLUMN[column], keep], minlength=self.n_units * levels)
         return total.reshape(self.n_units, levels)
+
+
+def _canonical(
+    n_units: int, unit: np.ndarray, pre: np.ndarray, code: np.ndarray, sums: np.ndarray, levels: int
+) -> LevelRows:
+    """One row per (unit, period, level) present, sorted, each the sum of the given rows of it."""
+    flat = (unit * 2 + pre.astype(np.int64)) * levels + code
+    keys, inverse = np.unique(flat, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    summed = np.empty((sums.shape[0], keys.size))
+    for k in range(sums.shape[0]):
+        summed[k] = np.bincount(inverse, weights=sums[k], minlength=keys.size)
+    group, level = np.divmod(keys, levels)
+    unit_of, period = np.divmod(group, 2)
+    return LevelRows(unit_of, period.astype(bool), level, summed)
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,7 +177,7 @@ def load_cells(session: Session, pilot_id: int, units: Units, start: date, first
     else:
         boundary = max(late.values())
         rows = []
-        for *row, early in _select(session, _CUT_CELLS, (boundary, pilot_id, start, cut)):
+        for *row, early in select_rows(session, _CUT_CELLS, (boundary, pilot_id, start, cut)):
             if early is not None and _day(early) < late.get(row[0], start):
                 continue  # before the moderator's data start: set aside, as in the panel
             rows.append((0, *row))
@@ -137,27 +192,14 @@ def _day(value: date | str) -> date:
 
 def cells_from_rows(units: Units, rows: list[tuple]) -> QaCells:
     """`QaCells` from `(period (0 pilot, 1 pre), moderator, policy, queue, auditor, *SUMS)` rows."""
-    index = units.index_of_moderator
-    rows = [row for row in rows if row[1] in index]
-    labels: dict[str, tuple[str, ...]] = {}
-    codes: dict[str, np.ndarray] = {}
-    for position, name in zip((2, 3, 4), DIMENSIONS, strict=True):
-        values = [row[position] or NONE_LABEL for row in rows]
-        distinct = tuple(sorted(set(values) | {NONE_LABEL}))
-        lookup = {value: k for k, value in enumerate(distinct)}
-        labels[name] = distinct
-        codes[name] = np.fromiter((lookup[v] for v in values), dtype=np.int64, count=len(values))
-    return QaCells(
-        n_units=units.size,
-        unit=np.fromiter((index[row[1]] for row in rows), dtype=np.int64, count=len(rows)),
-        pre=np.fromiter((row[0] == 1 for row in rows), dtype=bool, count=len(rows)),
-        codes=codes,
-        labels=labels,
-        sums=np.array([row[5:12] for row in rows], dtype=float).reshape(len(rows), 7).T,
-    )
+    moderators = [row[1] for row in rows]
+    pre = [row[0] == 1 for row in rows]
+    sums = np.array([row[5:12] for row in rows], dtype=float).reshape(len(rows), 7).T
+    parts = {name: (moderators, [row[k] for row in rows], pre, sums) for k, name in enumerate(DIMENSIONS, start=2)}
+    return QaCells.from_levels(units, parts)
 
 
-def _select(session: Session, query: str, params: tuple) -> list[tuple]:
+def select_rows(session: Session, query: str, params: tuple) -> list[tuple]:
     """All rows of `query` (`{m}` marks the parameters, given in order) through the DBAPI cursor."""
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
@@ -174,7 +216,7 @@ def load_ratings(session: Session, pilot_id: int, units: Units, start: date, fir
     """Grades of the items that two or more different auditors graded (the first grade of an auditor per item)."""
     late = {m: day for m, day in units.data_from.items() if day > start}
     kept = []
-    for *grade, day in _select(session, _RATINGS, (pilot_id, first, cut, pilot_id, first, cut)):
+    for *grade, day in select_rows(session, _RATINGS, (pilot_id, first, cut, pilot_id, first, cut)):
         if late and grade[2] in late and start <= _day(day) < late[grade[2]]:
             continue  # a pilot-period grade before the moderator's data start: set aside
         kept.append(tuple(grade))

@@ -327,3 +327,66 @@ def test_0010_makes_qa_day_append_only_and_downgrading_sums_each_key_back(scratc
             ("pilot_id", "day", "moderator_id", "policy", "queue", "auditor_id")
         )
     upgrade(scratch_url)
+
+
+def test_0011_folds_qa_day_into_per_dimension_sums_with_the_periods_and_round_trips(scratch_url):
+    upgrade(scratch_url, "0010")
+    row = (
+        "INSERT INTO qa_day (pilot_id, day, moderator_id, policy, queue, auditor_id, audits, correct, critical_audits, "
+        "critical, handle_audits, handle_sum, handle_sum2) VALUES (:pilot, :day, :m, :policy, 'en', :auditor, :n, 1, "
+        "0, 0, :n, 10.0, 100.0)"
+    )
+    rows = [  # the pilot starts 2024-06-01; m2 joined late (data_from 2024-06-05)
+        ("2024-05-30", "m1", "spam", "qa-1", 1),  # pre-period
+        ("2024-06-02", "m1", "spam", "qa-1", 2),
+        ("2024-06-02", "m1", "spam", "qa-1", 3),  # the same key from a second batch (append-only)
+        ("2024-06-02", "m1", "hate", "", 1),
+        ("2024-06-03", "m2", "spam", "qa-2", 4),  # set aside: before m2's data_from
+        ("2024-06-06", "m2", "spam", "qa-2", 5),
+    ]
+    with _engine(scratch_url) as engine, engine.begin() as connection:
+        pilot_id = _old_pilot(connection, "running")
+        for moderator, day in (("m1", date(2024, 6, 1)), ("m2", date(2024, 6, 5))):
+            connection.execute(
+                text(
+                    "INSERT INTO assignment (pilot_id, moderator_id, unit_id, arm, stratum, sequence, late_joiner, "
+                    "assigned_at, data_from) VALUES (:pilot, :m, :m, 'control', 'all', 0, false, :at, :day)"
+                ),
+                {"pilot": pilot_id, "m": moderator, "at": datetime(2024, 6, 1, tzinfo=UTC), "day": day},
+            )
+        for day, moderator, policy, auditor, n in rows:
+            values = {"pilot": pilot_id, "day": date.fromisoformat(day), "m": moderator, "policy": policy}
+            connection.execute(text(row), values | {"auditor": auditor, "n": n})
+    expected = [  # (dimension, level, moderator, period, audits, correct)
+        (0, "hate", "m1", 0, 1, 1),
+        (0, "spam", "m1", 0, 5, 2),
+        (0, "spam", "m1", 1, 1, 1),
+        (0, "spam", "m2", 0, 5, 1),
+        (1, "en", "m1", 0, 6, 3),
+        (1, "en", "m1", 1, 1, 1),
+        (1, "en", "m2", 0, 5, 1),
+        (2, "", "m1", 0, 1, 1),
+        (2, "qa-1", "m1", 0, 5, 2),
+        (2, "qa-1", "m1", 1, 1, 1),
+        (2, "qa-2", "m2", 0, 5, 1),
+    ]
+    for _ in range(2):  # and again after a round trip through the downgrade
+        upgrade(scratch_url, "0011")
+        with _engine(scratch_url) as engine, engine.connect() as connection:
+            levels = connection.execute(
+                text("SELECT dimension, level, moderator_id, period, audits, correct FROM qa_level ORDER BY 1, 2, 3, 4")
+            ).all()
+            state = connection.execute(
+                text("SELECT CAST(through AS TEXT), batch, folded_rows, CAST(last_day AS TEXT) FROM qa_fold")
+            ).all()
+            batches = connection.execute(text("SELECT DISTINCT batch FROM qa_day")).all()
+            indexes = {index["name"] for index in inspect(engine).get_indexes("qa_day")}
+        assert [tuple(r) for r in levels] == expected
+        assert [tuple(r) for r in state] == [("2024-07-01", 0, len(rows), "2024-06-06")]  # through the end date
+        assert [tuple(r) for r in batches] == [(0,)] and "ix_qa_day_pilot_batch" in indexes
+        downgrade(scratch_url, "0010")
+        with _engine(scratch_url) as engine:
+            assert {"qa_level", "qa_fold"}.isdisjoint(inspect(engine).get_table_names())
+            assert "batch" not in {column["name"] for column in inspect(engine).get_columns("qa_day")}
+        assert len(_qa_rollups(scratch_url)[0]) == len(rows)
+    upgrade(scratch_url)

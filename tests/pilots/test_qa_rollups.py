@@ -70,6 +70,17 @@ def _qa_sections(document: dict) -> str:
     return json.dumps(parts, sort_keys=True, allow_nan=False)
 
 
+def _spy(load_folded, answered: list):
+    """`qa_levels.load_folded` that records whether it answered (True) or sent the read to `qa_day` (False)."""
+
+    def spy(*args):
+        cells = load_folded(*args)
+        answered.append(cells is not None)
+        return cells
+
+    return spy
+
+
 def _same_rollups(stored: dict, direct: dict) -> bool:
     """Counts exactly; handle-time sums up to the order of summation (per day, then across days, or per audit)."""
     assert stored.keys() == direct.keys()
@@ -114,7 +125,11 @@ def test_qa_sections_from_the_rollups_equal_the_raw_outcome_read(app, session, m
     grades = session.scalar(select(func.count()).select_from(QaGrade).where(QaGrade.pilot_id == pilot_id))
     assert grades > 20  # double-audited items are there to agree on
     as_of = START + timedelta(days=9)
+    folded = []
+    monkeypatch.setattr(qa.qa_levels, "load_folded", _spy(qa.qa_levels.load_folded, folded))
     new = [_qa_sections(build_document(session, pilot_id)), _qa_sections(build_document(session, pilot_id, as_of))]
+    assert folded and all(folded)  # the latest document (and its replays) read the per-dimension sums
+    monkeypatch.setattr(qa.qa_levels, "load_folded", lambda *args: None)
     monkeypatch.setattr(qa, "load_cells", _old_cells)
     monkeypatch.setattr(qa, "load_ratings", _old_ratings)
     old = [_qa_sections(build_document(session, pilot_id)), _qa_sections(build_document(session, pilot_id, as_of))]

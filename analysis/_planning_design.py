@@ -183,6 +183,13 @@ class DesignAtHorizon:
             return 1.0
         return self.seeded_inflation(power, guess if guess is None else RootHint(guess, math.nan))[0]
 
+    def key(self) -> tuple:
+        """Everything the design's crossing probabilities depend on, as a dictionary key: two horizons of a plan with
+        equal keys have the same inflation and power curve (`plan_pilot` solves their drift once)."""
+        thresholds = None if self.thresholds is None else tuple(self.thresholds.tolist())
+        upper = None if self.bounds is None else self.bounds.upper
+        return self.design, self.alpha, tuple(self.fractions.tolist()), thresholds, upper
+
     def seeded_inflation(self, power: float, hint: RootHint | None) -> tuple[float, RootHint | None]:
         """`inflation` and the drift's `RootHint` for the next horizon (see `solve_drift`)."""
         if self.thresholds is None and self.bounds is None:
@@ -198,11 +205,15 @@ def at_horizon(
     fractions: np.ndarray,
     final_variance: float,
     previous: DesignAtHorizon | None = None,
+    known: dict[tuple, DesignAtHorizon] | None = None,
 ) -> DesignAtHorizon:
     """Evaluate the design for looks at planned ``fractions`` ending with variance ``final_variance``.
 
     ``previous`` (the same design at the week before) only speeds up the always-valid calibration: its nominal
-    level starts the search, the root found is the same.
+    level starts the search, the root found is the same. ``known`` collects group-sequential designs by their merged
+    looks: a plan's horizons often merge to the same schedule (with information linear in time, 63 daily looks and
+    every second of 126 are the same fractions: 14 of 52 weeks of daily looks), whose boundaries are then computed
+    once.
     """
     if design.method == "fixed":
         return DesignAtHorizon(design, alpha, np.ones(1), None)
@@ -232,4 +243,10 @@ def at_horizon(
         mixture = design_mixture(final_variance, alpha, t, tau2=tau2, nominal_guess=guess, nominal_hint=hint)
         thresholds = mixture_threshold(final_variance / t, mixture.tau2, mixture.nominal_alpha)
         return DesignAtHorizon(design, alpha, t, thresholds, mixture=mixture)
-    return DesignAtHorizon(design, alpha, t, None, boundaries(t, alpha, design.spending, final=True))
+    key = (design, alpha, tuple(t.tolist()))
+    if known is not None and key in known:
+        return known[key]
+    evaluated = DesignAtHorizon(design, alpha, t, None, boundaries(t, alpha, design.spending, final=True))
+    if known is not None:
+        known[key] = evaluated
+    return evaluated

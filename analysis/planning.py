@@ -18,9 +18,10 @@ from typing import Literal
 import numpy as np
 from scipy import optimize, stats
 
-from analysis._planning_design import SequentialDesign, always_valid_z, at_horizon
+from analysis._planning_design import DesignAtHorizon, SequentialDesign, always_valid_z, at_horizon
 from analysis._planning_inputs import arms_iv, components_iv, unit_scale
 from analysis._planning_text import summary_sentence
+from analysis._roots import RootHint
 from analysis.planning_variance import (
     alternative_variance_ratio,
     difference_variance,
@@ -248,12 +249,18 @@ def plan_pilot(
     rows = []
     hint = None  # the previous horizon's drift and slope: seeds this one's root (`analysis._roots`)
     evaluated = None
+    # Horizons whose looks merge to the same schedule (`at_horizon`) share their design and their drift.
+    designs: dict[tuple, DesignAtHorizon] = {}
+    solved: dict[tuple, tuple[float, RootHint | None]] = {}
     for week in range(1, weeks + 1):
         unit_var = float(unit_variances[week * per_look - 1])
         var = looks_variance[week * per_look - 1]
         fractions = _fractions(unit_variances[: week * per_look])
-        evaluated = at_horizon(design, alpha_c, fractions, unit_var, previous=evaluated)
-        factor, hint = evaluated.seeded_inflation(power, hint)
+        evaluated = at_horizon(design, alpha_c, fractions, unit_var, previous=evaluated, known=designs)
+        key = evaluated.key()
+        if key not in solved:
+            solved[key] = evaluated.seeded_inflation(power, hint)
+        factor, hint = solved[key]
         sd = math.sqrt(unit_var) * sd_scale
         if use_t:
             df = k_treatment + k_control - 2

@@ -390,3 +390,28 @@ def test_a_target_effect_far_beyond_the_mde_has_full_power():
             target_effect=1e300,
         )
         assert [row.power for row in plan.weeks] == pytest.approx([1.0] * 3, abs=1e-12)
+
+
+@pytest.mark.parametrize("method", ["group_sequential", "always_valid"])
+def test_horizons_that_merge_to_the_same_looks_are_computed_once(monkeypatch, method):
+    """With information linear in time (ICC 0) 63 daily looks (week 9) and every second of 126 (week 18, merged at
+    `MIN_LOOK_STEP`) are the same fractions, as are weeks 5-8 and the even weeks 10-16: the plan computes each such
+    design and its drift once, so those weeks show the same inflation factor, bit for bit."""
+    from analysis import _planning_design
+
+    calls = []
+    original = _planning_design.boundaries
+    monkeypatch.setattr(_planning_design, "boundaries", lambda t, *a, **k: calls.append(len(t)) or original(t, *a, **k))
+    plan = plan_pilot(
+        total_units=200,
+        audits_per_unit_per_week=12,
+        baseline=0.93,
+        icc=0.0,
+        weeks=18,
+        design=SequentialDesign(method, looks_per_week=7),
+    )
+    for week in (10, 12, 14, 16, 18):
+        assert plan.week(week).inflation_factor == plan.week(week // 2).inflation_factor
+    assert plan.week(17).inflation_factor != plan.week(9).inflation_factor
+    if method == "group_sequential":
+        assert len(calls) == 18 - 5

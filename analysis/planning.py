@@ -18,7 +18,13 @@ from typing import Literal
 import numpy as np
 from scipy import optimize, stats
 
-from analysis._planning_design import DesignAtHorizon, SequentialDesign, always_valid_z, at_horizon
+from analysis._planning_design import (
+    DesignAtHorizon,
+    SequentialDesign,
+    always_valid_z,
+    at_horizon,
+    merge_close_looks,
+)
 from analysis._planning_inputs import arms_iv, components_iv, unit_scale
 from analysis._planning_text import summary_sentence
 from analysis._roots import RootHint
@@ -103,6 +109,15 @@ class PlanResult:
 def _fractions(variances: np.ndarray) -> np.ndarray:
     info = 1.0 / variances
     return info / info[-1]
+
+
+def _weeks_by_looks(unit_variances: np.ndarray, per_look: int, weeks: int) -> dict[tuple[float, ...], list[int]]:
+    """The horizons (weeks) of a plan by the looks they merge to (`merge_close_looks`)."""
+    by_looks: dict[tuple[float, ...], list[int]] = {}
+    for week in range(1, weeks + 1):
+        looks = merge_close_looks(_fractions(unit_variances[: week * per_look]))
+        by_looks.setdefault(tuple(looks.tolist()), []).append(week)
+    return by_looks
 
 
 def plan_pilot(
@@ -249,9 +264,17 @@ def plan_pilot(
     rows = []
     hint = None  # the previous horizon's drift and slope: seeds this one's root (`analysis._roots`)
     evaluated = None
-    # Horizons whose looks merge to the same schedule (`at_horizon`) share their design and their drift.
+    # Horizons whose looks merge to the same schedule (`at_horizon`) share their design and their drift; their powers
+    # at the target effect are computed with the first of them, while that schedule's transition kernels are cached.
     designs: dict[tuple, DesignAtHorizon] = {}
     solved: dict[tuple, tuple[float, RootHint | None]] = {}
+    powers: dict[tuple[tuple, float], float] = {}
+    same_looks = _weeks_by_looks(unit_variances, per_look, weeks) if design.method != "fixed" else {}
+
+    def target_drift(week: int) -> float:
+        sd = math.sqrt(float(unit_variances[week * per_look - 1])) * sd_scale
+        return abs(target_effect) / (sd * math.sqrt(ratio_at(abs(target_effect))))
+
     for week in range(1, weeks + 1):
         unit_var = float(unit_variances[week * per_look - 1])
         var = looks_variance[week * per_look - 1]
@@ -279,7 +302,13 @@ def plan_pilot(
                 df = k_treatment + k_control - 2
                 target_power = fixed_t_power(target_effect, sd_alt, df, alpha_c)
             else:
-                target_power = evaluated.power(abs(target_effect) / sd_alt)
+                if (key, target_drift(week)) not in powers:
+                    for later in same_looks.get(tuple(evaluated.fractions.tolist()), [week]):
+                        if later >= week:
+                            powers[key, target_drift(later)] = evaluated.power(target_drift(later))
+                target_power = powers.get((key, target_drift(week)))
+                if target_power is None:  # a later week with the same looks but another design
+                    target_power = evaluated.power(target_drift(week))
         rows.append(
             PlanWeek(
                 week=week,

@@ -58,12 +58,12 @@ def main() -> None:
         wall, cpu, fast = _timed(lambda m=method, w=per_week, i=icc: worst_case_plan(m, w, i))
         warm, _, _ = _timed(lambda m=method, w=per_week, i=icc: worst_case_plan(m, w, i))
         _clear()
-        original = integration._transition
-        integration._transition = _dense
+        original = integration._transition, integration._symmetric_transition
+        integration._transition = integration._symmetric_transition = _dense
         try:
             _, base_cpu, slow = _timed(lambda m=method, w=per_week, i=icc: worst_case_plan(m, w, i))
         finally:
-            integration._transition = original
+            integration._transition, integration._symmetric_transition = original
         same = max(abs(a.mde - b.mde) / b.mde for a, b in zip(fast.weeks, slow.weeks, strict=True))
         print(
             f"| {label} | {wall:.2f} | {cpu:.2f} | {warm:.2f} | {base_cpu:.2f} | {base_cpu / cpu:.1f}x "

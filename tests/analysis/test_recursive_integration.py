@@ -80,3 +80,26 @@ def test_newton_settles_where_the_first_guess_is_the_root(monkeypatch):
         bound = solve_upper(prop, t, 1e-3)
         assert prop.cross(t, bound, -bound)[0] == pytest.approx(1e-3, rel=1e-9)
         prop.advance(t, bound, -bound)
+
+
+def test_symmetric_transition_mirrors_the_full_one():
+    """Without drift and with boundaries -b and b the grids are antisymmetric and the mass symmetric: computing half
+    the rows and mirroring them gives every row of the full transition."""
+    prop = Propagator(0.0)
+    for t, bound in zip((0.1, 0.2, 0.3, 0.4), (5.0, 3.5, 2.9, 2.6), strict=True):
+        prop.advance(t, bound, -bound)
+    assert prop._symmetric
+    np.testing.assert_array_equal(prop.points, -prop.points[::-1])
+    np.testing.assert_allclose(prop.mass, prop.mass[::-1], rtol=1e-14)
+    t, t_prev = 0.5, 0.4
+    new = _layout(0.0, -2.4, 2.4)
+    base = prop.points * math.sqrt(t_prev)
+    args = (new, prop._grid, base, t, t_prev, prop.mass)
+    np.testing.assert_allclose(integration._symmetric_transition(*args), _transition(*args), rtol=1e-13, atol=1e-300)
+    up, low = prop.cross(t, 2.4, -2.4)
+    assert up == low and up == pytest.approx(
+        float(integration._norm_sf((2.4 * math.sqrt(t) - base) / math.sqrt(t - t_prev)) @ prop.mass), rel=1e-14
+    )
+    asymmetric = Propagator(0.0)
+    asymmetric.advance(0.1, 5.0, -4.0)
+    assert not asymmetric._symmetric

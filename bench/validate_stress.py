@@ -7,7 +7,8 @@ moderators and team-randomized pilots of 8 and 20 teams, under each scenario of 
 give the false-go rate (a `go` or an upward primary crossing at any review) and the false-harm rate (a downward
 primary crossing or a guardrail beyond its margin at any review), each against its one-sided level alpha / 2 = 0.025,
 and the share flagged `invalid` at any look. Effect cells run at the plan's detectable effect (80% power by the
-engine's own information plan and the design's inflation) and report the share that reached `go`.
+engine's own information plan and the design's inflation; for team pilots the small-sample plan's promise,
+`pilots.plan_small_sample`, printed beside it) and report the share that reached `go`.
 
 Prints one markdown row per cell as it finishes (so a partial run is still usable), with Monte Carlo standard errors
 ``sqrt(p (1 - p) / n)`` and a `!` where a rate exceeds its level by more than two of them; the last column names the
@@ -31,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pilots.simulation.stress import SCENARIOS, Cell, detectable_effect, run_cell
+from pilots.simulation.stress import SCENARIOS, Cell, promise, run_cell
 
 SIZES = {
     "m40": ("moderator", 40),
@@ -92,14 +93,20 @@ def main() -> None:
                 power = "-"
                 effect = "-"
                 if name != "attrition" and args.power_pilots > 0 and name in args.power_scenarios.split(","):
-                    mde = mde if mde is not None else detectable_effect(cell)
+                    mde = mde if mde is not None else promise(cell)
                     shapes = ("constant", "ramp", "fade") if name == "baseline" else ("constant",)
                     powers = [
-                        run_cell(Cell(unit, size, method, SCENARIOS[name], mde, shape), args.power_pilots, seed + 1 + j)
+                        run_cell(
+                            Cell(unit, size, method, SCENARIOS[name], mde.effect_points, shape),
+                            args.power_pilots,
+                            seed + 1 + j,
+                        )
                         for j, shape in enumerate(shapes)
                     ]
                     power = " / ".join(_rate(p.go, p.pilots) for p in powers)
-                    effect = f"{mde:.2f}"
+                    if unit == "team":  # the small-sample plan's promise, and the confirmed primary crossings
+                        power += f" (promised {mde.power:.3f}; primary {_rate(powers[0].primary, powers[0].pilots)})"
+                    effect = f"{mde.effect_points:.2f}"
                 label = f"{size} {'moderators' if unit == 'moderator' else 'teams'}"
                 invalid = _rate(null.invalid, null.pilots)
                 by_check = ", ".join(f"{name} {share:.3f}" for name, share in null.flagged_by.items()) or "-"

@@ -242,6 +242,38 @@ def pilot_section(
     )
 
 
+def parameters_section(
+    result: PlanResult, *, method: str, spending: str, weights: Sequence[float] | None, percent_points: bool
+) -> dict[str, Any] | None:
+    """`plan_section` for a plan from parameters (`POST /plan`) with fewer than `FEW_UNITS` units: one stratum, the
+    arms' integer weights (None, no section, when a weight is not an integer) and seed 0 for the re-randomizations,
+    which a registered pilot replaces by its own. Looks: daily from day 3 (always-valid), weekly, or the end."""
+    arms = result.units_per_arm
+    units = sum(arms)
+    weights = list(weights) if weights is not None else [1.0] * len(arms)
+    if not applies("moderator", units) or any(w != int(w) for w in weights) or len(weights) != len(arms):
+        return None
+    names = [f"arm-{k}" for k in range(len(arms))]
+    treatment = names[1 + int(np.argmin(arms[1:]))]
+    ids = tuple(f"unit-{k:03d}" for k in range(units))
+    roster = Roster(ids, ("all",) * units, tuple(zip(names, map(int, weights), strict=True)), 0, names[0], treatment)
+    days = 7 * len(result.weeks)
+    look_days: tuple[int, ...] = (days - 1,)
+    if method == "always_valid":
+        look_days = tuple(range(2, days))
+    elif method == "group_sequential":
+        look_days = tuple(7 * (k + 1) - 1 for k in range(len(result.weeks)))
+    return plan_section(
+        result,
+        roster,
+        unit="moderator",
+        method=method,
+        spending=spending,
+        look_days=look_days,
+        percent_points=percent_points,
+    )
+
+
 __all__ = [
     "FEW_UNITS",
     "Roster",

@@ -75,6 +75,14 @@ def test_team_pilot_plan_says_what_the_design_can_promise(api, session):
     assert "small_sample" not in api.as_("viewer").get(f"/api/v1/pilots/{moderators}/plan").json
 
 
+def test_plan_from_parameters_for_few_units_prices_the_procedure(api):
+    body = {"units": 16, "audits_per_week": 12, "baseline": 0.93, "icc": 0.15, "weeks": 6, "method": "group_sequential"}
+    small = api.as_("viewer").post("/api/v1/plan", json=body).json["small_sample"]
+    assert small["units"] == 16 and small["reason"] == "fewer than 30 units"
+    assert small["detectable_effect"] is None or small["detectable_effect"] > small["normal_theory_detectable_effect"]
+    assert "small_sample" not in api.as_("viewer").post("/api/v1/plan", json={**body, "units": 40}).json
+
+
 @pytest.mark.slow
 def test_eight_team_promise_matches_the_engine_within_monte_carlo_error():
     """Seeded: the plan's promise for 8 teams (group-sequential) against whole pilots through `GET /results`'s

@@ -8,6 +8,7 @@ from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from analysis.variance_components import VarianceComponents
+from pilots import plan_small_sample
 from pilots.catalog import METRIC_NAMES, METRICS
 from pilots.plan_notes import measurement_note
 from pilots.planning import baseline_problem, icc_problem, pilot_plan, plan_document, run_plan
@@ -207,7 +208,16 @@ def plan():
         audit_rate_cv=body.audit_rate_cv,
         pre_audits_per_unit=body.pre_period_audits_per_unit,
     )
-    extra = None
+    extra = {}
+    small = plan_small_sample.parameters_section(
+        result,
+        method=body.method,
+        spending=body.spending,
+        weights=body.weights,
+        percent_points=METRICS[body.metric].proportion,
+    )
+    if small is not None:
+        extra["small_sample"] = small
     if body.measurement_error_share is not None:
         note = measurement_note(
             result,
@@ -216,7 +226,7 @@ def plan():
             audit_rate_cv=body.audit_rate_cv,
             pre_audits_per_unit=body.pre_period_audits_per_unit,
         )
-        extra = {"measurement": note}
+        extra["measurement"] = note
     return jsonify(plan_document(result, metric=body.metric, extra=extra))
 
 

@@ -103,7 +103,8 @@ class ProcedureDesign:
     difference at each, for arms of ``planned_sizes`` (control, treatment) units. ``reviews`` marks the looks at which
     the verdict is read and the randomization test must agree (a crossing at an earlier look is kept until then).
     ``thresholds`` maps the observed variance to the design's z boundary. ``alpha`` is the two-sided level per
-    comparison the randomization test must reach.
+    comparison the randomization test must reach. ``randomization_variance`` is the planned variance of the raw
+    difference the randomization test reads (None: the same as ``look_variance``, no pre-period adjustment).
     """
 
     look_days: np.ndarray
@@ -112,6 +113,7 @@ class ProcedureDesign:
     reviews: np.ndarray
     thresholds: Thresholds
     alpha: float
+    randomization_variance: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         days, var = np.asarray(self.look_days), np.asarray(self.look_variance, dtype=float)
@@ -125,6 +127,17 @@ class ProcedureDesign:
             raise ValueError(f"planned_sizes need at least 2 units per arm, got {self.planned_sizes}")
         if not 0.0 < self.alpha < 1.0:
             raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
+        if self.randomization_variance is not None and np.asarray(self.randomization_variance).shape != days.shape:
+            raise ValueError("randomization_variance must be one value per look")
+
+    def covariate_scale(self) -> np.ndarray:
+        """Per look, the sd of a unit's fixed pre-period part that the crossing's (CUPED-adjusted) estimate removes
+        and the randomization test's raw difference keeps: ``sqrt((V_raw - V) / (1/n_c + 1/n_t))``."""
+        if self.randomization_variance is None:
+            return np.zeros(np.asarray(self.look_days).size)
+        n_c, n_t = self.planned_sizes
+        extra = np.asarray(self.randomization_variance, dtype=float) - np.asarray(self.look_variance, dtype=float)
+        return np.sqrt(np.maximum(extra, 0.0) / (1.0 / n_c + 1.0 / n_t))
 
     def unit_variances(self) -> tuple[float, np.ndarray]:
         """A unit's between part and its within part at each look, from the planned variance of the difference.
@@ -166,9 +179,13 @@ class _Draws:
     """The common random numbers of one simulation: unit deviations at every look and the assignments."""
 
     deviations: np.ndarray  # (P, J, K)
+    covariate: np.ndarray  # (P, K) standard normal: the part of a unit's raw outcome the adjustment removes
     observed: np.ndarray  # (P, K) arm codes
     null: np.ndarray  # (D, K) arm codes
     floor: np.ndarray  # (P,)
+    difference: np.ndarray  # (P, J) difference of the arms' mean deviations (the estimate under no effect)
+    se: np.ndarray  # (P, J) Welch standard error: a common shift of the treated units leaves it unchanged
+    bound: np.ndarray  # (P, J) the design's boundary on the t scale, t-corrected with each look's Welch df
 
 
 def _draws(design: ProcedureDesign, observed: np.ndarray, null: np.ndarray, seed: int) -> _Draws:
@@ -183,19 +200,25 @@ def _draws(design: ProcedureDesign, observed: np.ndarray, null: np.ndarray, seed
     pieces = rng.standard_normal((paths, looks, units)) * steps[None, :, None]
     errors = np.cumsum(pieces[:, ::-1, :], axis=1)[:, ::-1, :]
     deviations = errors + math.sqrt(between) * rng.standard_normal((paths, 1, units))
-    return _Draws(deviations, obs, np.asarray(null), randomization_floor(obs, null))
+    covariate = rng.standard_normal((paths, units))
+    treated, control = obs == TREATMENT, obs == CONTROL
+    t, var, df = _welch(deviations, treated[:, None, :], control[:, None, :])
+    se = np.sqrt(var)
+    with np.errstate(invalid="ignore"):
+        bound = stats.t.isf(stats.norm.sf(design.thresholds(var)), df)
+    return _Draws(deviations, covariate, obs, np.asarray(null), randomization_floor(obs, null), t * se, se, bound)
 
 
 def _welch(values: np.ndarray, treated: np.ndarray, control: np.ndarray) -> tuple[np.ndarray, ...]:
     """Welch t, its variance of the difference and df over the last axis of ``values`` for 0/1 arm masks that
     broadcast against it (the delta-method ratio variance of `analysis.ratio` for equally audited units)."""
     n_t, n_c = treated.sum(axis=-1), control.sum(axis=-1)
-    m_t = (values * treated).sum(axis=-1) / n_t
-    m_c = (values * control).sum(axis=-1) / n_c
-    v_t = (((values - m_t[..., None]) ** 2) * treated).sum(axis=-1) / ((n_t - 1) * n_t)
-    v_c = (((values - m_c[..., None]) ** 2) * control).sum(axis=-1) / ((n_c - 1) * n_c)
-    var = v_t + v_c
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # an arm with fewer than two units: nan, never crosses
+        m_t = (values * treated).sum(axis=-1) / n_t
+        m_c = (values * control).sum(axis=-1) / n_c
+        v_t = (((values - m_t[..., None]) ** 2) * treated).sum(axis=-1) / ((n_t - 1) * n_t)
+        v_c = (((values - m_c[..., None]) ** 2) * control).sum(axis=-1) / ((n_c - 1) * n_c)
+        var = v_t + v_c
         df = var**2 / (v_t**2 / (n_t - 1) + v_c**2 / (n_c - 1))
         t = (m_t - m_c) / np.sqrt(var)
     return t, var, df
@@ -203,7 +226,10 @@ def _welch(values: np.ndarray, treated: np.ndarray, control: np.ndarray) -> tupl
 
 def _welch_null(y: np.ndarray, treated: np.ndarray, control: np.ndarray) -> np.ndarray:
     """Welch t of every path's unit values ``y`` (C, K) under every re-randomization (D, K masks): (C, D)."""
-    y = y - y.mean(axis=1, keepdims=True)  # shift-invariant; keeps the sums of squares well conditioned
+    # Shift-invariant: centring keeps the sums of squares well conditioned, enough for single precision (the test
+    # compares against a p-value threshold, far coarser than float32's resolution of t).
+    y = (y - y.mean(axis=1, keepdims=True)).astype(np.float32)
+    treated, control = treated.astype(np.float32), control.astype(np.float32)
     n_t, n_c = treated.sum(axis=1), control.sum(axis=1)
     y2 = y * y
     s_t, s_c = y @ treated.T, y @ control.T
@@ -216,22 +242,26 @@ def _welch_null(y: np.ndarray, treated: np.ndarray, control: np.ndarray) -> np.n
 def _simulate(design: ProcedureDesign, draws: _Draws, effect: float) -> ProcedurePower:
     treated = draws.observed == TREATMENT
     control = draws.observed == CONTROL
-    values = draws.deviations + effect * treated[:, None, :]
-    t, var, df = _welch(values, treated[:, None, :], control[:, None, :])
-    bound = stats.t.isf(stats.norm.sf(design.thresholds(var)), df)
-    crossed = np.abs(t) >= bound
+    # Shifting every treated unit by the effect moves the estimate and leaves the spreads, the Welch df and so the
+    # boundaries as they are: only t is recomputed per effect.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (draws.difference + effect) / draws.se
+    crossed = np.abs(t) >= draws.bound
     first = np.where(crossed.any(axis=1), np.argmax(crossed, axis=1), -1)
     rows = np.arange(t.shape[0])
     up = (first >= 0) & (np.sign(t[rows, np.maximum(first, 0)]) == math.copysign(1.0, effect))
     confirmed = np.zeros(t.shape[0], dtype=bool)
     null_t = (draws.null == TREATMENT).astype(float)
     null_c = (draws.null == CONTROL).astype(float)
+    covariate_scale = design.covariate_scale()
     for j in np.flatnonzero(np.asarray(design.reviews)):
         candidates = np.flatnonzero(up & (first <= j) & ~confirmed & (draws.floor <= design.alpha))
         if candidates.size == 0:
             continue
-        observed_t = t[candidates, j]
-        star = _welch_null(values[candidates, j, :], null_t, null_c)  # (C, D)
+        raw = draws.deviations[candidates, j, :] + effect * treated[candidates]
+        raw = raw + covariate_scale[j] * draws.covariate[candidates]
+        observed_t, _, _ = _welch(raw, treated[candidates], control[candidates])
+        star = _welch_null(raw, null_t, null_c)  # (C, D)
         eps = 1e-12 * np.maximum(1.0, np.abs(observed_t))
         extreme = (np.abs(star) >= (np.abs(observed_t) - eps)[:, None]) | ~np.isfinite(star)
         p = (1.0 + extreme.sum(axis=1)) / (draws.null.shape[0] + 1.0)
@@ -288,7 +318,7 @@ def detectable_effect(
     *,
     scale: float,
     seed: int = 0,
-    tolerance: float = 0.005,
+    tolerance: float = 0.01,
 ) -> SmallSamplePromise:
     """The smallest positive effect whose simulated power reaches ``power`` (common random numbers, bisection to
     ``tolerance`` times ``scale``), or None when the randomization test's attainable significance caps the power

@@ -13,22 +13,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from analysis.always_valid import mixture_threshold
 from analysis.group_sequential import boundaries
-from analysis.planning import PlanResult
+from analysis.planning import PlanResult, difference_variance
 from analysis.small_sample import CONTROL, TREATMENT, ProcedureDesign, SmallSamplePromise, detectable_effect
 from analysis.small_sample import procedure_power as simulate_power
 from pilots.assignment.blocks import reassign
 from pilots.plan_notes import SPENDING
 from pilots.results.safeguard import FEW_UNITS, rerandomizations
 
-PATHS = 2000
-"""Simulated pilots behind a promise: Monte Carlo standard error about 0.009 at 80% power."""
+PATHS = 1500
+"""Simulated pilots behind a promise: Monte Carlo standard error about 0.010 at 80% power."""
 NULL_DRAWS = 999
 SEED = 20261207
 REVIEW_EVERY = 7
@@ -84,9 +84,11 @@ def procedure(
     look_days: Sequence[int],
     look_variance: Sequence[float],
     sizes: tuple[int, int],
+    raw_variance: Sequence[float] | None = None,
 ) -> ProcedureDesign:
     """The engine's procedure for one comparison: the always-valid mixture tuned and calibrated to the planned
-    schedule (`pilots.results.sequential.mixture`), or Lan-DeMets boundaries at the planned fractions."""
+    schedule (`pilots.results.sequential.mixture`), or Lan-DeMets boundaries at the planned fractions.
+    ``raw_variance`` is the planned variance of the unadjusted difference, which the randomization test reads."""
     variance = np.asarray(look_variance, dtype=float)
     fractions = variance[-1] / variance
     days = np.asarray(look_days)
@@ -106,7 +108,19 @@ def procedure(
             return np.broadcast_to(upper, v.shape)
 
         reviews = np.ones(days.size, dtype=bool)
-    return ProcedureDesign(days, variance, sizes, reviews, thresholds, alpha)
+    raw = None if raw_variance is None else np.maximum(np.asarray(raw_variance, dtype=float), variance)
+    return ProcedureDesign(days, variance, sizes, reviews, thresholds, alpha, raw)
+
+
+def unadjusted_variance(info) -> np.ndarray:
+    """The planned variance of the raw (unadjusted) difference at an `InformationPlan`'s looks: its variance model
+    without the pre-period adjustment (the planned variance itself when there is no model)."""
+    if info.model is None:
+        return np.asarray(info.planned_variance, dtype=float)
+    model = replace(info.model, pre_audits_per_unit=0.0)
+    n_t, n_c = info.units
+    raw = np.array([model.difference_variance(d + 1, n_t, n_c) for d in info.look_days], dtype=float)
+    return np.maximum(np.minimum.accumulate(raw), np.asarray(info.planned_variance, dtype=float))
 
 
 def promise(design: ProcedureDesign, roster: Roster, power: float) -> SmallSamplePromise:
@@ -184,16 +198,29 @@ def plan_section(
     spending: str,
     look_days: Sequence[int],
     percent_points: bool,
+    audit_rate_cv: float = 0.0,
+    pre_audits_per_unit: float = 0.0,
 ) -> dict[str, Any]:
     """The ``small_sample`` section of a plan: the procedure on the plan's variance curve (its planned looks
-    interpolated in ``1 / days``, where the variance is linear) at the registered ``look_days``."""
+    interpolated in ``1 / days``, where the variance is linear) at the registered ``look_days``; with pre-period
+    audits (CUPED) the randomization test reads the unadjusted variance of the same model."""
     per_look = result.design.looks_per_week
     planned_days = np.array([7.0 * (j + 1) / per_look - 1.0 for j in range(len(result.looks_variance))])
     days = np.asarray(look_days, dtype=float)
     x = 1.0 / (planned_days + 1.0)
     variance = np.interp(1.0 / (days + 1.0), x[::-1], np.asarray(result.looks_variance)[::-1])
     arms = result.units_per_arm
-    design = procedure(method, spending, result.alpha_per_comparison, look_days, variance, (arms[0], min(arms[1:])))
+    sizes = (arms[0], min(arms[1:]))
+    if min(sizes) < 2:
+        return _untestable(roster, unit, sizes, result.power)
+    raw = None
+    if pre_audits_per_unit > 0:
+        per_day = result.audits_per_unit_per_week / 7.0
+        raw = [
+            difference_variance(result.components, per_day * (d + 1), sizes[1], sizes[0], audit_rate_cv=audit_rate_cv)
+            for d in look_days
+        ]
+    design = procedure(method, spending, result.alpha_per_comparison, look_days, variance, sizes, raw)
     found = promise(design, roster, result.power)
     target = result.target_effect
     return promise_json(
@@ -208,7 +235,16 @@ def plan_section(
 
 
 def pilot_section(
-    session, pilot, plan, result: PlanResult, units: int, weeks: int, *, percent_points: bool
+    session,
+    pilot,
+    plan,
+    result: PlanResult,
+    units: int,
+    weeks: int,
+    *,
+    percent_points: bool,
+    audit_rate_cv: float = 0.0,
+    pre_audits_per_unit: float = 0.0,
 ) -> dict[str, Any] | None:
     """`plan_section` for a registered pilot (None when the safeguard does not govern it): its own units and strata
     as launch groups them (one stratum when a strata value is still missing), arms, seed and registered looks."""
@@ -239,11 +275,38 @@ def pilot_section(
         spending=plan.design.spending,
         look_days=look_days,
         percent_points=percent_points,
+        audit_rate_cv=audit_rate_cv,
+        pre_audits_per_unit=pre_audits_per_unit,
     )
 
 
+def _untestable(roster: Roster, unit: str, sizes: tuple[int, int], power: float) -> dict[str, Any]:
+    """The section of a design with a single unit in an arm: no within-arm variance, so nothing can be tested."""
+    noun = "teams" if unit == "team" else "units"
+    return {
+        "applies": True,
+        "reason": "team randomization" if unit == "team" else f"fewer than {FEW_UNITS} units",
+        "units": len(roster.ids),
+        "welch_df_at_most": max(len(roster.ids) - 2, 0),
+        "power": power,
+        "detectable_effect": None,
+        "largest_power": 0.0,
+        "message": (
+            f"With {sizes[0]} control and {sizes[1]} treatment {noun} an arm has a single unit: its spread cannot be "
+            "estimated, so no test can be run and the pilot cannot detect any effect."
+        ),
+    }
+
+
 def parameters_section(
-    result: PlanResult, *, method: str, spending: str, weights: Sequence[float] | None, percent_points: bool
+    result: PlanResult,
+    *,
+    method: str,
+    spending: str,
+    weights: Sequence[float] | None,
+    percent_points: bool,
+    audit_rate_cv: float = 0.0,
+    pre_audits_per_unit: float = 0.0,
 ) -> dict[str, Any] | None:
     """`plan_section` for a plan from parameters (`POST /plan`) with fewer than `FEW_UNITS` units: one stratum, the
     arms' integer weights (None, no section, when a weight is not an integer) and seed 0 for the re-randomizations,
@@ -271,6 +334,8 @@ def parameters_section(
         spending=spending,
         look_days=look_days,
         percent_points=percent_points,
+        audit_rate_cv=audit_rate_cv,
+        pre_audits_per_unit=pre_audits_per_unit,
     )
 
 

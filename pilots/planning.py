@@ -400,7 +400,15 @@ def pilot_plan(session, pilot_id: int, overrides: dict[str, Any]) -> dict[str, A
     from pilots import plan_small_sample  # imports the results engine, which imports this module
 
     small = plan_small_sample.pilot_section(
-        session, pilot, plan, result, len(units), weeks, percent_points=definition.proportion
+        session,
+        pilot,
+        plan,
+        result,
+        len(units),
+        weeks,
+        percent_points=definition.proportion,
+        audit_rate_cv=cv,
+        pre_audits_per_unit=pre,
     )
     if small is not None:
         extra["small_sample"] = small

@@ -332,7 +332,7 @@ def promise(cell: Cell, seed: int = 7, pilots: int = 20) -> Promise:
     plan = plan_of(pilot)
     total = looks.total_days(plan.start_date, plan.end_date)
     look_days = looks.planned_look_days(null.method, plan.design.looks, total)
-    curves, fractions, units = [], None, None
+    curves, raw_curves, fractions, units = [], [], None, None
     for _ in range(pilots):
         drawn = _draw(null, rng)
         document_panel = _panel(drawn, None)
@@ -342,6 +342,7 @@ def promise(cell: Cell, seed: int = 7, pilots: int = 20) -> Promise:
         )[0]
         if comparison.plan.planned_variance is not None:
             curves.append(np.asarray(comparison.plan.planned_variance, dtype=float))
+            raw_curves.append(plan_small_sample.unadjusted_variance(comparison.plan))
             fractions = comparison.plan.planned_fractions()
             units = drawn.units
     curve = np.mean(curves, axis=0)
@@ -353,7 +354,7 @@ def promise(cell: Cell, seed: int = 7, pilots: int = 20) -> Promise:
         return Promise(normal, 0.8, normal)
     half = units.size // 2
     procedure = plan_small_sample.procedure(
-        method, plan.design.spending, ALPHA, look_days, curve, (units.size - half, half)
+        method, plan.design.spending, ALPHA, look_days, curve, (units.size - half, half), np.mean(raw_curves, axis=0)
     )
     roster = plan_small_sample.Roster(
         units.ids, units.strata, tuple(plan.weights.items()), plan.seed, "control", "treatment"

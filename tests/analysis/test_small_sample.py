@@ -146,3 +146,23 @@ def test_design_input_checks():
         ProcedureDesign(np.array([3, 2]), np.array([1.0, 1.0]), (4, 4), np.ones(2, bool), np.ones_like, 0.05)
     with pytest.raises(ValueError, match="finite"):
         procedure_power(one_look(4), math.nan, np.zeros((1, 8), int), complete(4))
+
+
+def test_the_randomization_test_reads_the_unadjusted_variance():
+    """With a pre-period adjustment the crossing reads the adjusted estimate and the randomization test the raw
+    difference: doubling the raw variance leaves the crossing alone and costs confirmed power."""
+    n = 10
+    rng = np.random.default_rng(9)
+    observed = np.array([rng.permutation(np.r_[np.zeros(n), np.ones(n)].astype(int)) for _ in range(1500)])
+    null = np.array([rng.permutation(np.r_[np.zeros(n), np.ones(n)].astype(int)) for _ in range(499)])
+    adjusted = one_look(n)
+    raw = ProcedureDesign(
+        adjusted.look_days, adjusted.look_variance, (n, n), adjusted.reviews, adjusted.thresholds, 0.05, np.array([2.0])
+    )
+    assert np.allclose(raw.covariate_scale(), math.sqrt(1.0 / (2 / n)))
+    same, less = (
+        procedure_power(adjusted, 3.0, observed, null, seed=2),
+        procedure_power(raw, 3.0, observed, null, seed=2),
+    )
+    assert same.crossing == less.crossing
+    assert less.power < same.power - 0.1

@@ -215,6 +215,8 @@ def plan():
         spending=body.spending,
         weights=body.weights,
         percent_points=METRICS[body.metric].proportion,
+        audit_rate_cv=body.audit_rate_cv,
+        pre_audits_per_unit=body.pre_period_audits_per_unit,
     )
     if small is not None:
         extra["small_sample"] = small

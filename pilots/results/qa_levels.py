@@ -49,8 +49,8 @@ PENDING = "pilotlab_qa_fold"  # `session.info` key of the fold a read left for t
 _SUM_COLUMNS = ", ".join(SUMS)
 _STATE = "SELECT batch, folded_rows, last_day FROM qa_fold WHERE pilot_id = {m} AND through = {m}"
 _LEVELS = (
-    f"SELECT dimension, level, moderator_id, period, {_SUM_COLUMNS} FROM qa_level WHERE pilot_id = {{m}} "
-    "AND through = {m}"
+    f"SELECT level, moderator_id, period, {_SUM_COLUMNS} FROM qa_level WHERE pilot_id = {{m}} AND through = {{m}} "
+    "AND dimension = {m}"
 )
 # The unfolded batches as cells, with the pilot period's days before the latest late start kept apart (`early`) so
 # each moderator's data cut can be applied in Python, as `pilots.results.qa_data` does.
@@ -116,7 +116,7 @@ def load_folded(session: Session, pilot_id: int, units: Units, start: date, cut:
     boundary = max(late.values(), default=start)
     for _ in range(3):  # PostgreSQL reads each statement at its own snapshot: retry if a fold landed in between
         state = read_state(session, pilot_id, through)
-        folded = fetch_rows(session, _LEVELS, pilot_id, through)
+        folded = [select_rows(session, _LEVELS, (pilot_id, through, k)) for k in range(len(DIMENSIONS))]
         tail = select_rows(session, _TAIL, (start, start, boundary, pilot_id, state.batch, through))
         if read_state(session, pilot_id, through) == state:
             break
@@ -139,21 +139,23 @@ def load_folded(session: Session, pilot_id: int, units: Units, start: date, cut:
     return QaCells.from_levels(units, parts)
 
 
-def _parts(folded: list[tuple], tail: list[tuple]) -> dict[str, tuple[list[str], list[str], list[bool], np.ndarray]]:
-    """Per-dimension `(moderators, levels, pre, sums)` of the folded rows followed by the tail cells."""
-    dimension = np.fromiter(map(_first, folded), dtype=np.int64, count=len(folded))
-    folded_sums = np.array([row[4:] for row in folded], dtype=float).reshape(len(folded), len(SUMS)).T
+def _parts(
+    folded: list[list[tuple]], tail: list[tuple]
+) -> dict[str, tuple[list[str], list[str], list[bool], np.ndarray]]:
+    """Per-dimension `(moderators, levels, pre, sums)` of the folded rows (one list per dimension) followed by the
+    tail cells."""
     tail_sums = np.array([row[9:] for row in tail], dtype=float).reshape(len(tail), len(SUMS)).T
     tail_moderators = [row[0] for row in tail]
     tail_pre = [row[4] == 1 for row in tail]
     parts = {}
     for k, name in enumerate(DIMENSIONS):
-        mine = [folded[i] for i in np.flatnonzero(dimension == k).tolist()]
+        rows = folded[k]
+        sums = np.array([row[3:] for row in rows], dtype=float).reshape(len(rows), len(SUMS)).T
         parts[name] = (
-            [row[2] for row in mine] + tail_moderators,
-            [row[1] for row in mine] + [row[1 + k] for row in tail],
-            [row[3] == 1 for row in mine] + tail_pre,
-            np.concatenate([folded_sums[:, dimension == k], tail_sums], axis=1),
+            [row[1] for row in rows] + tail_moderators,
+            [row[0] for row in rows] + [row[1 + k] for row in tail],
+            [row[2] == 1 for row in rows] + tail_pre,
+            np.concatenate([sums, tail_sums], axis=1),
         )
     return parts
 
@@ -217,10 +219,6 @@ def write_pending(session: Session) -> None:
                 store(session, fold)
         except (SQLAlchemyError, dbapi_error):
             log.warning("could not fold the QA sums of pilot %s", fold.pilot_id, exc_info=True)
-
-
-def _first(row: tuple) -> int:
-    return row[0]
 
 
 def _text(day: date | None) -> str | None:

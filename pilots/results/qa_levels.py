@@ -131,50 +131,58 @@ def load_folded(session: Session, pilot_id: int, units: Units, start: date, cut:
         for row in tail
         if row[0] in index and (row[5] is None or _day(row[5]) >= late.get(row[0], start))  # else set aside
     ]
-    parts = _parts(folded, kept)
+    tail_levels = _tail_levels(kept)
     if len(tail) >= FOLD_CELLS:
         batch = max(row[7] for row in tail)
         after = FoldState(batch, state.rows + sum(row[8] for row in tail), max(last_days))
-        session.info.setdefault(PENDING, []).append(Fold(pilot_id, through, state.batch, after, _fold_levels(kept)))
+        levels = [(k, *row) for k, rows in enumerate(tail_levels) for row in rows]
+        session.info.setdefault(PENDING, []).append(Fold(pilot_id, through, state.batch, after, levels))
+    parts = {name: _columns(folded[k] + tail_levels[k]) for k, name in enumerate(DIMENSIONS)}
     return QaCells.from_levels(units, parts)
 
 
-def _parts(
-    folded: list[list[tuple]], tail: list[tuple]
-) -> dict[str, tuple[list[str], list[str], list[bool], np.ndarray]]:
-    """Per-dimension `(moderators, levels, pre, sums)` of the folded rows (one list per dimension) followed by the
-    tail cells."""
-    tail_sums = np.array([row[9:] for row in tail], dtype=float).reshape(len(tail), len(SUMS)).T
-    tail_moderators = [row[0] for row in tail]
-    tail_pre = [row[4] == 1 for row in tail]
-    parts = {}
-    for k, name in enumerate(DIMENSIONS):
-        rows = folded[k]
-        sums = np.array([row[3:] for row in rows], dtype=float).reshape(len(rows), len(SUMS)).T
-        parts[name] = (
-            [row[1] for row in rows] + tail_moderators,
-            [row[0] for row in rows] + [row[1 + k] for row in tail],
-            [row[2] == 1 for row in rows] + tail_pre,
-            np.concatenate([sums, tail_sums], axis=1),
-        )
-    return parts
+def _columns(rows: list[tuple]) -> tuple[list[str], list[str], list[bool], np.ndarray]:
+    """`(moderators, levels, pre, sums)` of `(level, moderator, period, *SUMS)` rows."""
+    sums = np.array([row[3:] for row in rows], dtype=float).reshape(len(rows), len(SUMS)).T
+    return [row[1] for row in rows], [row[0] for row in rows], [row[2] == 1 for row in rows], sums
 
 
-def _fold_levels(tail: list[tuple]) -> list[tuple]:
-    """The kept tail cells summed per (dimension, level, moderator, period), as `qa_level` rows without the pilot."""
-    sums = np.array([row[9:] for row in tail], dtype=float).reshape(len(tail), len(SUMS)).T
-    out: list[tuple] = []
+def _tail_levels(tail: list[tuple]) -> list[list[tuple]]:
+    """The kept tail cells summed per dimension into `(level, moderator, period, *SUMS)` rows, as `qa_level` keeps
+    them (numbered with dicts, summed with `bincount`)."""
+    n = len(tail)
+    moderator_code: dict[str, int] = {}
+    moderator = np.fromiter(
+        (moderator_code.setdefault(row[0], len(moderator_code)) for row in tail), dtype=np.int64, count=n
+    )
+    moderators = list(moderator_code)
+    pre = np.fromiter((row[4] for row in tail), dtype=np.int64, count=n)
+    sums = np.array([row[9:] for row in tail], dtype=float).reshape(n, len(SUMS)).T
+    out = []
     for k in range(len(DIMENSIONS)):
-        keys = [(k, row[1 + k] or "", row[0], row[4]) for row in tail]
-        numbered = dict.fromkeys(keys)
-        for n, key in enumerate(numbered):
-            numbered[key] = n
-        code = np.fromiter(map(numbered.__getitem__, keys), dtype=np.int64, count=len(keys))
-        summed = [np.bincount(code, weights=column, minlength=len(numbered)) for column in sums]
-        counts = [column.astype(np.int64).tolist() for column in summed[:5]]
-        floats = [column.tolist() for column in summed[5:]]
-        out += list(zip(numbered, *counts, *floats, strict=True))
-    return [(*key, *values) for key, *values in out]
+        level_code: dict[str, int] = {}
+        level = np.fromiter(
+            (level_code.setdefault(row[1 + k] or "", len(level_code)) for row in tail), dtype=np.int64, count=n
+        )
+        names = list(level_code)
+        keys, inverse = np.unique((level * len(moderators) + moderator) * 2 + pre, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        summed = [np.bincount(inverse, weights=column, minlength=keys.size) for column in sums]
+        rest, period = np.divmod(keys, 2)
+        level_of, moderator_of = np.divmod(rest, max(1, len(moderators)))
+        out.append(
+            list(
+                zip(
+                    map(names.__getitem__, level_of.tolist()),
+                    map(moderators.__getitem__, moderator_of.tolist()),
+                    period.tolist(),
+                    *(column.astype(np.int64).tolist() for column in summed[:5]),
+                    *(column.tolist() for column in summed[5:]),
+                    strict=True,
+                )
+            )
+        )
+    return out
 
 
 def store(session: Session, fold: Fold) -> bool:

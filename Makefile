@@ -36,13 +36,18 @@ validate: $(VENV)/.installed  ## large simulations: the sequential designs, the 
 	$(BIN)/python bench/validate_qa.py
 	$(BIN)/python bench/validate_stress.py
 
-bench: $(VENV)/.installed  ## speed and memory figures
+bench: $(VENV)/.installed  ## speed and memory figures (long: the org-scale runs last build databases of millions of audits)
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_import_memory.py
 	$(BIN)/python bench/bench_results.py
 	$(BIN)/python bench/bench_plan.py
 	$(BIN)/python bench/bench_pages.py
 	$(BIN)/python bench/bench_serving.py
+	$(BIN)/python bench/bench_export.py
+	$(BIN)/python bench/bench_ingest.py --rows 200000 --moderators 2000
+	$(BIN)/python bench/bench_ingest.py --rows 200000 --moderators 50000
+	$(BIN)/python bench/bench_ingest.py --rows 200000 --moderators 2000 --bodies
+	$(BIN)/python bench/bench_scaling.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

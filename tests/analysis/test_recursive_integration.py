@@ -103,3 +103,33 @@ def test_symmetric_transition_mirrors_the_full_one():
     asymmetric = Propagator(0.0)
     asymmetric.advance(0.1, 5.0, -4.0)
     assert not asymmetric._symmetric
+
+
+def test_threads_sharing_the_kernel_cache_get_the_sequential_answers(monkeypatch):
+    """Evicted kernels are overwritten in place; with a cache of three kernels every product evicts, and threads
+    integrating different schedules at once must still read only whole kernels."""
+    import threading
+
+    from analysis._recursive_integration import crossing_probabilities
+
+    monkeypatch.setattr(integration._KERNELS, "size", 3)
+    cases = [(np.linspace(0.02 * k, 1.0, 30 + k), 2.5 + 0.1 * k, 0.5 * k) for k in range(1, 5)]
+
+    def total(case):
+        t, bound, theta = case
+        return crossing_probabilities(t, np.full(t.size, bound), np.full(t.size, -bound), theta).total
+
+    expected = [total(case) for case in cases]
+    got = [[] for _ in cases]
+
+    def work(i):
+        for _ in range(3):
+            got[i].append(total(cases[i]))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(cases))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for values, value in zip(got, expected, strict=True):
+        assert values == [value] * 3

@@ -342,3 +342,21 @@ def test_two_requests_folding_the_same_batches_add_them_once(app, session, fold_
     _assert_levels(session, pilot_id)
     assert qa_levels.store(session, folds[1]) is False  # a stale fold never applies
     session.rollback()
+
+
+def test_a_fold_that_cannot_be_written_leaves_the_request_answered(app, session, monkeypatch, fold_every_read):
+    pilot_id, roster = make_pilot(session, SIM, seed=33, metrics=METRICS)
+    ingest_audits(_factory(app), session, pilot_id, roster, SIM, seed=33)
+    session.commit()
+    dbapi_error = session.get_bind().dialect.dbapi.OperationalError
+
+    def busy(*args):
+        raise dbapi_error("database is locked")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(qa_levels, "store", busy)
+        document = results_document(session, pilot_id, use_cache=False)
+    assert document["qa_health"] is not None and qa_levels.PENDING not in session.info
+    assert qa_levels.read_state(session, pilot_id, _end(session, pilot_id)).batch == -1  # nothing folded
+    assert results_document(session, pilot_id, use_cache=False) == document  # the next request folds instead
+    assert qa_levels.read_state(session, pilot_id, _end(session, pilot_id)).batch >= 1

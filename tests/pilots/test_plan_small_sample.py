@@ -93,3 +93,27 @@ def test_eight_team_promise_matches_the_engine_within_monte_carlo_error():
     se = math.sqrt(promised.power * (1 - promised.power) / 100)
     assert abs(measured.primary - promised.power) < 2.5 * se + 0.02
     assert promised.power < 0.5  # 8 teams in permuted blocks cannot promise 80%
+
+
+def test_a_team_pilots_guardrail_carries_the_test_of_harm_beyond_its_margin():
+    """The critical error rate (lower is better, margin 0.5 points) of an 8-team pilot: one-sided `greater` test of
+    the outcomes net of the margin, exact for the sharp null of harm exactly at the margin."""
+    from datetime import timedelta
+
+    from pilots.results import frozen
+    from pilots.results.document import _document
+    from pilots.schemas import plan_of
+    from pilots.simulation.stress import _draw, _panel, pilot_for
+
+    cell = Cell("team", 8, "group_sequential", SCENARIOS["baseline"])
+    pilot = pilot_for(cell)
+    plan = plan_of(pilot)
+    panel = _panel(_draw(cell, np.random.default_rng(2)), None)
+    fixed = frozen.from_json(frozen.freeze_panel(plan, panel))
+    document, _ = _document(pilot, plan, panel, plan.start_date + timedelta(days=41), fixed, descriptive=False)
+    metrics = {m["name"]: m for m in document["metrics"]}
+    guard = metrics["critical_error_rate"]["comparisons"][0]["randomization"]
+    primary = metrics["accuracy"]["comparisons"][0]["randomization"]
+    assert guard["alternative"] == "greater" and guard["null_difference"] == pytest.approx(0.005)
+    assert primary["alternative"] == "two-sided" and primary["null_difference"] == 0.0
+    assert 0.0 < guard["p_value"] <= 1.0 and guard["n_resamples"] == 999

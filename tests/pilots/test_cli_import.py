@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from pilots import rollups
 from pilots.cli import cli
+from pilots.commands import outcomes as outcomes_command
 from pilots.commands import register
 from pilots.models import Event, Outcome
 from pilots.simulation import write_audits_csv
@@ -109,3 +110,35 @@ def test_concluded_pilot_is_refused(database_url, session, tmp_path):
     result = run(database_url, pilot, path)
     assert result.exit_code != 0
     assert "concluded" in str(result.exception)
+
+
+def test_an_import_prepares_the_results_once(database_url, pilot, tmp_path, monkeypatch):
+    """The first results request after a bulk load would fold all of its QA sums (`pilots.results.qa_levels`,
+    tested there); the import builds the results once instead, and a failure to does not fail the import."""
+    built: list[int] = []
+    monkeypatch.setattr(outcomes_command, "results_document", lambda session, pilot_id: built.append(pilot_id))
+    path = tmp_path / "audits.csv"
+    write_audits_csv(rows(35), path)
+    result = run(database_url, pilot, path)
+    assert result.exit_code == 0, result.output
+    assert built == [pilot] and "Results prepared in" in result.stdout
+
+    def failing(session, pilot_id):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(outcomes_command, "results_document", failing)
+    write_audits_csv(rows(5, start=35), path)
+    result = run(database_url, pilot, path)
+    assert result.exit_code == 0, result.output
+    assert "5 accepted" in result.stdout
+    assert "warning: results were not prepared (RuntimeError)" in result.stderr
+
+
+def test_no_prepare_results_and_nothing_new_skip_the_build(database_url, pilot, tmp_path, monkeypatch):
+    built: list[int] = []
+    monkeypatch.setattr(outcomes_command, "results_document", lambda session, pilot_id: built.append(pilot_id))
+    path = tmp_path / "audits.csv"
+    write_audits_csv(rows(35), path)
+    assert run(database_url, pilot, path, "--no-prepare-results").exit_code == 0
+    assert run(database_url, pilot, path).exit_code == 0  # all duplicates: nothing new to prepare
+    assert built == []

@@ -13,7 +13,9 @@ accuracy) and how audits reach PilotLab, never the statistics. Every knob is com
    d sees only what had arrived by then (`arrived_by`);
 6. ``attrition_share`` / ``attrition_day``: that share of the treatment arm stops being audited from that day;
 7. ``late_share`` / ``late_window_days``: that share of moderators joins the pilot at a uniform day within the window
-   (no pilot audits before; their pre-period history is kept, as for a moderator who moves into the pilot's queue).
+   (no pilot audits before; their pre-period history is kept, as for a moderator who moves into the pilot's queue);
+8. ``absence_share``: each moderator is away (no audits) in each pilot week with that probability, independently, in
+   both arms: leave and sick weeks, the silences a valid pilot has and the attrition check must not flag.
 
 These are separate from `SimulationSettings` (which describes the operation) so that scenario knobs and the
 operation's own settings evolve independently.
@@ -50,6 +52,7 @@ class Scenario:
     attrition_day: int = 14
     late_share: float = 0.0
     late_window_days: int = 28
+    absence_share: float = 0.0
     tags: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -61,6 +64,7 @@ class Scenario:
             (self.delay_max_days >= 0, "delay_max_days must be >= 0"),
             (0.0 <= self.attrition_share <= 1.0 and self.attrition_day >= 0, "attrition_share in [0, 1]"),
             (0.0 <= self.late_share <= 1.0 and self.late_window_days >= 1, "late_share in [0, 1], window >= 1"),
+            (0.0 <= self.absence_share <= 1.0, "absence_share in [0, 1]"),
         ]
         for ok, message in checks:
             if not ok:
@@ -131,6 +135,10 @@ def simulate_scenario_days(
         late = rng.random(n) < scenario.late_share
         join = np.where(late, rng.integers(1, scenario.late_window_days + 1, n), 0)
         expected = np.where((days[None, :] >= 0) & (days[None, :] < join[:, None]), 0.0, expected)
+    if scenario.absence_share > 0:
+        week = np.floor_divide(days, 7)
+        away = rng.random((n, int(week.max() - week.min()) + 1)) < scenario.absence_share
+        expected = np.where((days >= 0)[None, :] & away[:, week - week.min()], 0.0, expected)
     accuracy = np.clip(params.accuracy + shift[None, :], 0.0, 1.0)
     audits = rng.poisson(expected)
     correct = rng.binomial(audits, accuracy)

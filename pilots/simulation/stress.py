@@ -63,6 +63,10 @@ SCENARIOS: dict[str, Scenario] = {
     "attrition": Scenario("attrition", attrition_share=0.5, attrition_day=14),
     # 7. Three moderators in ten join during the first four weeks.
     "late_joiners": Scenario("late_joiners", late_share=0.3, late_window_days=28),
+    # 8. Leave and sick weeks: each moderator is away in each pilot week with probability 0.15, in both arms. Near the
+    # common silent rate at which the attrition test is closest to its level (a valid pilot: the right answer is not
+    # `invalid`).
+    "absences": Scenario("absences", absence_share=0.15),
 }
 """The matrix's operating conditions (scenario 3, effects that ramp up or fade, is `Cell.effect_shape`)."""
 

@@ -86,6 +86,12 @@ def test_scenario_knobs_shape_the_data():
     assert (delayed.arrived_by()["correct"] <= delayed.arrived_by()["audits"]).all()
     joiners = simulate_scenario_days(roster, assignment, settings, SCENARIOS["late_joiners"], rng)
     assert (joiners.join_day > 0).mean() == pytest.approx(0.3, abs=0.1)
+    away = simulate_scenario_days(roster, assignment, settings, SCENARIOS["absences"], rng)
+    pilot = away.arrived_by()["audits"][:, away.day_offsets >= 0]
+    weekly = pilot.reshape(pilot.shape[0], -1, 7).sum(axis=2)
+    assert (weekly == 0).mean() == pytest.approx(0.15, abs=0.03)  # both arms alike
+    assert (weekly[treated] == 0).mean() == pytest.approx((weekly[~treated] == 0).mean(), abs=0.04)
+    assert (away.arrived_by()["audits"][:, away.day_offsets < 0].sum(axis=1) > 0).all()  # pre-period untouched
     with pytest.raises(ValueError, match="weekday_volume"):
         Scenario(weekday_volume=(1.0,))
 

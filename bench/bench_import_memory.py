@@ -63,6 +63,8 @@ def main() -> None:
             str(pilot_id),
             str(path),
             "--no-progress",
+            # The import's own streaming; building the results afterwards is a results request (bench_results).
+            "--no-prepare-results",
         ]
         started = time.perf_counter()
         child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(os.environ))

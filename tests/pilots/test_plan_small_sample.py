@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from markupsafe import escape
 
 from analysis.verdict import NonInferiority
 from pilots import plan_small_sample
@@ -16,6 +17,7 @@ from pilots.results.verdict import confirm_harm
 from pilots.simulation.stress import SCENARIOS, Cell, promise, run_cell
 from tests.analysis.test_small_sample import block_distribution
 from tests.pilots.results_support import make_pilot, settings, write_unit_days
+from tests.webui.setup_support import signed_in
 
 
 def test_launch_blocks_draw_the_enumerated_distribution():
@@ -56,7 +58,7 @@ def test_harm_in_a_small_pilot_needs_the_randomization_test():
     assert confirm_harm(_Guarded(), harmful, 0.05) is harmful  # large pilots: no test, nothing held back
 
 
-def test_team_pilot_plan_says_what_the_design_can_promise(api, session):
+def test_team_pilot_plan_says_what_the_design_can_promise(app, client, api, session):
     sim = settings(n_moderators=120, weeks=6)
     pilot_id, roster = make_pilot(session, sim, method="group_sequential", looks=6, unit="team", strata=[])
     write_unit_days(session, pilot_id, roster, sim)
@@ -70,9 +72,20 @@ def test_team_pilot_plan_says_what_the_design_can_promise(api, session):
     else:
         assert small["detectable_effect"] >= 0.95 * small["normal_theory_detectable_effect"]
         assert small["power_at_detectable_effect"] == pytest.approx(0.8, abs=0.03)
+    signed_in(app, client, "viewer")
+    html = page(client, f"/pilots/{pilot_id}/planning")
+    assert "What this pilot can really promise:" in html and "That is normal theory" in html
+    assert escape(small["message"]) in html
     moderators, _ = make_pilot(session, settings(n_moderators=60), method="group_sequential", looks=4, seed=3)
     write_unit_days(session, moderators, _, settings(n_moderators=60))
     assert "small_sample" not in api.as_("viewer").get(f"/api/v1/pilots/{moderators}/plan").json
+    assert "What this pilot can really promise" not in page(client, f"/pilots/{moderators}/planning")
+
+
+def page(client, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
 
 
 def test_plan_from_parameters_for_few_units_prices_the_procedure(api):

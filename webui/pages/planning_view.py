@@ -34,6 +34,9 @@ class PlanningView:
     inflation: str
     source: str
     summary: str
+    # Team pilots and pilots under 30 units: what the engine's small-sample procedure can really promise
+    # (`pilots.plan_small_sample`), which the normal-theory sentences above overstate.
+    small_sample: str | None = None
 
 
 def _amount(value: float | None, factor: float, unit: str) -> str:
@@ -82,6 +85,9 @@ def planning_view(document: dict[str, Any], unit: str) -> PlanningView:
         if saturation is not None
         else f"Each extra week still helps through week {last['week']}."
     )
+    small_sample = (document.get("small_sample") or {}).get("message")
+    if small_sample:
+        can = f"{can} That is normal theory; with this few {units_word}, read the note below."
     factor_value = document.get("design_inflation_factor") or document.get("inflation_factor")
     method = document["design"]["method"]
     inflation = (
@@ -131,4 +137,5 @@ def planning_view(document: dict[str, Any], unit: str) -> PlanningView:
         inflation=inflation,
         source=source,
         summary=document["summary"],
+        small_sample=small_sample,
     )

@@ -11,6 +11,7 @@ can reach at most.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -66,15 +67,31 @@ class Roster:
         return np.where(labels == self.control, CONTROL, np.where(labels == self.treatment, TREATMENT, 2))
 
     def null(self) -> np.ndarray:
-        """The re-randomizations the engine's randomization test replays (`pilots.results.safeguard`)."""
-        draws = rerandomizations(self.ids, self.strata, self.weights, self.seed % (2**32), NULL_DRAWS)
-        return self.codes(draws)
+        """The re-randomizations the engine's randomization test replays (`pilots.results.safeguard`); read-only,
+        computed once per roster."""
+        return _null(self)
 
     def observed(self, paths: int) -> np.ndarray:
-        """``paths`` assignments drawn by the launch procedure (stratified permuted blocks)."""
-        rng = np.random.default_rng(SEED)
-        weights = dict(self.weights)
-        return self.codes(np.array([reassign(self.ids, self.strata, weights, rng) for _ in range(paths)]))
+        """``paths`` assignments drawn by the launch procedure (stratified permuted blocks); read-only, computed
+        once per roster."""
+        return _observed(self, paths)
+
+
+@functools.lru_cache(maxsize=16)
+def _null(roster: Roster) -> np.ndarray:
+    draws = rerandomizations(roster.ids, roster.strata, roster.weights, roster.seed % (2**32), NULL_DRAWS)
+    codes = roster.codes(draws)
+    codes.flags.writeable = False
+    return codes
+
+
+@functools.lru_cache(maxsize=16)
+def _observed(roster: Roster, paths: int) -> np.ndarray:
+    rng = np.random.default_rng(SEED)
+    weights = dict(roster.weights)
+    codes = roster.codes(np.array([reassign(roster.ids, roster.strata, weights, rng) for _ in range(paths)]))
+    codes.flags.writeable = False
+    return codes
 
 
 def procedure(

@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
+from analysis import small_sample
 from analysis.small_sample import (
     ProcedureDesign,
     _draws,
+    _extreme_counts,
     detectable_effect,
     procedure_power,
     randomization_floor,
@@ -166,3 +168,30 @@ def test_the_randomization_test_reads_the_unadjusted_variance():
     )
     assert same.crossing == less.crossing
     assert less.power < same.power - 0.1
+
+
+@pytest.mark.parametrize("product", [small_sample.NULL_PRODUCT, 700])
+def test_extreme_counts_match_the_full_matrix_of_welch_t_over_every_draw(monkeypatch, product):
+    """Distinct re-randomizations computed once and counted as often as drawn, in blocks of paths (here also blocks
+    of 3 paths with a ragged last one), give the counts of the whole (paths, draws) matrix exactly; and scipy's Welch
+    t of a few cells agrees with that matrix."""
+    monkeypatch.setattr(small_sample, "NULL_PRODUCT", product)
+    rng = np.random.default_rng(11)
+    units = 10
+    draws = np.array([rng.permutation([0] * 4 + [1] * 4 + [2] * 2) for _ in range(60)])
+    draws = np.concatenate([draws, draws[:25], draws[:5]])  # drawn two and three times
+    raw = rng.standard_normal((23, units)) * 2.0 + 5.0
+    observed_t = rng.uniform(0.0, 4.0, 23)
+    observed_t[3] = 1e6  # beyond every draw
+    raw[7, :] = 1.0  # no spread: every draw gives nan, which counts as extreme
+    distinct, counts = np.unique(draws, axis=0, return_counts=True)
+    got = _extreme_counts(raw, observed_t, (distinct == 1).astype(float), (distinct == 0).astype(float), counts)
+    star = small_sample._welch_null(raw, (draws == 1).astype(float), (draws == 0).astype(float))
+    eps = 1e-12 * np.maximum(1.0, np.abs(observed_t))
+    full = ((np.abs(star) >= (np.abs(observed_t) - eps)[:, None]) | ~np.isfinite(star)).sum(axis=1)
+    assert np.array_equal(got, full)
+    assert got[7] == draws.shape[0]
+    for c, d in [(0, 0), (5, 17), (22, 80)]:
+        y = raw[c]
+        ref = stats.ttest_ind(y[draws[d] == 1], y[draws[d] == 0], equal_var=False).statistic
+        assert star[c, d] == pytest.approx(ref, rel=1e-4)

@@ -343,12 +343,13 @@ def procedure_power(
 class SmallSamplePromise:
     """What the plan can promise: ``detectable_effect`` at ``power`` (None when no effect reaches it), the largest
     power any effect can reach (``ceiling``), and the simulated operating characteristics at the detectable effect
-    (or at the largest effect tried)."""
+    (or at the largest effect tried) and at the effect asked for as ``also_at`` (None when none was asked)."""
 
     power: float
     detectable_effect: float | None
     ceiling: float
     at_effect: ProcedurePower
+    also_at: ProcedurePower | None = None
 
 
 def detectable_effect(
@@ -360,29 +361,42 @@ def detectable_effect(
     scale: float,
     seed: int = 0,
     tolerance: float = 0.01,
+    also_at: float | None = None,
 ) -> SmallSamplePromise:
     """The smallest positive effect whose simulated power reaches ``power`` (common random numbers, bisection to
     ``tolerance`` times ``scale``), or None when the randomization test's attainable significance caps the power
-    below it. ``scale`` is the planned standard deviation of the difference at the end (sets the search range)."""
+    below it. ``scale`` is the planned standard deviation of the difference at the end (sets the search range).
+    ``also_at``: an effect whose power to report as well, from the same draws (what `procedure_power` gives with the
+    same seed, without drawing them again)."""
     if not 0.0 < power < 1.0:
         raise ValueError(f"power must be in (0, 1), got {power}")
     if not (math.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be positive, got {scale}")
+    if also_at is not None and not math.isfinite(also_at):
+        raise ValueError(f"also_at must be finite, got {also_at}")
     draws = _draws(design, observed, null, seed)
+    simulated: dict[float, ProcedurePower] = {}
+
+    def at(effect: float) -> ProcedurePower:  # bisection returns the midpoint it evaluated last: computed once
+        if effect not in simulated:
+            simulated[effect] = _simulate(design, draws, effect)
+        return simulated[effect]
+
+    other = at(also_at) if also_at is not None else None
     ceiling = float((draws.floor <= design.alpha).mean())
     high = 4.0 * scale
-    at_high = _simulate(design, draws, high)
+    at_high = at(high)
     while at_high.power < power and high < 256.0 * scale:
         high *= 2.0
-        at_high = _simulate(design, draws, high)
+        at_high = at(high)
     if at_high.power < power:
-        return SmallSamplePromise(power, None, max(ceiling, 0.0), at_high)
+        return SmallSamplePromise(power, None, max(ceiling, 0.0), at_high, other)
 
     def short(effect: float) -> float:
-        return _simulate(design, draws, effect).power - power + 1e-9
+        return at(effect).power - power + 1e-9
 
     effect = float(optimize.bisect(short, 1e-6 * scale, high, xtol=tolerance * scale))
-    return SmallSamplePromise(power, effect, ceiling, _simulate(design, draws, effect))
+    return SmallSamplePromise(power, effect, ceiling, at(effect), other)
 
 
 __all__ = [

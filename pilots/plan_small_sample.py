@@ -140,10 +140,17 @@ def unadjusted_variance(info) -> np.ndarray:
     return np.maximum(np.minimum.accumulate(raw), np.asarray(info.planned_variance, dtype=float))
 
 
-def promise(design: ProcedureDesign, roster: Roster, power: float) -> SmallSamplePromise:
-    """The detectable effect at ``power`` and the largest reachable power (seeded: the same plan every time)."""
+def promise(design: ProcedureDesign, roster: Roster, power: float, also_at: float | None = None) -> SmallSamplePromise:
+    """The detectable effect at ``power`` and the largest reachable power (seeded: the same plan every time), and
+    the power at ``also_at`` from the same draws (`power_at`'s number)."""
     return detectable_effect(
-        design, power, roster.observed(PATHS), roster.null(), scale=math.sqrt(design.look_variance[-1]), seed=SEED
+        design,
+        power,
+        roster.observed(PATHS),
+        roster.null(),
+        scale=math.sqrt(design.look_variance[-1]),
+        seed=SEED,
+        also_at=also_at,
     )
 
 
@@ -238,15 +245,15 @@ def plan_section(
             for d in look_days
         ]
     design = procedure(method, spending, result.alpha_per_comparison, look_days, variance, sizes, raw)
-    found = promise(design, roster, result.power)
     target = result.target_effect
+    found = promise(design, roster, result.power, abs(target) if target else None)
     return promise_json(
         found,
         roster,
         unit=unit,
         normal_effect=result.weeks[-1].mde,
         target_effect=target,
-        target_power=power_at(design, roster, abs(target)) if target else None,
+        target_power=found.also_at.power if found.also_at is not None else None,
         percent_points=percent_points,
     )
 

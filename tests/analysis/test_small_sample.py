@@ -117,6 +117,10 @@ def test_detectable_effect_of_a_single_look_is_near_the_noncentral_t():
     assert found.detectable_effect == pytest.approx(reference, rel=0.06)
     assert found.detectable_effect >= reference * 0.98
     assert abs(found.at_effect.power - 0.8) < 0.03
+    # The power at another effect from the same draws is `procedure_power`'s with the same seed, to the last digit.
+    again = detectable_effect(one_look(n), 0.8, observed, null, scale=1.0, seed=4, also_at=0.7)
+    assert again.detectable_effect == found.detectable_effect and found.also_at is None
+    assert again.also_at == procedure_power(one_look(n), 0.7, observed, null, seed=4)
 
 
 def test_a_design_whose_test_cannot_reach_alpha_has_no_detectable_effect():

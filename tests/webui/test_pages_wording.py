@@ -124,3 +124,8 @@ def test_audit_trail_actions_read_as_words():
     assert event_label("pilot.launched") == "Launched: roster randomized, plan locked"
     assert event_label("outcomes.ingested") == "QA outcomes received"
     assert event_label("roster.something_new") == "Roster: something new"
+
+
+def test_compact_writes_settings_as_people_do():
+    written = [wording.compact(v) for v in (0.5, 5, 0.25, 148, 1036.4, -2500)]
+    assert written == ["0.5", "5", "0.25", "148", "1,036", "\u22122,500"]

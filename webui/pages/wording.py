@@ -82,8 +82,9 @@ def number(value: float | None, decimals: int, signed: bool = False) -> str:
 
 
 def compact(value: float) -> str:
-    """A single setting like a margin, as written: 0.5, 5, 0.25 (three significant digits at most)."""
-    text = f"{abs(value):.3g}"
+    """A single setting like a margin, as written: 0.5, 5, 0.25 (three significant digits at most); whole
+    thousands with separators (1,036, not 1.04e+03)."""
+    text = f"{abs(value):,.0f}" if abs(value) >= 1000 else f"{abs(value):.3g}"
     return MINUS + text if value < 0 else text
 
 

@@ -75,6 +75,10 @@ def test_team_pilot_plan_says_what_the_design_can_promise(app, client, api, sess
     signed_in(app, client, "viewer")
     html = page(client, f"/pilots/{pilot_id}/planning")
     assert "What this pilot can really promise:" in html and "That is normal theory" in html
+    arms = plan["units_per_arm"]
+    counted = f"with {teams} teams ({' / '.join(map(str, arms))} per group)"
+    conservative = f"with {teams} teams (planned conservatively as {' / '.join(map(str, arms))} per group)"
+    assert (counted if sum(arms) == teams else conservative) in html
     assert escape(small["message"]) in html
     moderators, _ = make_pilot(session, settings(n_moderators=60), method="group_sequential", looks=4, seed=3)
     write_unit_days(session, moderators, _, settings(n_moderators=60))

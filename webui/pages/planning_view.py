@@ -60,9 +60,13 @@ def planning_view(document: dict[str, Any], unit: str) -> PlanningView:
     better = "higher" if definition.higher_is_better else "lower"
     baseline = scale.level(document["baseline"]) if document.get("baseline") is not None else "n/a"
     target = document.get("target_effect")
+    total = document.get("units") or sum(per_arm)
+    # An odd roster is planned on the smaller split (21 teams as 10 / 10): say so rather than let the counts disagree.
+    split = " / ".join(f"{n:,}" for n in per_arm)
+    groups = f"{split} per group" if total == sum(per_arm) else f"planned conservatively as {split} per group"
     can = (
-        f"By week {last['week']} (the planned end), with {sum(per_arm):,} {units_word} "
-        f"({' / '.join(f'{n:,}' for n in per_arm)} per group), the pilot can reliably detect a change in "
+        f"By week {last['week']} (the planned end), with {total:,} {units_word} "
+        f"({groups}), the pilot can reliably detect a change in "
         f"{definition.label.lower()} of {_amount(last['mde'], factor, unit)} or more (from about {baseline}; "
         f"{better} is better), with {document['power']:.0%} power and a {document['alpha']:.0%} false-go rate."
     )

@@ -77,6 +77,7 @@ def analyse_panel(
     fixed: frozen.FrozenPlan | None = None,
     session: Session | None = None,
     folded: bool = False,
+    descriptive: bool = True,
 ) -> dict[str, Any]:
     """The results document of a loaded (or simulated, in-memory) panel.
 
@@ -85,14 +86,19 @@ def analyse_panel(
     decision reached at an earlier look is kept (`pilots.results.decisions`): each candidate look is re-analysed on the
     panel as loaded through that day, which is what `as_of` that day reads. The latest document (`folded`) and those
     replays read the QA sums folded through their day (`pilots.results.qa_levels`), an `as_of` asked for reads
-    `qa_day`: the same numbers either way."""
+    `qa_day`: the same numbers either way. A replay only contributes its decision, so it skips the descriptive
+    breakdowns (`descriptive`), which never enter a verdict."""
     through = (as_of or plan.end_date) if folded else None
-    document, candidates = _document(pilot, plan, panel, as_of, fixed, session, through=through)
+    document, candidates = _document(
+        pilot, plan, panel, as_of, fixed, session, descriptive=descriptive, through=through
+    )
     document = plain(document)
 
     def replay(day: date) -> dict[str, Any]:
         cut = panel.through((day - plan.start_date).days)
-        return analyse_panel(pilot, plan, cut, day, keep=False, fixed=fixed, session=session, folded=True)
+        return analyse_panel(
+            pilot, plan, cut, day, keep=False, fixed=fixed, session=session, folded=True, descriptive=False
+        )
 
     return decisions.keep(document, plan.start_date, candidates if keep else [], replay)
 

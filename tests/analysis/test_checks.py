@@ -10,6 +10,7 @@ from scipy import stats
 
 from analysis import reasons
 from analysis.checks import (
+    BOSCHLOO_MAX_UNITS,
     attrition,
     audit_coverage,
     audit_rate_balance,
@@ -18,6 +19,7 @@ from analysis.checks import (
     smd_numeric,
     smd_proportion,
 )
+from analysis.unconditional import boschloo
 
 
 @pytest.mark.parametrize(
@@ -117,6 +119,28 @@ def test_attrition_two_arms_is_boschloo_exact() -> None:
     assert res.p_value < stats.fisher_exact([[12, 38], [2, 48]]).pvalue
     assert res.statistic == pytest.approx(0.24 - 0.04)
     assert not res.ok and "different rates" in res.message
+
+
+def test_attrition_large_arms_is_fisher_exact_doubled() -> None:
+    """Beyond BOSCHLOO_MAX_UNITS units in an arm the check reads Fisher's exact test (twice the smaller one-sided
+    p-value): Boschloo's table of every outcome would be 25,001 x 25,001 here (5 GB; such a pilot's results once
+    took 95 s)."""
+    res = attrition({"control": 25_000, "treatment": 24_000}, {"control": 300, "treatment": 380})
+    table = [[380, 24_000 - 380], [300, 25_000 - 300]]
+    one_sided = min(
+        stats.fisher_exact(table, alternative="greater").pvalue, stats.fisher_exact(table, alternative="less").pvalue
+    )
+    assert res.p_value == pytest.approx(2 * one_sided, rel=1e-12)
+    assert res.p_value < 0.001 and not res.ok
+    assert attrition({"c": 5_000, "t": 5_000}, {"c": 0, "t": 0}).p_value == 1.0
+
+
+def test_attrition_uses_boschloo_up_to_the_limit() -> None:
+    n = BOSCHLOO_MAX_UNITS
+    res = attrition({"control": n, "treatment": n}, {"control": 3, "treatment": 14})
+    assert res.p_value == pytest.approx(boschloo(14, n, 3, n).p_value, rel=1e-12)
+    fisher = stats.fisher_exact([[14, n - 14], [3, n - 3]], alternative="greater").pvalue
+    assert res.p_value < 2 * fisher  # the unconditional test is the more powerful one
 
 
 def test_attrition_three_arms_and_edge_cases() -> None:

@@ -14,7 +14,8 @@ the covariate are therefore recomputed per look over the units audited by that l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -24,6 +25,7 @@ from analysis import reasons
 from analysis.ratio import _RELATIVE_ZERO, _alpha_iv
 
 _SKIPPING = (reasons.EMPTY_ARM, reasons.NO_AUDITS, reasons.SINGLE_UNIT)
+LOOK_BLOCK = 8  # looks per `cuped_series` call when a caller splits many looks of many units (`look_blocks`)
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,12 +93,38 @@ class CupedSeries:
     reason: tuple[str | None, ...]
     cuped_reason: tuple[str | None, ...]
 
+    @classmethod
+    def concatenate(cls, parts: Sequence[CupedSeries]) -> CupedSeries:
+        """The series of consecutive blocks of looks as one (each look's numbers depend on its own sums only)."""
+        joined = {}
+        for f in fields(cls):
+            values = [getattr(part, f.name) for part in parts]
+            joined[f.name] = sum(values, ()) if isinstance(values[0], tuple) else np.concatenate(values)
+        return cls(**joined)
+
     def usable(self) -> np.ndarray:
         """Looks that can enter a sequential test: regular (or zero control mean), finite positive se
         and df, finite difference."""
         ok_reason = np.array([r in (None, reasons.ZERO_CONTROL_MEAN) for r in self.reason], dtype=bool)
         with np.errstate(invalid="ignore"):
             return ok_reason & np.isfinite(self.se) & (self.se > 0) & (self.df > 0) & np.isfinite(self.difference)
+
+
+def look_blocks(n_looks: int, size: int = LOOK_BLOCK) -> list[slice]:
+    """Consecutive blocks of at most `size` looks covering ``range(n_looks)``, a last block of one look joined to the
+    one before it: `cuped_series` on each block, concatenated, gives the same numbers as on all looks at once, with
+    ``units x size`` temporaries instead of ``units x looks`` (a year of daily looks of 50,000 moderators would hold
+    dozens of 150 MB arrays). Same numbers because every look's figures are sums over units, which numpy adds in
+    unit order for any block of two or more looks; a block of one look is summed pairwise, which can change last
+    bits, so it only occurs when there is one look in all (as it does when called on that look alone)."""
+    if size < 2:
+        raise ValueError(f"size must be at least 2, got {size}")
+    starts = list(range(0, n_looks, size))
+    if not starts:
+        return []
+    if len(starts) > 1 and n_looks - starts[-1] == 1:
+        starts.pop()
+    return [slice(start, end) for start, end in zip(starts, [*starts[1:], n_looks], strict=True)]
 
 
 def cuped_series(control: SeriesArrays, treatment: SeriesArrays, alpha: float = 0.05) -> CupedSeries:

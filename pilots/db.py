@@ -152,3 +152,24 @@ def fetch_rows(session: Session, query: str, pilot_id: int, *dates: date) -> lis
         return cursor.fetchall()
     finally:
         cursor.close()
+
+
+def fetch_chunks(
+    session: Session, query: str, pilot_id: int, *dates: date, size: int = 100_000
+) -> Iterator[list[tuple]]:
+    """The rows of `query` (as `fetch_rows`) in lists of at most `size`, read as they are consumed.
+
+    For reads of millions of rows: `fetch_rows` holds every row as Python objects at once (about 250 bytes a row of
+    four values, 390 MB for the 1.6 million rollup rows of a 50,000-moderator pilot); a consumer that folds each chunk
+    into arrays holds one chunk."""
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    statement = query.format(m="?" if sqlite else "%s")
+    params = (pilot_id, *(d.isoformat() for d in dates)) if sqlite else (pilot_id, *dates)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(statement, params)
+        while rows := cursor.fetchmany(size):
+            yield rows
+    finally:
+        cursor.close()

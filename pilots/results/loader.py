@@ -20,19 +20,21 @@ driver builds for every value. On SQLite each row's day and five counts therefor
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from itertools import repeat
 from operator import itemgetter
 
 import numpy as np
 from sqlmodel import Session
 
+from pilots.db import fetch_chunks
 from pilots.results.units import Units, fetch_rows, load_units
 from pilots.rollups import SUMS
 
 COLUMN = {name: k for k, name in enumerate(SUMS)}
+CHUNK_ROWS = 100_000  # rollup rows read and placed at a time (`_fill_days`)
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,7 +50,14 @@ class Panel:
 
     Team pilots also keep each member moderator's daily audit counts, `member_audits[member, day]`, with the unit of
     each member in `member_unit`: a team never stops being audited as a whole, so the attrition check counts the
-    moderators within teams who did (`pilots.results.checks.recent_attrition`)."""
+    moderators within teams who did (`pilots.results.checks.recent_attrition`).
+
+    With `counts_cumulative` (the loader's panels) the integer count columns of `values` hold each unit's running
+    sums through each day instead of the day's own: the analysis reads counts almost only as running sums, a day's
+    count is the exact difference of two of them (integers in float64), and a panel of 50,000 units keeps one array
+    per count column instead of two (22 MB each at 56 days). The handle-time sums stay daily (differences of running
+    float sums would not give the same bits); their running sums are computed when first asked for. Every method
+    answers the same either way."""
 
     units: Units
     start_date: date
@@ -60,14 +69,41 @@ class Panel:
     set_aside: np.ndarray | None = None
     member_audits: np.ndarray | None = None
     member_unit: np.ndarray | None = None
+    counts_cumulative: bool = False
+    _sums: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
     def _index(self, name: str) -> int:
         if name not in self.loaded:
             raise KeyError(f"the pilot-period rollup column {name!r} was not loaded")
         return COLUMN[name]
 
+    def _cumulated(self, k: int) -> bool:
+        return self.counts_cumulative and k in _COUNT_INDEX
+
+    def _running(self, k: int) -> np.ndarray:
+        """Per-unit running sums of column `k` through each day."""
+        if self._cumulated(k):
+            return self.values[k]
+        if k not in self._sums:
+            self._sums[k] = np.cumsum(self.values[k], axis=1)
+        return self._sums[k]
+
     def column(self, name: str) -> np.ndarray:
-        return self.values[self._index(name)]
+        """Per-unit daily sums of `name`, `[unit, day]`."""
+        k = self._index(name)
+        if self._cumulated(k):
+            return np.diff(self.values[k], axis=1, prepend=0.0)
+        return self.values[k]
+
+    def daily(self) -> np.ndarray:
+        """Every column's per-unit daily sums, `[column, unit, day]` (`values` itself unless counts are kept
+        cumulative; then a new array)."""
+        if not self.counts_cumulative:
+            return self.values
+        out = self.values.copy()
+        for k in _COUNT_INDEX:
+            out[k] = np.diff(self.values[k], axis=1, prepend=0.0)
+        return out
 
     def pre_column(self, name: str) -> np.ndarray:
         return self.pre[COLUMN[name]]
@@ -90,29 +126,34 @@ class Panel:
             self.set_aside,
             None if self.member_audits is None else self.member_audits[:, :days],
             self.member_unit,
+            self.counts_cumulative,
         )
 
     def last_day_with_audits(self) -> int | None:
         """Index of the last pilot day with any audit (None when there is none)."""
-        per_day = self.values[COLUMN["audits"]].sum(axis=0)
+        audits = self.values[COLUMN["audits"]].sum(axis=0)
+        per_day = np.diff(audits, prepend=0.0) if self.counts_cumulative else audits
         nonzero = np.flatnonzero(per_day > 0)
         return int(nonzero[-1]) if nonzero.size else None
 
-    @cached_property
-    def _running(self) -> np.ndarray:
-        return np.cumsum(self.values, axis=2)
-
     def cumulative(self, name: str, through: int) -> np.ndarray:
         """Per-unit sums of `name` over days 0..through (inclusive)."""
-        return self._running[self._index(name), :, through]
+        return self._running(self._index(name))[:, through]
 
     def cumulative_at(self, name: str, days: tuple[int, ...]) -> np.ndarray:
         """Per-unit sums of `name` over days 0..d for each d in `days`, shape (units, len(days))."""
-        return self._running[self._index(name)][:, list(days)]
+        return self._running(self._index(name))[:, list(days)]
 
     def window(self, name: str, first: int, last: int) -> np.ndarray:
         """Per-unit sums of `name` over days first..last (inclusive)."""
-        return self.values[self._index(name), :, first : last + 1].sum(axis=1)
+        k = self._index(name)
+        if not self._cumulated(k):
+            return self.values[k, :, first : last + 1].sum(axis=1)
+        last = min(last, self.days - 1)
+        if first > last:
+            return np.zeros(self.units.size)
+        running = self.values[k]
+        return running[:, last] - running[:, first - 1] if first > 0 else running[:, last] + 0.0
 
     def weeks(self, name: str, through: int) -> list[np.ndarray]:
         """Per-unit sums of `name` over each week 7(w-1)..7w-1 of days 0..through (the last week may be partial),
@@ -129,6 +170,7 @@ class Panel:
 # The integer rollup columns (packed on SQLite) and the others (sums of handle times and of their squares).
 _COUNTS = ("audits", "correct", "critical_audits", "critical", "handle_audits")
 _TOTALS = tuple(name for name in SUMS if name not in _COUNTS)
+_COUNT_INDEX = frozenset(COLUMN[name] for name in _COUNTS)
 
 _QUERY = (
     f"SELECT moderator_id, day, {', '.join(SUMS)} FROM unit_day WHERE pilot_id = {{m}} AND day >= {{m}} "
@@ -202,10 +244,12 @@ def load_panel(
             np.array([units.index_of_moderator[m] for m in names], dtype=np.int64),
         )
     if days:
-        _fill_days(values, set_aside, session, pilot_id, units, start_date, through, loaded, members)
+        _fill_days(values, set_aside, session, pilot_id, units, start_date, through, loaded, members, unit != "team")
     for name in SUMS:
         if name not in loaded:
             values[COLUMN[name]] = np.nan
+        elif name in _COUNTS:
+            np.cumsum(values[COLUMN[name]], axis=1, out=values[COLUMN[name]])
     return Panel(
         units,
         start_date,
@@ -217,6 +261,7 @@ def load_panel(
         set_aside,
         None if members is None else members.audits,
         None if members is None else members.unit,
+        counts_cumulative=True,
     )
 
 
@@ -239,21 +284,45 @@ def _fill_days(
     through: date,
     loaded: frozenset,
     members: _Members | None = None,
+    unique: bool = False,
 ) -> None:
     """Add the pilot period's rows into `values[column, unit, day]` (several moderators of one team add up); rows
     dated before their moderator's `data_from` go to `set_aside[unit]` (audits) instead. With `members` (team
-    pilots) each moderator's audits also go to `members.audits[member, day]`."""
-    columns = None
-    rows = None
+    pilots) each moderator's audits also go to `members.audits[member, day]`. `unique`: every (unit, day) has at
+    most one row (one moderator per unit), so rows are placed without checking for repeats.
+
+    Rows are read and placed a chunk at a time (`pilots.db.fetch_chunks`), in the query's order, so memory holds one
+    chunk of Python rows, not millions; sums that repeat a cell add in row order, as one pass over all rows would."""
+    late = {m: (d - start).days for m, d in units.data_from.items() if d > start}
     if session.connection().dialect.name == "sqlite":
         totals = tuple(name for name in _TOTALS if name in loaded)
-        rows = fetch_rows(session, _packed_query(totals), pilot_id, start, through)
-        columns = _packed_columns(rows, units, totals)
+        chunks = fetch_chunks(session, _packed_query(totals), pilot_id, start, through, size=CHUNK_ROWS)
+        if all(
+            _place(values, set_aside, members, late, unique, rows, _packed_columns(rows, units, totals))
+            for rows in chunks
+        ):
+            return
+        chunks.close()
+        for target in (values, set_aside, *(() if members is None else (members.audits,))):
+            target[...] = 0.0  # a row did not fit the packing: read them all again, unpacked
+    for rows in fetch_chunks(session, _QUERY, pilot_id, start, through, size=CHUNK_ROWS):
+        _place(values, set_aside, members, late, unique, rows, _plain_columns(rows, units, start))
+
+
+def _place(
+    values: np.ndarray,
+    set_aside: np.ndarray,
+    members: _Members | None,
+    late: dict[str, int],
+    unique: bool,
+    rows: list[tuple],
+    columns: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+) -> bool:
+    """Add one chunk of rows (`columns`: their unit index, day index and sums) to the panel (see `_fill_days`);
+    False, adding nothing, when the chunk could not be decoded (`columns` None)."""
     if columns is None:
-        rows = fetch_rows(session, _QUERY, pilot_id, start, through)
-        columns = _plain_columns(rows, units, start)
+        return False
     unit_index, day_index, data = columns
-    late = {m: (d - start).days for m, d in units.data_from.items() if d > start}
     if late:  # some moderators' pilot data begin after the start date: set their earlier rows aside
         first = np.fromiter(map(late.get, map(itemgetter(0), rows), repeat(0)), dtype=np.int64, count=len(rows))
         before = (day_index < first) & (unit_index >= 0)
@@ -263,11 +332,12 @@ def _fill_days(
     n_units, n_days = values.shape[1], values.shape[2]
     inside = (unit_index >= 0) & (day_index >= 0) & (day_index < n_days)
     flat = np.where(inside, unit_index * n_days + day_index, -1)
-    _add(values.reshape(len(SUMS), n_units * n_days), flat, data, n_units * n_days)
+    _add(values.reshape(len(SUMS), n_units * n_days), flat, data, n_units * n_days, unique)
     if members is not None and rows:
         member = np.fromiter((members.index.get(row[0], -1) for row in rows), dtype=np.int64, count=len(rows))
         keep = inside & (member >= 0)
         np.add.at(members.audits, (member[keep], day_index[keep]), data[COLUMN["audits"], keep])
+    return True
 
 
 def _packed_columns(
@@ -301,18 +371,19 @@ def _unit_index(units: Units, rows: list[tuple]) -> np.ndarray:
     return np.fromiter(map(lookup.get, map(itemgetter(0), rows), repeat(-1)), dtype=np.int64, count=len(rows))
 
 
-def _add(target: np.ndarray, index: np.ndarray, data: np.ndarray, size: int) -> None:
-    """Into an all-zero `target` of `size` columns: ``target[k, index[i]] += data[k, i]`` for every row i (index -1:
-    skipped), summing rows in their order where indexes repeat (a team's moderators).
+def _add(target: np.ndarray, index: np.ndarray, data: np.ndarray, size: int, unique: bool = False) -> None:
+    """``target[k, index[i]] += data[k, i]`` for every row i (index -1: skipped) into `target` of `size` columns,
+    summing rows in their order where indexes repeat (a team's moderators).
 
-    Where no index repeats (one moderator per unit) it is a plain scatter; ``+ 0.0`` makes it bit-identical to
-    accumulating into zeros (it only turns -0.0 into 0.0)."""
+    Where no index repeats (`unique`, or found so) and the cells are still zero it is a plain scatter; ``+ 0.0`` makes
+    it bit-identical to accumulating into zeros (it only turns -0.0 into 0.0). Callers that add several chunks into
+    one target pass `unique` only when no index repeats across chunks either."""
     keep = index >= 0
     if not keep.all():
         index, data = index[keep], data[:, keep]
     if not index.size:
         return
-    scatter = np.bincount(index, minlength=size).max() == 1
+    scatter = unique or (np.bincount(index, minlength=size).max() == 1 and not target[:, index].any())
     for k in range(target.shape[0]):
         if scatter:
             target[k][index] = data[k] + 0.0

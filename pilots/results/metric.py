@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from analysis.cuped import AdjustedDifference, UnitArrays, cuped_compare
-from analysis.cuped_series import SeriesArrays, cuped_series
+from analysis.cuped_series import CupedSeries, SeriesArrays, cuped_series, look_blocks
 from analysis.ratio import Difference, RatioStats, compare
 from pilots.catalog import MetricDefinition
 from pilots.results.loader import Panel
@@ -76,21 +76,28 @@ def look_series(
 ) -> LookSeries:
     """The adjusted difference at each look day (looks without a usable estimate are left out).
 
-    All looks at once (`analysis.cuped_series`), equal look by look to `estimate(...).adjusted`; without a pre-period
-    the covariate is all zeros, which gives the raw comparison as `estimate` does."""
+    A block of looks at a time (`analysis.cuped_series`, `look_blocks`), equal look by look to
+    `estimate(...).adjusted`; without a pre-period the covariate is all zeros, which gives the raw comparison as
+    `estimate` does."""
     if not days:
         return LookSeries()
-    y = panel.cumulative_at(definition.numerator, days)
-    x = panel.cumulative_at(definition.denominator, days)
     if panel.has_pre_period:
         pre_y, pre_x = panel.pre_column(definition.numerator), panel.pre_column(definition.denominator)
     else:
         pre_y = pre_x = np.zeros(panel.units.size)
-    series = cuped_series(
-        SeriesArrays.of(y[control], x[control], pre_y[control], pre_x[control]),
-        SeriesArrays.of(y[treatment], x[treatment], pre_y[treatment], pre_x[treatment]),
-        alpha,
-    )
+    pre = (pre_y[control], pre_x[control]), (pre_y[treatment], pre_x[treatment])
+    parts = []
+    for block in look_blocks(len(days)):  # units x (a few looks) at a time: the same numbers, a fraction of the memory
+        y = panel.cumulative_at(definition.numerator, days[block])
+        x = panel.cumulative_at(definition.denominator, days[block])
+        parts.append(
+            cuped_series(
+                SeriesArrays.of(y[control], x[control], *pre[0]),
+                SeriesArrays.of(y[treatment], x[treatment], *pre[1]),
+                alpha,
+            )
+        )
+    series = CupedSeries.concatenate(parts)
     keep = np.flatnonzero(series.usable())
     if not keep.size:
         return LookSeries()

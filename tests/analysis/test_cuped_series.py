@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from analysis import reasons
 from analysis.cuped import UnitArrays, cuped_compare
-from analysis.cuped_series import SeriesArrays, cuped_series
+from analysis.cuped_series import CupedSeries, SeriesArrays, cuped_series, look_blocks
 
 TOL = 1e-10
 
@@ -176,3 +178,31 @@ def test_input_checks():
         cuped_series(good, SeriesArrays.of(np.ones((3, 1)), np.ones((3, 1)), np.ones(3), np.ones(3)))
     with pytest.raises(ValueError, match="SeriesArrays"):
         cuped_series((y, y, y, y), good)
+
+
+@pytest.mark.parametrize("n_looks", [1, 2, 8, 9, 17, 40])
+def test_blocks_of_looks_give_the_same_bits_as_all_looks_at_once(n_looks) -> None:
+    """`look_blocks` splits looks so that each block's series, concatenated, is bit-identical to one call: a block of
+    one look (summed pairwise by numpy) never occurs unless there is one look in all."""
+    rng = np.random.default_rng(n_looks)
+    arms = [_daily(rng, 400 + 37 * a, 60, arm=a, effect=0.02) for a in (0, 1)]
+    looks = sorted(rng.choice(np.arange(2, 60), n_looks, replace=False).tolist())
+    whole = cuped_series(*(SeriesArrays.from_daily(*a, looks) for a in arms))
+    blocks = look_blocks(n_looks)
+    assert all(b.stop - b.start >= 2 for b in blocks) or n_looks == 1
+    assert [i for b in blocks for i in range(n_looks)[b]] == list(range(n_looks))
+    parts = [cuped_series(*(SeriesArrays.from_daily(*a, looks[b]) for a in arms)) for b in blocks]
+    joined = CupedSeries.concatenate(parts)
+    for field in dataclasses.fields(CupedSeries):
+        ours, reference = getattr(joined, field.name), getattr(whole, field.name)
+        if isinstance(reference, tuple):
+            assert ours == reference
+        else:
+            np.testing.assert_array_equal(ours, reference, strict=True)
+
+
+def test_look_blocks_need_two_looks_a_block() -> None:
+    assert look_blocks(9, 4) == [slice(0, 4), slice(4, 9)]
+    assert look_blocks(1) == [slice(0, 1)] and look_blocks(0) == []
+    with pytest.raises(ValueError, match="at least 2"):
+        look_blocks(10, 1)

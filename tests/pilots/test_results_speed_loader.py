@@ -15,7 +15,7 @@ from pilots import rollups
 from pilots.assignment.strata import band
 from pilots.catalog import METRICS
 from pilots.models import Assignment, Pilot
-from pilots.results import looks
+from pilots.results import loader, looks
 from pilots.results.breakdowns import _levels, segment_labels
 from pilots.results.loader import COLUMN, Panel, load_panel
 from pilots.results.units import Units
@@ -83,7 +83,7 @@ def test_panel_holds_exactly_the_written_rollups(session, large):
     panel = load_panel(session, pilot_id, "moderator", START, through, PRE_START)
     assert panel.units.ids == tuple(moderators)
     values, pre = _expected(sums, {m: k for k, m in enumerate(moderators)}, len(moderators), START, 21)
-    np.testing.assert_array_equal(panel.values, values)
+    np.testing.assert_array_equal(panel.daily(), values)
     np.testing.assert_array_equal(panel.pre, pre)
     assert panel.days == 21 and panel.pre_days == 21
 
@@ -96,9 +96,9 @@ def test_day_beyond_the_packed_range_falls_back_to_the_plain_read(session):
     _write(session, pilot_id, sums)
     panel = load_panel(session, pilot_id, "moderator", START, late, None)
     assert panel.days == 9001 and panel.pre_days == 0
-    np.testing.assert_array_equal(panel.values[:, 0, 0], [3, 2, 3, 1, 3, 9.5, 31.25])
-    np.testing.assert_array_equal(panel.values[:, 1, 9000], [4, 4, 4, 0, 4, 12.0, 40.0])
-    assert panel.values.sum() == 52.75 + 68
+    np.testing.assert_array_equal(panel.daily()[:, 0, 0], [3, 2, 3, 1, 3, 9.5, 31.25])
+    np.testing.assert_array_equal(panel.daily()[:, 1, 9000], [4, 4, 4, 0, 4, 12.0, 40.0])
+    assert panel.daily().sum() == 52.75 + 68
 
 
 def test_team_units_sum_their_moderators_rows(session):
@@ -112,7 +112,7 @@ def test_team_units_sum_their_moderators_rows(session):
     ids = sorted(set(teams.values()))
     assert panel.units.ids == tuple(ids) and len(ids) < len(teams)
     values, pre = _expected(sums, {m: ids.index(t) for m, t in teams.items()}, len(ids), START, 14)
-    np.testing.assert_array_equal(panel.values, values)  # half-second sums: exact in any order
+    np.testing.assert_array_equal(panel.daily(), values)  # half-second sums: exact in any order
     np.testing.assert_array_equal(panel.pre, pre)
     # Each member's own daily audits are kept too (the attrition check counts silent moderators within teams).
     members = sorted(teams)
@@ -124,13 +124,13 @@ def test_team_units_sum_their_moderators_rows(session):
     np.testing.assert_array_equal(panel.member_audits, expected)
     assert [ids[u] for u in panel.member_unit] == [teams[m] for m in members]
     np.testing.assert_array_equal(panel.through(6).member_audits, expected[:, :7])
-    np.testing.assert_array_equal(panel.member_audits.sum(axis=0), panel.values[COLUMN["audits"]].sum(axis=0))
+    np.testing.assert_array_equal(panel.member_audits.sum(axis=0), panel.daily()[COLUMN["audits"]].sum(axis=0))
 
 
 def test_pilot_without_rows_loads_zeros(session):
     pilot_id, moderators = _pilot(session)
     panel = load_panel(session, pilot_id, "moderator", START, START + timedelta(days=6), PRE_START)
-    assert panel.values.shape == (len(SUMS), len(moderators), 7) and not panel.values.any() and not panel.pre.any()
+    assert panel.daily().shape == (len(SUMS), len(moderators), 7) and not panel.daily().any() and not panel.pre.any()
     assert panel.last_day_with_audits() is None
 
 
@@ -152,6 +152,63 @@ def test_weeks_are_the_week_windows_bit_for_bit(days):
         for w, got in enumerate(weeks):
             expected = panel.window("handle_sum", 7 * w, min(7 * w + 6, through))
             assert got.tobytes() == expected.tobytes()
+
+
+def _count_panel(rng: np.random.Generator, units: int, days: int) -> Panel:
+    """Integer counts (as rollups hold them) and float handle-time sums, daily."""
+    values = rng.poisson(3.0, (len(SUMS), units, days)).astype(float)
+    values[:, :, rng.random(days) < 0.2] = 0.0  # whole silent days
+    values[COLUMN["handle_sum"]] = rng.gamma(2.0, 40.0, (units, days)) * (values[COLUMN["handle_audits"]] > 0)
+    values[COLUMN["handle_sum2"]] = values[COLUMN["handle_sum"]] ** 2 / 3.0
+    ids = tuple(f"u{k}" for k in range(units))
+    return Panel(
+        Units(ids, np.array(["control"] * units), ("all",) * units, {}, {}), START, days, values, values[:, :, 0], 0
+    )
+
+
+@pytest.mark.parametrize("days", [1, 7, 15, 56])
+def test_counts_kept_cumulative_answer_every_question_with_the_same_bits(days):
+    """The loader keeps the count columns as running sums (`counts_cumulative`); every accessor answers exactly as
+    the daily panel does, at every cut."""
+    daily = _count_panel(np.random.default_rng(days), 23, days)
+    values = daily.values.copy()
+    for name in ("audits", "correct", "critical_audits", "critical", "handle_audits"):
+        values[COLUMN[name]] = np.cumsum(values[COLUMN[name]], axis=1)
+    kept = Panel(daily.units, START, days, values, daily.pre, 0, counts_cumulative=True)
+    np.testing.assert_array_equal(kept.daily(), daily.values, strict=True)
+    for cut in {0, days // 2, days - 1}:
+        a, b = daily.through(cut), kept.through(cut)
+        assert a.last_day_with_audits() == b.last_day_with_audits()
+        for name in SUMS:
+            assert a.column(name).tobytes() == b.column(name).tobytes()
+            assert (
+                a.cumulative_at(name, tuple(range(a.days))).tobytes()
+                == b.cumulative_at(name, tuple(range(b.days))).tobytes()
+            )
+            for through in range(a.days):
+                assert a.cumulative(name, through).tobytes() == b.cumulative(name, through).tobytes()
+                assert [w.tobytes() for w in a.weeks(name, through)] == [w.tobytes() for w in b.weeks(name, through)]
+                for first in range(0, through + 1, 3):
+                    assert a.window(name, first, through).tobytes() == b.window(name, first, through).tobytes()
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["packed", "fallback"])
+def test_reading_in_small_chunks_gives_the_same_panel(session, monkeypatch, large):
+    """Rows are read and placed a chunk at a time; with chunks of 7 rows (a team's moderators and the row that
+    forces the plain read falling in different chunks) the panel is the same to the bit."""
+    pilot_id, _ = make_pilot(session, settings(n_moderators=24), unit="team", strata=[])
+    teams = dict(
+        session.exec(select(Assignment.moderator_id, Assignment.unit_id).where(Assignment.pilot_id == pilot_id)).all()
+    )
+    sums = _rows(sorted(teams), np.random.default_rng(11), PRE_START, 21 + 14)
+    if large:
+        sums[(sorted(teams)[5], (START + timedelta(days=9)).isoformat())] = [5000, 4800, 5000, 12, 4990, 1e5, 3e7]
+    _write(session, pilot_id, sums)
+    whole = load_panel(session, pilot_id, "team", START, START + timedelta(days=13), PRE_START)
+    monkeypatch.setattr(loader, "CHUNK_ROWS", 7)
+    chunked = load_panel(session, pilot_id, "team", START, START + timedelta(days=13), PRE_START)
+    for field in ("values", "pre", "set_aside", "member_audits"):
+        np.testing.assert_array_equal(getattr(chunked, field), getattr(whole, field), strict=True)
 
 
 def test_segment_labels_and_levels_match_the_per_unit_computation():

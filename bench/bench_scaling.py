@@ -87,10 +87,10 @@ def seed(url: str, moderators: int, factor: int) -> int:
         connection.execute(
             text(
                 "INSERT INTO assignment (pilot_id, moderator_id, unit_id, arm, stratum, sequence, late_joiner, "
-                "assigned_at) SELECT :pilot, 'm' || (100000 + k), 'm' || (100000 + k), CASE WHEN k % 2 = 0 THEN "
-                f"'control' ELSE 'treatment' END, 'all', k, false, :now FROM ({numbers}) AS m"
+                "assigned_at, data_from) SELECT :pilot, 'm' || (100000 + k), 'm' || (100000 + k), CASE WHEN "
+                f"k % 2 = 0 THEN 'control' ELSE 'treatment' END, 'all', k, false, :now, :start FROM ({numbers}) AS m"
             ),
-            {"pilot": pilot_id, "moderators": moderators, "now": "2026-01-01 00:00:00.000000"},
+            {"pilot": pilot_id, "moderators": moderators, "now": "2026-01-01 00:00:00.000000", "start": START},
         )
         connection.execute(
             text(_plain_rollups(dialect)),

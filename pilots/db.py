@@ -8,6 +8,7 @@ owns a unit of work commits; helpers take a session and never commit.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -154,6 +155,9 @@ def fetch_rows(session: Session, query: str, pilot_id: int, *dates: date) -> lis
         cursor.close()
 
 
+_CURSOR_NAMES = itertools.count()
+
+
 def fetch_chunks(
     session: Session, query: str, pilot_id: int, *dates: date, size: int = 100_000
 ) -> Iterator[list[tuple]]:
@@ -161,12 +165,14 @@ def fetch_chunks(
 
     For reads of millions of rows: `fetch_rows` holds every row as Python objects at once (about 250 bytes a row of
     four values, 390 MB for the 1.6 million rollup rows of a 50,000-moderator pilot); a consumer that folds each chunk
-    into arrays holds one chunk."""
+    into arrays holds one chunk. On PostgreSQL the rows come through a server-side cursor (inside the session's
+    transaction): a client-side one would receive the whole result into libpq's memory before the first chunk."""
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
     statement = query.format(m="?" if sqlite else "%s")
     params = (pilot_id, *(d.isoformat() for d in dates)) if sqlite else (pilot_id, *dates)
-    cursor = connection.connection.cursor()
+    raw = connection.connection
+    cursor = raw.cursor() if sqlite else raw.cursor(name=f"pilotlab_chunks_{next(_CURSOR_NAMES)}")
     try:
         cursor.execute(statement, params)
         while rows := cursor.fetchmany(size):

@@ -9,8 +9,8 @@
   two checkpoints reads the latest one, with what has arrived by the look). A unit is at risk when its own audit
   rate before the week made a silent week unlikely (at least `MIN_EXPECTED_AUDITS` audits expected in it, so no
   audit by chance has probability under 5%), and silent when it had no audit in that week; silent units of the at-risk
-  ones by arm, Boschloo's unconditional exact test (`analysis.checks.attrition`). In team pilots the member moderators
-  are counted (a team is never silent as a whole).
+  ones by arm, Boschloo's unconditional exact test (`analysis.checks.attrition`; Fisher's beyond 200 at-risk units an
+  arm). In team pilots the member moderators are counted (a team is never silent as a whole).
 * Repeated looks: the checks above are re-run at every planned look, so the noisy ones have bars set for the whole
   pilot (`look_thresholds`, `PILOT_LEVELS`): audit rate flags a valid pilot with probability at most 0.25% over all
   its looks (Sidak over the planned looks, ``1 - (1 - level)^(1 / looks)``), attrition at most 0.65% over its weekly

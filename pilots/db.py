@@ -144,12 +144,9 @@ def fetch_rows(session: Session, query: str, pilot_id: int, *dates: date) -> lis
 
     For reads of thousands of rows: the ORM's (and Core's) per-row processing costs more than the query itself."""
     connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    statement = query.format(m="?" if sqlite else "%s")
-    params = (pilot_id, *(d.isoformat() for d in dates)) if sqlite else (pilot_id, *dates)
     cursor = connection.connection.cursor()
     try:
-        cursor.execute(statement, params)
+        cursor.execute(*_bound(connection.dialect.name, query, pilot_id, dates))
         return cursor.fetchall()
     finally:
         cursor.close()
@@ -168,14 +165,18 @@ def fetch_chunks(
     into arrays holds one chunk. On PostgreSQL the rows come through a server-side cursor (inside the session's
     transaction): a client-side one would receive the whole result into libpq's memory before the first chunk."""
     connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    statement = query.format(m="?" if sqlite else "%s")
-    params = (pilot_id, *(d.isoformat() for d in dates)) if sqlite else (pilot_id, *dates)
-    raw = connection.connection
-    cursor = raw.cursor() if sqlite else raw.cursor(name=f"pilotlab_chunks_{next(_CURSOR_NAMES)}")
+    dialect, raw = connection.dialect.name, connection.connection
+    cursor = raw.cursor() if dialect == "sqlite" else raw.cursor(name=f"pilotlab_chunks_{next(_CURSOR_NAMES)}")
     try:
-        cursor.execute(statement, params)
+        cursor.execute(*_bound(dialect, query, pilot_id, dates))
         while rows := cursor.fetchmany(size):
             yield rows
     finally:
         cursor.close()
+
+
+def _bound(dialect: str, query: str, pilot_id: int, dates: tuple[date, ...]) -> tuple[str, tuple]:
+    """`query` with the driver's parameter marks in place of `{m}`, and its parameters (SQLite: ISO dates)."""
+    if dialect == "sqlite":
+        return query.format(m="?"), (pilot_id, *(d.isoformat() for d in dates))
+    return query.format(m="%s"), (pilot_id, *dates)

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -112,8 +113,17 @@ def balance_report(session: Session, pilot: Pilot) -> BalanceReport:
     if pilot.status == "draft":
         raise Conflict(f"Pilot {pilot.id} is a draft; the balance report is available after launch.")
     arms = [arm["name"] for arm in pilot.arms]
+    # Columns, not RosterEntry objects: building an ORM instance per moderator was most of a 50,000-moderator page.
     rows = session.exec(
-        select(Assignment.arm, Assignment.unit_id, Assignment.stratum, RosterEntry)
+        select(
+            Assignment.arm,
+            Assignment.unit_id,
+            Assignment.stratum,
+            RosterEntry.tenure_months,
+            RosterEntry.site,
+            RosterEntry.language,
+            RosterEntry.attributes,
+        )
         .join(
             RosterEntry,
             (RosterEntry.pilot_id == Assignment.pilot_id) & (RosterEntry.moderator_id == Assignment.moderator_id),
@@ -126,7 +136,7 @@ def balance_report(session: Session, pilot: Pilot) -> BalanceReport:
 def _counts(rows: Sequence[Any], arms: list[str]) -> list[StratumCounts]:
     units: dict[str, dict[str, set[str]]] = {}
     moderators: dict[str, dict[str, int]] = {}
-    for arm, unit_id, stratum, _entry in rows:
+    for arm, unit_id, stratum, *_attributes in rows:
         units.setdefault(stratum, {a: set() for a in arms}).setdefault(arm, set()).add(unit_id)
         per_arm = moderators.setdefault(stratum, dict.fromkeys(arms, 0))
         per_arm[arm] = per_arm.get(arm, 0) + 1
@@ -135,9 +145,9 @@ def _counts(rows: Sequence[Any], arms: list[str]) -> list[StratumCounts]:
 
 def _smds(rows: Sequence[Any], arms: list[str]) -> list[Smd]:
     values: dict[str, dict[str, list[Any]]] = {}
-    for arm, _unit, _stratum, entry in rows:
-        attributes = {"tenure_months": entry.tenure_months, "site": entry.site, "language": entry.language}
-        attributes.update(entry.attributes)
+    for arm, _unit, _stratum, tenure_months, site, language, extra in rows:
+        attributes = {"tenure_months": tenure_months, "site": site, "language": language}
+        attributes.update(extra or {})
         for name, value in attributes.items():
             if value is not None and value != "":
                 values.setdefault(name, {a: [] for a in arms}).setdefault(arm, []).append(value)
@@ -148,13 +158,14 @@ def _smds(rows: Sequence[Any], arms: list[str]) -> list[Smd]:
         every = [v for vs in by_arm.values() for v in vs]
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in every)
         levels = [None] if numeric else sorted({_level(v) for v in every})
+        shares = {} if numeric else {a: _shares(vs) for a, vs in by_arm.items()}
         for arm in arms[1:]:
             treated, control = by_arm.get(arm, []), by_arm.get(reference, [])
             for level in levels:
                 if numeric:
                     smd = mean_smd(treated, control)
                 elif treated and control:
-                    smd = proportion_smd(_share(treated, level), _share(control, level))
+                    smd = proportion_smd(shares[arm].get(level, 0.0), shares[reference].get(level, 0.0))
                 else:
                     smd = None
                 result.append(Smd(name, level, arm, reference, smd, len(treated), len(control)))
@@ -167,8 +178,10 @@ def _level(value: Any) -> str:
     return str(value)
 
 
-def _share(values: Sequence[Any], level: str | None) -> float:
-    return sum(1 for v in values if _level(v) == level) / len(values)
+def _shares(values: Sequence[Any]) -> dict[str, float]:
+    """Each level's share of `values` (one pass, however many levels)."""
+    counts = Counter(map(_level, values))
+    return {level: count / len(values) for level, count in counts.items()}
 
 
 BALANCE_COLUMNS = ("stratum", "arm", "units", "moderators")

@@ -11,6 +11,7 @@ import sys
 import click
 
 from pilots import settings
+from pilots.blas_threads import limit_blas_threads
 from pilots.db import make_engine, session_factory
 from pilots.errors import PilotLabError
 
@@ -44,6 +45,7 @@ class Context:
 @click.pass_context
 def cli(ctx: click.Context, database_url: str | None) -> None:
     """PilotLab: controlled pilots for content-moderation operations."""
+    limit_blas_threads()
     ctx.obj = Context(database_url or settings.database_url())
     ctx.call_on_close(ctx.obj.close)
 

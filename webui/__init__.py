@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 from pilots import settings
+from pilots.blas_threads import limit_blas_threads
 from webui import security
 from webui.converters import register_converters
 from webui.request_limits import register_request_limits
@@ -40,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     _check_secret_key(app)
+    limit_blas_threads()
 
     register_converters(app)
     register_request_limits(app)

@@ -69,7 +69,7 @@ def demo_pilots(today: date, moderators: int = 240) -> list[DemoPilot]:
                 "without slowing reviewers down or adding critical errors.",
                 layer="review-console",
                 unit="moderator",
-                arms=[Arm(name="control", weight=1), Arm(name="ai_assist", weight=1)],
+                arms=[Arm(name="control", weight=1), Arm(name="ai_assist", display_name="AI assist", weight=1)],
                 strata=["site", "tenure_months"],
                 metrics=[MetricSpec(name="accuracy", role="primary"), *guardrails],
                 design=Design(method="group_sequential", looks=6, spending="obrien_fleming", min_days=14),

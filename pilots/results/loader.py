@@ -88,22 +88,22 @@ class Panel:
             self._sums[k] = np.cumsum(self.values[k], axis=1)
         return self._sums[k]
 
-    def column(self, name: str) -> np.ndarray:
-        """Per-unit daily sums of `name`, `[unit, day]`."""
-        k = self._index(name)
+    def _daily(self, k: int) -> np.ndarray:
+        """Per-unit daily sums of column `k` (for counts kept cumulative: exact differences of the running sums)."""
         if self._cumulated(k):
             return np.diff(self.values[k], axis=1, prepend=0.0)
         return self.values[k]
+
+    def column(self, name: str) -> np.ndarray:
+        """Per-unit daily sums of `name`, `[unit, day]`."""
+        return self._daily(self._index(name))
 
     def daily(self) -> np.ndarray:
         """Every column's per-unit daily sums, `[column, unit, day]` (`values` itself unless counts are kept
         cumulative; then a new array)."""
         if not self.counts_cumulative:
             return self.values
-        out = self.values.copy()
-        for k in _COUNT_INDEX:
-            out[k] = np.diff(self.values[k], axis=1, prepend=0.0)
-        return out
+        return np.stack([self._daily(k) for k in range(len(SUMS))])
 
     def pre_column(self, name: str) -> np.ndarray:
         return self.pre[COLUMN[name]]

@@ -143,13 +143,23 @@ def fetch_rows(session: Session, query: str, pilot_id: int, *dates: date) -> lis
     """All rows of `query` (`{m}` marks the parameters: the pilot id, then `dates`) through the DBAPI cursor.
 
     For reads of thousands of rows: the ORM's (and Core's) per-row processing costs more than the query itself."""
+    return select_rows(session, query, (pilot_id, *dates))
+
+
+def select_rows(session: Session, query: str, params: tuple) -> list[tuple]:
+    """All rows of `query` (`{m}` marks the parameters, given in order) through the DBAPI cursor."""
     connection = session.connection()
     cursor = connection.connection.cursor()
     try:
-        cursor.execute(*_bound(connection.dialect.name, query, pilot_id, dates))
+        cursor.execute(*_bound(connection.dialect.name, query, params))
         return cursor.fetchall()
     finally:
         cursor.close()
+
+
+def as_date(value: date | str) -> date:
+    """A date column's value as a date (the sqlite3 driver hands back the stored ISO text)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 _CURSOR_NAMES = itertools.count()
@@ -168,15 +178,15 @@ def fetch_chunks(
     dialect, raw = connection.dialect.name, connection.connection
     cursor = raw.cursor() if dialect == "sqlite" else raw.cursor(name=f"pilotlab_chunks_{next(_CURSOR_NAMES)}")
     try:
-        cursor.execute(*_bound(dialect, query, pilot_id, dates))
+        cursor.execute(*_bound(dialect, query, (pilot_id, *dates)))
         while rows := cursor.fetchmany(size):
             yield rows
     finally:
         cursor.close()
 
 
-def _bound(dialect: str, query: str, pilot_id: int, dates: tuple[date, ...]) -> tuple[str, tuple]:
-    """`query` with the driver's parameter marks in place of `{m}`, and its parameters (SQLite: ISO dates)."""
+def _bound(dialect: str, query: str, params: tuple) -> tuple[str, tuple]:
+    """`query` with the driver's parameter marks in place of `{m}`, and its parameters (SQLite: dates as ISO text)."""
     if dialect == "sqlite":
-        return query.format(m="?"), (pilot_id, *(d.isoformat() for d in dates))
-    return query.format(m="%s"), (pilot_id, *dates)
+        return query.format(m="?"), tuple(p.isoformat() if isinstance(p, date) else p for p in params)
+    return query.format(m="%s"), params

@@ -29,8 +29,9 @@ from itertools import repeat
 import numpy as np
 from sqlmodel import Session
 
+from pilots.db import as_date, fetch_rows, select_rows
 from pilots.results.loader import COLUMN
-from pilots.results.units import Units, fetch_rows
+from pilots.results.units import Units
 
 DIMENSIONS = ("policy", "queue", "auditor")
 NONE_LABEL = ""  # audits without a policy / queue / auditor: never a cell of their own
@@ -178,16 +179,12 @@ def load_cells(session: Session, pilot_id: int, units: Units, start: date, first
         boundary = max(late.values())
         rows = []
         for *row, early in select_rows(session, _CUT_CELLS, (boundary, pilot_id, start, cut)):
-            if early is not None and _day(early) < late.get(row[0], start):
+            if early is not None and as_date(early) < late.get(row[0], start):
                 continue  # before the moderator's data start: set aside, as in the panel
             rows.append((0, *row))
     if first < start:
         rows += [(1, *row) for row in fetch_rows(session, _CELLS, pilot_id, first, start - timedelta(days=1))]
     return cells_from_rows(units, rows)
-
-
-def _day(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def cells_from_rows(units: Units, rows: list[tuple]) -> QaCells:
@@ -199,25 +196,12 @@ def cells_from_rows(units: Units, rows: list[tuple]) -> QaCells:
     return QaCells.from_levels(units, parts)
 
 
-def select_rows(session: Session, query: str, params: tuple) -> list[tuple]:
-    """All rows of `query` (`{m}` marks the parameters, given in order) through the DBAPI cursor."""
-    connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    values = tuple(p.isoformat() if sqlite and isinstance(p, date) else p for p in params)
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(query.format(m="?" if sqlite else "%s"), values)
-        return cursor.fetchall()
-    finally:
-        cursor.close()
-
-
 def load_ratings(session: Session, pilot_id: int, units: Units, start: date, first: date, cut: date) -> Ratings:
     """Grades of the items that two or more different auditors graded (the first grade of an auditor per item)."""
     late = {m: day for m, day in units.data_from.items() if day > start}
     kept = []
     for *grade, day in select_rows(session, _RATINGS, (pilot_id, first, cut, pilot_id, first, cut)):
-        if late and grade[2] in late and start <= _day(day) < late[grade[2]]:
+        if late and grade[2] in late and start <= as_date(day) < late[grade[2]]:
             continue  # a pilot-period grade before the moderator's data start: set aside
         kept.append(tuple(grade))
     return ratings_from_rows(units, kept)

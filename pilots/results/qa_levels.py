@@ -36,8 +36,8 @@ import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from pilots.db import fetch_rows, write_transaction
-from pilots.results.qa_data import DIMENSIONS, QaCells, select_rows
+from pilots.db import as_date, fetch_rows, select_rows, write_transaction
+from pilots.results.qa_data import DIMENSIONS, QaCells
 from pilots.results.units import Units
 from pilots.rollups import SUMS
 
@@ -105,7 +105,7 @@ def read_state(session: Session, pilot_id: int, through: date) -> FoldState:
     if not rows:
         return FoldState(_NOTHING, 0, None)
     batch, folded, last_day = rows[0]
-    return FoldState(batch, folded, None if last_day is None else _day(last_day))
+    return FoldState(batch, folded, None if last_day is None else as_date(last_day))
 
 
 def load_folded(session: Session, pilot_id: int, units: Units, start: date, cut: date, through: date) -> QaCells | None:
@@ -122,14 +122,14 @@ def load_folded(session: Session, pilot_id: int, units: Units, start: date, cut:
             break
     else:
         return None
-    last_days = [day for day in (state.last_day, *(_day(row[6]) for row in tail)) if day is not None]
+    last_days = [day for day in (state.last_day, *(as_date(row[6]) for row in tail)) if day is not None]
     if last_days and max(last_days) > cut:
         return None
     index = units.index_of_moderator
     kept = [
         row
         for row in tail
-        if row[0] in index and (row[5] is None or _day(row[5]) >= late.get(row[0], start))  # else set aside
+        if row[0] in index and (row[5] is None or as_date(row[5]) >= late.get(row[0], start))  # else set aside
     ]
     tail_levels = _tail_levels(kept)
     if len(tail) >= FOLD_CELLS:
@@ -231,7 +231,3 @@ def write_pending(session: Session) -> None:
 
 def _text(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
-
-
-def _day(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

@@ -29,7 +29,7 @@ from operator import itemgetter
 import numpy as np
 from sqlmodel import Session
 
-from pilots.db import fetch_chunks
+from pilots.db import as_date, fetch_chunks
 from pilots.results.units import Units, fetch_rows, load_units
 from pilots.rollups import SUMS
 
@@ -394,6 +394,6 @@ def _add(target: np.ndarray, index: np.ndarray, data: np.ndarray, size: int, uni
 def _day_index(values, origin: date) -> dict:
     out = {}
     for value in values:
-        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+        day = as_date(value)
         out[value] = (day - origin).days
     return out

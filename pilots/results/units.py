@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 from sqlmodel import Session
 
-from pilots.db import fetch_rows
+from pilots.db import as_date, fetch_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +57,7 @@ def load_units(session: Session, pilot_id: int, unit: str) -> Units:
         first.setdefault(unit_id, (arm, stratum))
         members.setdefault(unit_id, []).append(moderator_id)
         if day is not None:  # NOT NULL on PostgreSQL; on SQLite a row written without it is not cut
-            data_from[moderator_id] = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+            data_from[moderator_id] = as_date(day)
         if not late_joiner:
             launch_units.add(unit_id)
     ids = tuple(sorted(first))

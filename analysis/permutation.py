@@ -115,6 +115,31 @@ def randomization_test(
     return PermutationResult(observed, p, n_resamples, mc_se, null, alternative)
 
 
+def welch_t_statistics(y: ArrayLike, x: ArrayLike, labels: ArrayLike, *, control: object, treatment: object):
+    """The Welch t statistic of ``R_treatment - R_control`` (`analysis.ratio.compare`) under every row of ``labels``.
+
+    Parameters
+    ----------
+    y, x : array_like, shape (K,)
+        Per-unit outcome sums and audit counts.
+    labels : array_like, shape (R, K)
+        Arm labels of the K units under each of R assignments (the observed one and re-randomizations).
+    control, treatment : label
+        The two arms compared.
+
+    Returns
+    -------
+    numpy.ndarray, shape (R,)
+        nan where an arm has no audited unit.
+    """
+    rows = np.atleast_2d(np.asarray(labels))
+    y_a, x_a, _ = _randomization_iv(y, x, rows[0], lambda rng: rows[0], control, treatment, 1)
+    if rows.shape[1] != y_a.size:
+        raise ValueError(f"labels must have {y_a.size} columns, got {rows.shape[1]}")
+    stat = _statistic_fn(y_a, x_a, control, treatment, "t")
+    return _welch_t_batch(y_a, x_a, rows, control, treatment, stat)
+
+
 def _p_value(observed: float, null: np.ndarray, alternative: str) -> float:
     # Relative slack so that ties broken by floating-point noise count as ties (as scipy does).
     eps = 1e-14 * max(1.0, abs(observed))

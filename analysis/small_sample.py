@@ -5,8 +5,9 @@ theory ignores:
 
 1. every boundary, always-valid or group-sequential, is t-corrected with the look's Welch-Satterthwaite degrees of
    freedom (at most ``K - 2`` for ``K`` units, often far fewer: 4 against 4 teams give a median of about 4);
-2. a crossing counts only when the exact randomization test of the same comparison also rejects at the design's
-   alpha (`analysis.permutation`, the small-sample safeguard);
+2. a crossing counts only once the exact randomization test of the same comparison has also crossed in the same
+   direction, read at the reviews with the design's one-sided alpha spent over them
+   (`analysis.sequential_randomization`, the small-sample safeguard);
 3. that test replays the pilot's own assignment procedure, so it can only reach the significance its distinct
    re-randomizations allow. With 8 teams in permuted blocks the observed assignment and its mirror image often carry
    more than 5% of the procedure's probability: then no outcome, however extreme, can confirm a crossing.
@@ -14,9 +15,9 @@ theory ignores:
 `randomization_floor` gives that smallest attainable p-value per assignment. `procedure_power` simulates the whole
 procedure on unit-level data built from the planned variance curve (a between-unit part that more audits do not
 shrink plus a within-unit part that falls like ``1 / audits``, nested over looks): Welch t and df at every look,
-the design's boundaries t-corrected, the first crossing sticky, and the randomization test against the pilot's own
-re-randomizations at every review. `detectable_effect` solves it for the promised power with common random numbers,
-and the largest power any effect can reach is the share of assignments whose floor lets the test reject.
+the design's boundaries t-corrected, the first crossing sticky, and the sequential randomization test against the
+pilot's own re-randomizations at the reviews. `detectable_effect` solves it for the promised power with common random
+numbers, and the largest power any effect can reach is the share of assignments whose floor lets the test reject.
 
 References
 ----------
@@ -34,6 +35,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize, stats
+
+from analysis.sequential_randomization import crossings
+from analysis.spending import pocock
 
 CONTROL, TREATMENT = 0, 1
 """Arm codes of the label arrays; any other code is an arm outside the comparison."""
@@ -103,8 +107,10 @@ class ProcedureDesign:
     difference at each, for arms of ``planned_sizes`` (control, treatment) units. ``reviews`` marks the looks at which
     the verdict is read and the randomization test must agree (a crossing at an earlier look is kept until then).
     ``thresholds`` maps the observed variance to the design's z boundary. ``alpha`` is the two-sided level per
-    comparison the randomization test must reach. ``randomization_variance`` is the planned variance of the raw
-    difference the randomization test reads (None: the same as ``look_variance``, no pre-period adjustment).
+    comparison the randomization test spends over the reviews. ``randomization_variance`` is the planned variance of
+    the raw difference the randomization test reads (None: the same as ``look_variance``, no pre-period adjustment).
+    ``confirmation_levels`` is the cumulative one-sided level the randomization test has spent by each look (read
+    at the reviews; None: Pocock-type spending of ``alpha / 2`` at each look's share of the planned days).
     """
 
     look_days: np.ndarray
@@ -114,6 +120,7 @@ class ProcedureDesign:
     thresholds: Thresholds
     alpha: float
     randomization_variance: np.ndarray | None = None
+    confirmation_levels: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         days, var = np.asarray(self.look_days), np.asarray(self.look_variance, dtype=float)
@@ -129,6 +136,20 @@ class ProcedureDesign:
             raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
         if self.randomization_variance is not None and np.asarray(self.randomization_variance).shape != days.shape:
             raise ValueError("randomization_variance must be one value per look")
+        levels = self.confirmation_levels
+        if levels is not None and (
+            np.asarray(levels).shape != days.shape or np.any(np.diff(levels) < 0) or np.any(np.asarray(levels) < 0)
+        ):
+            raise ValueError("confirmation_levels must be one non-decreasing level per look")
+
+    def review_levels(self) -> np.ndarray:
+        """Cumulative one-sided level of the randomization test spent by each review."""
+        days = np.asarray(self.look_days, dtype=float)
+        if self.confirmation_levels is None:
+            levels = pocock((days + 1.0) / (days[-1] + 1.0), self.alpha / 2.0)
+        else:
+            levels = np.asarray(self.confirmation_levels, dtype=float)
+        return levels[np.asarray(self.reviews, dtype=bool)]
 
     def covariate_scale(self) -> np.ndarray:
         """Per look, the sd of a unit's fixed pre-period part that the crossing's (CUPED-adjusted) estimate removes
@@ -260,30 +281,38 @@ cores with the server's other requests: the same plan took 2-4 s of CPU with 128
 the numbers are the same either way, and the blocks stay in cache."""
 
 
-def _extreme_counts(
-    raw: np.ndarray, observed_t: np.ndarray, null_t: np.ndarray, null_c: np.ndarray, counts: np.ndarray
+def _confirmed(
+    design: ProcedureDesign, draws: _Draws, effect: float, candidates: np.ndarray, treated: np.ndarray
 ) -> np.ndarray:
-    """Per path, how many re-randomizations give a Welch t at least as extreme as ``observed_t`` (or none at all).
-
-    ``null_t``/``null_c`` are the distinct re-randomizations' arm masks and ``counts`` how often each was drawn, so
-    a re-randomization drawn twice is computed once and counted twice. Blocks of paths sized by `NULL_PRODUCT`."""
-    eps = 1e-12 * np.maximum(1.0, np.abs(observed_t))
-    threshold = np.abs(observed_t) - eps
-    out = np.empty(raw.shape[0], dtype=np.int64)
+    """Whether the sequential randomization test (`analysis.sequential_randomization`) crosses in the effect's
+    direction at some review, for each path in ``candidates``: the observed assignment's Welch t and every distinct
+    re-randomization's at each review, weighted by how often it was drawn. Blocks of paths sized by `NULL_PRODUCT`."""
+    distinct, counts = np.unique(_codes(draws.null), axis=0, return_counts=True)
+    null_t = (distinct == TREATMENT).astype(float)
+    null_c = (distinct == CONTROL).astype(float)
+    weights = np.concatenate([[1.0], counts.astype(float)])
+    control = draws.observed == CONTROL
+    reviews = np.flatnonzero(np.asarray(design.reviews))
+    levels = design.review_levels()
+    covariate_scale = design.covariate_scale()
+    sign = math.copysign(1.0, effect)
+    out = np.zeros(candidates.size, dtype=bool)
     chunk = max(1, NULL_PRODUCT // (null_t.shape[0] * null_t.shape[1]))
-    for start in range(0, raw.shape[0], chunk):
-        stop = start + chunk
-        star = _welch_null(raw[start:stop], null_t, null_c)  # (C, D)
-        extreme = np.isnan(star)
-        np.abs(star, out=star)
-        extreme |= star >= threshold[start:stop, None]  # an infinite t is at least as extreme as any
-        out[start:stop] = extreme @ counts
+    for start in range(0, candidates.size, chunk):
+        rows = candidates[start : start + chunk]
+        paths = np.empty((rows.size, 1 + distinct.shape[0], reviews.size))
+        for r, j in enumerate(reviews):
+            raw = draws.deviations[rows, j, :] + effect * treated[rows]
+            raw = raw + covariate_scale[j] * draws.covariate[rows]
+            paths[:, 0, r], _, _ = _welch(raw, treated[rows], control[rows])
+            paths[:, 1:, r] = _welch_null(raw, null_t, null_c)
+        crossed_at, _, _ = crossings(sign * paths, weights, levels, tie=1e-5)  # single-precision null statistics
+        out[start : start + chunk] = crossed_at >= 0
     return out
 
 
 def _simulate(design: ProcedureDesign, draws: _Draws, effect: float) -> ProcedurePower:
     treated = draws.observed == TREATMENT
-    control = draws.observed == CONTROL
     # Shifting every treated unit by the effect moves the estimate and leaves the spreads, the Welch df and so the
     # boundaries as they are: only t is recomputed per effect.
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -292,21 +321,12 @@ def _simulate(design: ProcedureDesign, draws: _Draws, effect: float) -> Procedur
     first = np.where(crossed.any(axis=1), np.argmax(crossed, axis=1), -1)
     rows = np.arange(t.shape[0])
     up = (first >= 0) & (np.sign(t[rows, np.maximum(first, 0)]) == math.copysign(1.0, effect))
+    # The last look is a review, so a crossing is read at some review; it is confirmed once the randomization test
+    # has crossed in the same direction at a review (before or after), as the engine's verdict reads them.
     confirmed = np.zeros(t.shape[0], dtype=bool)
-    distinct, counts = np.unique(_codes(draws.null), axis=0, return_counts=True)
-    null_t = (distinct == TREATMENT).astype(float)
-    null_c = (distinct == CONTROL).astype(float)
-    covariate_scale = design.covariate_scale()
-    for j in np.flatnonzero(np.asarray(design.reviews)):
-        candidates = np.flatnonzero(up & (first <= j) & ~confirmed & (draws.floor <= design.alpha))
-        if candidates.size == 0:
-            continue
-        raw = draws.deviations[candidates, j, :] + effect * treated[candidates]
-        raw = raw + covariate_scale[j] * draws.covariate[candidates]
-        observed_t, _, _ = _welch(raw, treated[candidates], control[candidates])
-        extreme = _extreme_counts(raw, observed_t, null_t, null_c, counts)
-        p = (1.0 + extreme) / (draws.null.shape[0] + 1.0)
-        confirmed[candidates[p <= design.alpha]] = True
+    candidates = np.flatnonzero(up & (draws.floor <= design.alpha))
+    if candidates.size:
+        confirmed[candidates] = _confirmed(design, draws, effect, candidates, treated)
     paths = t.shape[0]
     return ProcedurePower(
         effect=effect,

@@ -26,29 +26,18 @@ from analysis.small_sample import CONTROL, TREATMENT, ProcedureDesign, SmallSamp
 from analysis.small_sample import procedure_power as simulate_power
 from pilots.assignment.blocks import reassign
 from pilots.plan_notes import SPENDING
-from pilots.results.safeguard import FEW_UNITS, rerandomizations
+from pilots.results.safeguard import FEW_UNITS, confirmation_levels, rerandomizations, review_days
 
 PATHS = 1500
 """Simulated pilots behind a promise: Monte Carlo standard error about 0.010 at 80% power."""
 NULL_DRAWS = 999
 SEED = 20261207
-REVIEW_EVERY = 7
-"""Days between the reviews at which a confirmed crossing is counted (a reader who looks every day confirms no less
-often: the promise is a lower bound for daily readers of an always-valid pilot)."""
 
 
 def applies(unit: str, units: int) -> bool:
     """Whether the small-sample safeguard governs this pilot's decisions whatever its audits (team randomization or
     fewer than `FEW_UNITS` units): then the plan promises what `promise` computes."""
     return unit == "team" or units < FEW_UNITS
-
-
-def review_days(look_days: Sequence[int]) -> tuple[int, ...]:
-    """The looks at which the verdict is counted: every `REVIEW_EVERY`-th day and the last look."""
-    days = [d for d in look_days if (d + 1) % REVIEW_EVERY == 0]
-    if not days or days[-1] != look_days[-1]:
-        days.append(look_days[-1])
-    return tuple(days)
 
 
 @dataclass(frozen=True)
@@ -117,7 +106,7 @@ def procedure(
         def thresholds(v: np.ndarray) -> np.ndarray:
             return mixture_threshold(v, design.tau2, design.nominal_alpha)
 
-        reviews = np.isin(days, review_days(days.tolist()))
+        reviews = np.isin(days, review_days(method, days.tolist()))
     else:
         upper = np.asarray(boundaries(np.minimum(fractions, 1.0), alpha, SPENDING[spending], final=True).upper)
 
@@ -126,7 +115,8 @@ def procedure(
 
         reviews = np.ones(days.size, dtype=bool)
     raw = None if raw_variance is None else np.maximum(np.asarray(raw_variance, dtype=float), variance)
-    return ProcedureDesign(days, variance, sizes, reviews, thresholds, alpha, raw)
+    levels = confirmation_levels(method, spending, alpha, days, int(days[-1]) + 1)
+    return ProcedureDesign(days, variance, sizes, reviews, thresholds, alpha, raw, levels)
 
 
 def unadjusted_variance(info) -> np.ndarray:
@@ -373,5 +363,4 @@ __all__ = [
     "procedure",
     "promise",
     "promise_json",
-    "review_days",
 ]

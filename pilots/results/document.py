@@ -149,7 +149,7 @@ def _document(
     )
     candidates = decisions.candidate_days(comparisons, taken, design.min_days - 1)
     if safeguard.needs_randomization_test(panel, plan.unit, now):
-        safeguard.randomization_tests(panel, plan, comparisons, now, control)
+        safeguard.randomization_tests(panel, plan, comparisons, now, control, end_reached)
     check_results, balance_rows = _checks(panel, plan, now, control)
     qa_results = _qa(session, pilot.id, plan, panel, now, comparisons, through=through)
     qa_checks = [qa_results.balance, qa_results.blinding] if qa_results is not None else []

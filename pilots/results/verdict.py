@@ -94,26 +94,40 @@ def randomization_unconfirmed(
     few units carry the estimate (`pilots.results.safeguard.needs_randomization_test`) the sequential test runs on a
     delta-method (and CUPED) variance dominated by few units, which is biased low (theta is fitted on the same
     units; Welch df does not see that), so false crossings creep above alpha in both directions. METHODS section 1
-    adds the exact randomization test there; the rule is that a crossing, for benefit or for harm, counts only when
-    the randomization test of the same comparison also rejects at `alpha` (the design alpha per treatment arm). The
-    intersection of the two tests cannot cross falsely more often than either. Guardrails are not held back.
+    adds the exact randomization test there; the rule is that a crossing, for benefit or for harm, counts only once
+    the randomization test of the same comparison has also crossed in the same direction, read sequentially at the
+    reviews with one-sided level ``alpha / 2`` spent over them (`pilots.results.safeguard`). The intersection of the
+    two tests cannot cross falsely more often than the exact one.
     """
     out: dict[PrimaryStatus, str] = {}
     for comparison, primary in zip(comparisons, primaries, strict=True):
         test = comparison.extra.get("randomization")
         if test is None or primary.crossing not in ("up", "down"):
             continue
-        p = test.get("p_value")
-        test["confirms"] = p is not None and p <= alpha
+        crossed = test.get("crossed_up" if primary.crossing == "up" else "crossed_down")
+        test["confirms"] = crossed is not None
         if not test["confirms"]:
-            shown = f"p = {p:.3g}" if p is not None else "no usable p-value"
             decision = "a go" if verdict_good(primary) else "a no-go"
             out[primary] = (
                 f"{primary.metric} crossed its boundary, but with this few (or this unequally audited) units "
-                f"{decision} also needs the randomization test to agree, and it does not ({shown}, needs {alpha:g} or "
-                "less); keep collecting audits."
+                f"{decision} also needs the randomization test to cross in the same direction, and it has not "
+                f"({_reviews_read(test, alpha)}); keep collecting audits."
             )
     return out
+
+
+def _reviews_read(test: dict[str, Any], alpha: float) -> str:
+    """How far the sequential randomization test has been read, for the reasons."""
+    reviews = test.get("reviews") or []
+    p = test.get("p_value")
+    shown = f"fixed-horizon p = {p:.3g}" if p is not None else "no usable p-value yet"
+    if not reviews:
+        return f"it reads each review once its audits have had a week to arrive, and none has yet; {shown}"
+    spent = test.get("level_spent") or [alpha / 2]
+    return (
+        f"read at {len(reviews)} review(s) through {reviews[-1]}, one-sided level {spent[-1]:.3g} of "
+        f"{alpha / 2:g} spent so far; {shown}"
+    )
 
 
 def verdict_good(primary: PrimaryStatus) -> bool:
@@ -127,24 +141,24 @@ def unconfirmed_status(primary: PrimaryStatus) -> PrimaryStatus:
 
 
 def confirm_harm(comparison: Comparison, result: NonInferiority, alpha: float) -> NonInferiority:
-    """A guardrail shown harmful under the small-sample safeguard counts only when the randomization test of harm
-    beyond the margin (`pilots.results.safeguard`, one-sided) also rejects at ``alpha / 2``, the one-sided level of
-    the design-valid interval that showed it; otherwise the guardrail is pending, with the reason.
+    """A guardrail shown harmful under the small-sample safeguard counts only once the randomization test of harm
+    beyond the margin (`pilots.results.safeguard`, one-sided, read sequentially at the reviews with level
+    ``alpha / 2`` spent over them) has also crossed on the harmful side; otherwise the guardrail is pending, with the
+    reason.
 
     The interval comes from a delta-method variance of few units, which runs small; in the stress matrix 8-team
     always-valid pilots with delayed audits showed false harm in 0.060 of null pilots (level 0.025)."""
     test = comparison.extra.get("randomization")
     if test is None or not result.harmful:
         return result
-    p = test.get("p_value")
-    test["confirms"] = p is not None and p <= alpha / 2
+    harmful_side = "crossed_down" if comparison.definition.higher_is_better else "crossed_up"
+    test["confirms"] = test.get(harmful_side) is not None
     if test["confirms"]:
         return result
-    shown = f"p = {p:.3g}" if p is not None else "no usable p-value"
     message = (
         f"{result.metric} looks worse than its margin, but with this few (or this unequally audited) units harm also "
-        f"needs the randomization test to agree, and it does not ({shown}, needs {alpha / 2:g} or less); keep "
-        "collecting audits."
+        f"needs the randomization test of harm beyond the margin to cross, and it has not "
+        f"({_reviews_read(test, alpha)}); keep collecting audits."
     )
     return replace(result, harmful=False, message=message)
 

@@ -26,7 +26,7 @@ from analysis._planning_design import SequentialDesign, at_horizon
 from pilots import plan_small_sample
 from pilots.assignment.blocks import reassign
 from pilots.models import Pilot
-from pilots.results import checks, frozen, looks
+from pilots.results import checks, frozen, looks, safeguard
 from pilots.results.document import _comparisons, _document
 from pilots.results.loader import Panel
 from pilots.results.units import Units
@@ -281,7 +281,7 @@ def run_pilot(cell: Cell, rng: np.random.Generator) -> PilotOutcome:
         reviews = look_days  # guardrail intervals are those of the latest review, so read every review
     elif plan_small_sample.applies(cell.unit, drawn.units.size):
         # A crossing also needs the randomization test at the look it is read: read the reviews the plan counts.
-        reviews = plan_small_sample.review_days(look_days)
+        reviews = safeguard.review_days(cell.method, look_days)
     else:
         reviews = (look_days[-1],)  # always-valid crossings and confidence sequences are running: the last holds all
     go = harm = invalid = up = False

@@ -13,10 +13,10 @@ import pytest
 from scipy import optimize, stats
 
 from analysis import small_sample
+from analysis.sequential_randomization import crossings
 from analysis.small_sample import (
     ProcedureDesign,
     _draws,
-    _extreme_counts,
     detectable_effect,
     procedure_power,
     randomization_floor,
@@ -175,27 +175,34 @@ def test_the_randomization_test_reads_the_unadjusted_variance():
 
 
 @pytest.mark.parametrize("product", [small_sample.NULL_PRODUCT, 700])
-def test_extreme_counts_match_the_full_matrix_of_welch_t_over_every_draw(monkeypatch, product):
-    """Distinct re-randomizations computed once and counted as often as drawn, in blocks of paths (here also blocks
-    of 3 paths with a ragged last one), give the counts of the whole (paths, draws) matrix exactly; and scipy's Welch
-    t of a few cells agrees with that matrix."""
+def test_confirmation_in_blocks_of_distinct_draws_matches_the_sequential_test_over_every_draw(monkeypatch, product):
+    """Distinct re-randomizations computed once and weighted by how often they were drawn, in blocks of paths (here
+    also blocks of a few paths with a ragged last one), confirm exactly the paths that the sequential randomization
+    test confirms when it is run path by path over every draw; and scipy's Welch t agrees with the null statistics."""
     monkeypatch.setattr(small_sample, "NULL_PRODUCT", product)
     rng = np.random.default_rng(11)
-    units = 10
-    draws = np.array([rng.permutation([0] * 4 + [1] * 4 + [2] * 2) for _ in range(60)])
+    paths = 23
+    draws = np.array([rng.permutation([0] * 5 + [1] * 5) for _ in range(60)])
     draws = np.concatenate([draws, draws[:25], draws[:5]])  # drawn two and three times
-    raw = rng.standard_normal((23, units)) * 2.0 + 5.0
-    observed_t = rng.uniform(0.0, 4.0, 23)
-    observed_t[3] = 1e6  # beyond every draw
-    raw[7, :] = 1.0  # no spread: every draw gives nan, which counts as extreme
-    distinct, counts = np.unique(draws, axis=0, return_counts=True)
-    got = _extreme_counts(raw, observed_t, (distinct == 1).astype(float), (distinct == 0).astype(float), counts)
-    star = small_sample._welch_null(raw, (draws == 1).astype(float), (draws == 0).astype(float))
-    eps = 1e-12 * np.maximum(1.0, np.abs(observed_t))
-    full = ((np.abs(star) >= (np.abs(observed_t) - eps)[:, None]) | ~np.isfinite(star)).sum(axis=1)
-    assert np.array_equal(got, full)
-    assert got[7] == draws.shape[0]
-    for c, d in [(0, 0), (5, 17), (22, 80)]:
-        y = raw[c]
-        ref = stats.ttest_ind(y[draws[d] == 1], y[draws[d] == 0], equal_var=False).statistic
-        assert star[c, d] == pytest.approx(ref, rel=1e-4)
+    observed = np.array([rng.permutation([0] * 5 + [1] * 5) for _ in range(paths)])
+    design = ProcedureDesign(
+        np.array([6, 13, 20]), np.array([3.0, 2.0, 1.5]), (5, 5), np.ones(3, bool), np.ones_like, 0.3
+    )
+    drawn = _draws(design, observed, draws, seed=4)
+    treated = observed == small_sample.TREATMENT
+    effect = 1.0
+    got = small_sample._confirmed(design, drawn, effect, np.arange(paths), treated)
+    expected = []
+    for c in range(paths):
+        obs, null = np.empty(3), np.empty((draws.shape[0], 3))
+        for j in range(3):
+            y = drawn.deviations[c, j] + effect * treated[c]
+            obs[j] = small_sample._welch(y, treated[c], observed[c] == 0)[0]
+            null[:, j] = small_sample._welch_null(y[None, :], (draws == 1).astype(float), (draws == 0).astype(float))[0]
+            d = 17
+            ref = stats.ttest_ind(y[draws[d] == 1], y[draws[d] == 0], equal_var=False).statistic
+            assert null[d, j] == pytest.approx(ref, rel=1e-4)
+        result = crossings(np.vstack([obs, null])[None], np.ones(1 + draws.shape[0]), design.review_levels(), 1e-5)
+        expected.append(result[0][0] >= 0)
+    assert np.array_equal(got, np.array(expected))
+    assert 0 < got.sum() < paths  # the case is not trivial either way

@@ -13,6 +13,7 @@ from markupsafe import escape
 from analysis.verdict import NonInferiority
 from pilots import plan_small_sample
 from pilots.assignment.blocks import reassign
+from pilots.results import safeguard
 from pilots.results.verdict import confirm_harm
 from pilots.simulation.stress import SCENARIOS, Cell, promise, run_cell
 from tests.analysis.test_small_sample import block_distribution
@@ -37,24 +38,39 @@ def test_launch_blocks_draw_the_enumerated_distribution():
 
 
 def test_review_days_are_weekly_and_the_last_look():
-    assert plan_small_sample.review_days(tuple(range(2, 42))) == (6, 13, 20, 27, 34, 41)
-    assert plan_small_sample.review_days((3, 9, 16)) == (16,)
+    assert safeguard.review_days("always_valid", tuple(range(2, 42))) == (6, 13, 20, 27, 34, 41)
+    assert safeguard.review_days("always_valid", (3, 9, 16)) == (16,)
+    assert safeguard.review_days("group_sequential", (3, 9, 16)) == (3, 9, 16)
     assert plan_small_sample.applies("team", 40) and plan_small_sample.applies("moderator", 29)
     assert not plan_small_sample.applies("moderator", 30)
 
 
 @dataclass
+class _Definition:
+    higher_is_better: bool = False
+
+
+@dataclass
 class _Guarded:
     extra: dict = field(default_factory=dict)
+    definition: _Definition = field(default_factory=_Definition)
 
 
-def test_harm_in_a_small_pilot_needs_the_randomization_test():
+def test_harm_in_a_small_pilot_needs_the_sequential_randomization_test_on_the_harmful_side():
+    """A lower-is-better guardrail (critical errors) is harmful only once the test has crossed upwards; a crossing
+    the other way, or none yet, leaves it pending with the reason."""
     harmful = NonInferiority("Critical error rate", False, True, 0.005, "Critical error rate: harmful.")
-    held = confirm_harm(_Guarded({"randomization": {"p_value": 0.04}}), harmful, 0.05)
-    assert not held.harmful and not held.non_inferior
-    assert "randomization test" in held.message and "0.025" in held.message
-    kept = _Guarded({"randomization": {"p_value": 0.02}})
+    read = {"p_value": 0.04, "reviews": ["2026-03-08", "2026-03-15"], "level_spent": [0.005, 0.009]}
+    for crossed in ({"crossed_up": None, "crossed_down": None}, {"crossed_up": None, "crossed_down": "2026-03-08"}):
+        held = confirm_harm(_Guarded({"randomization": {**read, **crossed}}), harmful, 0.05)
+        assert not held.harmful and not held.non_inferior
+        assert "randomization test" in held.message and "0.009 of 0.025" in held.message
+        assert "2 review(s) through 2026-03-15" in held.message
+    kept = _Guarded({"randomization": {**read, "crossed_up": "2026-03-15", "crossed_down": None}})
     assert confirm_harm(kept, harmful, 0.05) is harmful and kept.extra["randomization"]["confirms"]
+    accuracy = _Guarded({"randomization": {**read, "crossed_up": None, "crossed_down": "2026-03-15"}})
+    accuracy.definition = _Definition(higher_is_better=True)
+    assert confirm_harm(accuracy, harmful, 0.05) is harmful
     assert confirm_harm(_Guarded(), harmful, 0.05) is harmful  # large pilots: no test, nothing held back
 
 

@@ -113,19 +113,30 @@ def test_guardrail_messages_in_points_and_seconds_never_infinite():
     assert not open_interval.non_inferior
 
 
-def test_benefit_crossing_needs_the_randomization_test_with_few_units():
+def _read(p_value: float, up: str | None, down: str | None) -> dict:
+    reviews = ["2026-03-08", "2026-03-15"]
+    spent = [0.006, 0.011]
+    return {"p_value": p_value, "reviews": reviews, "level_spent": spent, "crossed_up": up, "crossed_down": down}
+
+
+def test_benefit_crossing_needs_the_randomization_test_to_cross_the_same_way_with_few_units():
+    """A fixed-horizon p under alpha is not enough: the sequential test must have crossed upwards at a review."""
     primary = PrimaryStatus("Accuracy", "up", "higher_is_better", "+2.0 points")
-    comparison = type("C", (), {"extra": {"randomization": {"p_value": 0.285}}})()
+    comparison = type("C", (), {"extra": {"randomization": _read(0.01, None, None)}})()
     unconfirmed = verdicts.randomization_unconfirmed([comparison], [primary], 0.05)
-    assert "p = 0.285" in unconfirmed[primary] and comparison.extra["randomization"]["confirms"] is False
+    assert "p = 0.01" in unconfirmed[primary] and comparison.extra["randomization"]["confirms"] is False
+    assert "2 review(s) through 2026-03-15" in unconfirmed[primary] and "0.011 of 0.025" in unconfirmed[primary]
     assert verdicts.unconfirmed_status(primary).crossing == "none"
-    comparison.extra["randomization"]["p_value"] = 0.01
+    comparison.extra["randomization"] = _read(0.2, None, "2026-03-08")  # crossed, but the other way
+    assert primary in verdicts.randomization_unconfirmed([comparison], [primary], 0.05)
+    comparison.extra["randomization"] = _read(0.2, "2026-03-08", None)  # crossed upwards at the first review
     assert verdicts.randomization_unconfirmed([comparison], [primary], 0.05) == {}
+    assert comparison.extra["randomization"]["confirms"] is True
 
 
 def test_harm_crossing_also_needs_the_randomization_test_when_the_safeguard_applies():
     primary = PrimaryStatus("Accuracy", "down", "higher_is_better", "-2.0 points")
-    comparison = type("C", (), {"extra": {"randomization": {"p_value": 0.2}}})()
+    comparison = type("C", (), {"extra": {"randomization": _read(0.2, "2026-03-08", None)}})()
     unconfirmed = verdicts.randomization_unconfirmed([comparison], [primary], 0.05)
     assert "a no-go also needs the randomization test" in unconfirmed[primary]
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+import numpy as np
 import pytest
 from sqlalchemy import update
 
+from analysis.spending import pocock
 from pilots import rollups
 from pilots.errors import Conflict, ValidationFailed
 from pilots.models import Pilot
@@ -92,6 +94,23 @@ def test_team_pilot_analyses_teams_with_a_randomization_test(session):
     randomization = comparison["randomization"]
     assert 0 < randomization["p_value"] <= 1 and randomization["n_resamples"] == 999
     assert any("Teams were randomized" in note for note in document["notes"])
+    # Read sequentially at the weekly reviews (always-valid), its one-sided level spent over them, Pocock-type.
+    reviews = [date.fromisoformat(d) for d in randomization["reviews"]]
+    assert reviews and all((d - START).days % 7 == 6 for d in reviews[:-1])
+    assert reviews[-1] <= date.fromisoformat(document["data_through"])
+    spent = randomization["level_spent"]
+    assert len(spent) == len(reviews) and spent == sorted(spent) and spent[-1] <= 0.025 + 1e-12
+    assert spent[0] == pytest.approx(pocock(np.array([7 / _planned_days(session, pilot_id)]), 0.025)[0])
+    crossed = randomization["crossed_up"] or randomization["crossed_down"]
+    assert crossed is None or crossed in randomization["reviews"]
+    if comparison["crossing"] in ("up", "down"):
+        side = "crossed_up" if comparison["crossing"] == "up" else "crossed_down"
+        assert randomization["confirms"] == (randomization[side] is not None)
+
+
+def _planned_days(session, pilot_id: int) -> int:
+    pilot = session.get(Pilot, pilot_id)
+    return (pilot.end_date - pilot.start_date).days + 1
 
 
 def test_several_arms_and_primaries_split_alpha(session):

@@ -33,11 +33,17 @@ def test_guardrail_states():
 
 
 def test_robustness_check_is_secondary():
-    text = explain.robustness({"randomization": {"p_value": 0.513, "n_resamples": 999}})
+    read = {"p_value": 0.513, "n_resamples": 999, "reviews": ["2026-03-08", "2026-03-15"]}
+    text = explain.robustness({"randomization": read})
     assert text == (
-        "Robustness check: a randomization test (re-running the random assignment 999 times, fixed-horizon) gives "
-        "p = 0.51, which does not on its own confirm a real difference."
+        "Robustness check: a randomization test (re-running the random assignment 999 times; read at 2 review(s) so "
+        "far, its error rate spent over them) has not crossed, so on its own it does not confirm a real difference; "
+        "at the latest data alone it gives p = 0.51."
     )
+    crossed = explain.robustness({"randomization": {**read, "p_value": 0.004, "crossed_up": "2026-03-15"}})
+    assert "crossed upwards on 2026-03-15, which supports a real difference" in crossed
+    harm = {**read, "null_difference": 0.005, "crossed_up": "2026-03-08"}
+    assert "showed harm beyond the margin on 2026-03-08" in explain.robustness({"randomization": harm})
     assert "not available" in explain.robustness({"randomization": {"p_value": None, "reason": "empty_arm"}})
     assert explain.robustness({}) is None
 

@@ -75,7 +75,7 @@ def test_group_sequential_results_explain_the_schedule_and_the_adjustment(demo, 
 def test_team_pilot_results_show_the_robustness_check(demo, client):
     pilot = demo["always_valid"]
     page = unescape(_get(client, f"/pilots/{pilot.id}/results"))
-    assert "Robustness check: a randomization test (re-running the random assignment 999 times" in page
+    assert "Robustness check: a randomization test (re-running the random assignment 999 times; read at" in page
     assert '<th scope="col" class="num">Teams</th>' in page
     assert "Results may be checked any day without raising false alarms." in page
     assert "Teams were randomized" in page  # the engine's notes, under "How to read this page"

@@ -68,7 +68,8 @@ def guardrail(metric: dict[str, Any], comparison: dict[str, Any], control: str =
 
 
 def robustness(comparison: dict[str, Any], alpha: float = 0.05) -> str | None:
-    """The randomization test, phrased as a secondary robustness check."""
+    """The randomization test, phrased as a secondary robustness check: whether its sequential reading has crossed
+    (what the verdict needs), with the fixed-horizon p-value at the latest data beside it."""
     test = comparison.get("randomization")
     if not test:
         return None
@@ -76,17 +77,19 @@ def robustness(comparison: dict[str, Any], alpha: float = 0.05) -> str | None:
     rerun = f"re-running the random assignment {runs:,} times" if runs else "re-running the random assignment"
     if test.get("p_value") is None:
         return f"Robustness check ({rerun}) not available: {test.get('reason') or 'too little data'}."
+    reviews = test.get("reviews") or []
+    read = f"read at {len(reviews)} review(s) so far, its error rate spent over them" if reviews else "no review yet"
+    fixed = f"at the latest data alone it gives {p_value(test['p_value'])}"
+    up, down = test.get("crossed_up"), test.get("crossed_down")
     if test.get("null_difference"):  # a guardrail's test of harm beyond its margin (one-sided)
-        verdict = "supports" if test["p_value"] <= alpha / 2 else "does not confirm"
-        return (
-            f"Robustness check: a randomization test of harm beyond the margin ({rerun}, fixed-horizon) gives "
-            f"{p_value(test['p_value'])}, which {verdict} harm beyond the margin."
-        )
-    verdict = "supports" if test["p_value"] < alpha else "does not on its own confirm"
-    return (
-        f"Robustness check: a randomization test ({rerun}, fixed-horizon) gives {p_value(test['p_value'])}, "
-        f"which {verdict} a real difference."
-    )
+        crossed = up or down
+        verdict = f"showed harm beyond the margin on {crossed}" if crossed else "has not shown harm beyond the margin"
+        return f"Robustness check: a randomization test of harm beyond the margin ({rerun}; {read}) {verdict}; {fixed}."
+    if up or down:
+        verdict = f"crossed {'upwards' if up else 'downwards'} on {up or down}, which supports a real difference"
+    else:
+        verdict = "has not crossed, so on its own it does not confirm a real difference"
+    return f"Robustness check: a randomization test ({rerun}; {read}) {verdict}; {fixed}."
 
 
 def reviews(document: dict[str, Any]) -> str | None:

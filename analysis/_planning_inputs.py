@@ -1,7 +1,7 @@
 """Input checks of `analysis.planning.plan_pilot`, and the unit scale it computes on.
 
-Each check raises a ValueError whose first word is the offending parameter, so callers (`pilots.planning`) can name
-it in a 422.
+Each check raises a ValueError whose first word is the offending parameter, so callers (`pilots.planning.service`) can
+name it in a 422.
 """
 
 from __future__ import annotations

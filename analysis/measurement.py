@@ -10,8 +10,8 @@ the reliability ratio). Removing it gives the noise-free components ``(sigma_b^2
 A unit's observed rate over ``m`` audits varies by ``sigma_b^2 + sigma_w^2 / m``, of which ``e / m`` is noise. The
 fixed-horizon detectable effect of two arms of ``K_c`` and ``K_t`` units is
 ``(z_{1 - alpha/2} + z_{power}) sqrt((sigma_b^2 + sigma_w^2 / m) (1 / K_c + 1 / K_t))``; without the noise the same
-with ``sigma_w^2 - e``. For a plan (`pilots.planning`) every week's detectable effect is scaled by the ratio of the
-planned standard errors with and without the noise (`noise_free_scale`), exact for a fixed horizon; a sequential
+with ``sigma_w^2 - e``. For a plan (`pilots.planning.service`) every week's detectable effect is scaled by the ratio of
+the planned standard errors with and without the noise (`noise_free_scale`), exact for a fixed horizon; a sequential
 design's information fractions would shift a little too, which the scaling leaves out.
 
 References

@@ -1,4 +1,4 @@
-"""Time of the slowest plan requests (`POST /api/v1/plan`'s computation, `pilots.planning.run_plan`).
+"""Time of the slowest plan requests (`POST /api/v1/plan`'s computation, `pilots.planning.service.run_plan`).
 
 The worst cases are many looks over many weeks: always-valid daily looks for a year at ICC 0 (information grows
 linearly, so no look is merged away early) and group-sequential designs with daily or weekly looks for a year. Each is
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis import _recursive_integration as integration
 from analysis import always_valid
-from tests.pilots.plan_support import worst_case_plan
+from tests.pilots.planning.plan_support import worst_case_plan
 
 CASES = [
     ("always_valid, daily looks, 52 weeks, ICC 0", "always_valid", 7, 0.0),

@@ -1,4 +1,4 @@
-"""CPU time of a plan's `small_sample` section (`pilots.plan_small_sample`): 8 and 20 teams in one stratum and
+"""CPU time of a plan's `small_sample` section (`pilots.planning.small_sample`): 8 and 20 teams in one stratum and
 `POST /plan`'s 16 units, group-sequential (weekly looks) and always-valid (daily looks), 6 weeks.
 
 Each case runs in a fresh process: the first computation is cold (the roster's launch draws and re-randomizations
@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pilots import plan_small_sample  # imported before timing, as in a running server
-from pilots.planning import run_plan
+from pilots.planning import small_sample  # imported before timing, as in a running server
+from pilots.planning.service import run_plan
 
 CASES = [
     (8, "group_sequential", "team"),
@@ -51,15 +51,15 @@ def section(units: int, method: str, unit: str) -> dict:
         target_effect=None if unit == "moderator" else 0.02,
     )
     if unit == "moderator":
-        return plan_small_sample.parameters_section(
+        return small_sample.parameters_section(
             result, method=method, spending="obrien_fleming", weights=None, percent_points=True
         )
     ids = tuple(f"team-{k:02d}" for k in range(units))
-    roster = plan_small_sample.Roster(
+    roster = small_sample.Roster(
         ids, ("all",) * units, (("control", 1), ("treatment", 1)), 12345, "control", "treatment"
     )
     look_days = tuple(range(2, 42)) if daily else tuple(7 * (k + 1) - 1 for k in range(6))
-    return plan_small_sample.plan_section(
+    return small_sample.plan_section(
         result,
         roster,
         unit="team",

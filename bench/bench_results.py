@@ -38,7 +38,7 @@ from pilots import ingestion
 from pilots.db import make_engine, session_factory
 from pilots.migrate import upgrade
 from pilots.models import Assignment, Pilot, RosterEntry
-from pilots.plan import plan_hash
+from pilots.planning.canonical import plan_hash
 from pilots.results import frozen
 from pilots.simulation import SimulationSettings, simple_assignment, simulate_audits, simulate_roster
 

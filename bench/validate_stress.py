@@ -8,7 +8,7 @@ give the false-go rate (a `go` or an upward primary crossing at any review) and 
 primary crossing or a guardrail beyond its margin at any review), each against its one-sided level alpha / 2 = 0.025,
 and the share flagged `invalid` at any look. Effect cells run at the plan's detectable effect (80% power by the
 engine's own information plan and the design's inflation; for team pilots the small-sample plan's promise,
-`pilots.plan_small_sample`, printed beside it) and report the share that reached `go`.
+`pilots.planning.small_sample`, printed beside it) and report the share that reached `go`.
 
 Prints one markdown row per cell as it finishes (so a partial run is still usable), with Monte Carlo standard errors
 ``sqrt(p (1 - p) / n)`` and a `!` where a rate exceeds its level by more than two of them; the last column names the

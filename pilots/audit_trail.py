@@ -15,7 +15,7 @@ from sqlalchemy import or_
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, select
 
-from pilots.exports import ExportTable
+from pilots.exports.table import ExportTable
 from pilots.models import Event
 
 SECURITY_PREFIXES = ("auth.", "token.", "user.", "export.")

@@ -24,7 +24,7 @@ from pilots.errors import Conflict, ValidationFailed, problem
 from pilots.lookup import get_pilot
 from pilots.models import Assignment, Event, Pilot, RosterEntry, User
 from pilots.models._time import utcnow
-from pilots.plan import canonical_plan, plan_hash
+from pilots.planning.canonical import canonical_plan, plan_hash
 from pilots.results import frozen
 from pilots.schemas import PilotCreate, PilotPublic, PilotUpdate, problems_from
 from pilots.schemas.fields import MAX_SEED

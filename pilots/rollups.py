@@ -8,7 +8,7 @@ rows, to check that equality (tests, `pilotlab` maintenance) without trusting th
 `units_table` is the per-unit export: one row per moderator and period (`pre` before the start date, `set_aside` from
 it but before the moderator's assignment (`Assignment.data_from`, never analysed), `pilot` from then on), with the
 unit and arm from the assignment. Its columns are `UNIT_COLUMNS`, stable; its CSV is written by the database
-(`pilots.export_sql`).
+(`pilots.exports.sql`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from sqlalchemy import Connection, case, func, select
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from pilots import export_sql as x
-from pilots.exports import ExportTable
+from pilots.exports import sql as x
+from pilots.exports.table import ExportTable
 from pilots.models import Assignment, Outcome, UnitDay
 
 SUMS: tuple[str, ...] = (
@@ -183,7 +183,7 @@ def units_table(factory: sessionmaker[Session], pilot_id: int, start_date: date)
 
 
 def _units_csv_select(dialect: str) -> str:
-    """`units_table`'s query with every cell as CSV text (see `pilots.export_sql`)."""
+    """`units_table`'s query with every cell as CSV text (see `pilots.exports.sql`)."""
     sums = [f"SUM(u.{name})" for name in SUMS[:5]] + [x.number(f"SUM(u.{name})", dialect) for name in SUMS[5:]]
     period = "CASE WHEN u.day < {p} THEN 'pre' WHEN u.day < a.data_from THEN 'set_aside' ELSE 'pilot' END"
     return (

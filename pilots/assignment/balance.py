@@ -24,7 +24,7 @@ import numpy as np
 from sqlmodel import Session, select
 
 from pilots.errors import Conflict
-from pilots.exports import ExportTable
+from pilots.exports.table import ExportTable
 from pilots.models import Assignment, Pilot, RosterEntry
 
 SMD_THRESHOLD = 0.1

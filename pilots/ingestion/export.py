@@ -4,7 +4,7 @@ Columns (stable): the ingestion fields in `FIELDS` order, then `day` (UTC date),
 start date, `set_aside` from it but before the moderator's assignment (`Assignment.data_from`: never analysed),
 `pilot` from then on) and `ingested_at`. The extra columns are ignored on import, so a CSV export can be
 re-imported into another pilot. Rows are ordered by `audit_id`, which the unique (pilot_id, audit_id) index serves
-without a sort. The CSV is written by the database (`pilots.export_sql`); JSON goes through the ORM rows.
+without a sort. The CSV is written by the database (`pilots.exports.sql`); JSON goes through the ORM rows.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from pilots import export_sql as x
-from pilots.exports import ExportTable
+from pilots.exports import sql as x
+from pilots.exports.table import ExportTable
 from pilots.ingestion.fields import FIELDS
 from pilots.models import Assignment, Outcome
 

@@ -20,7 +20,7 @@ from pilots.assignment.cutoff import utc
 from pilots.errors import Conflict, ValidationFailed, problem
 from pilots.lookup import get_pilot
 from pilots.models import Pilot
-from pilots.plan_notes import SPENDING
+from pilots.planning.notes import SPENDING
 from pilots.results import breakdowns, checks, decisions, frozen, looks, multiplicity, qa, safeguard
 from pilots.results import verdict as verdicts
 from pilots.results.comparison_json import comparison_json

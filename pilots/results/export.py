@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pilots.exports import ExportTable
+from pilots.exports.table import ExportTable
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "pilot_id",

@@ -1,11 +1,11 @@
 """The information plan frozen at launch: the plan stays the plan.
 
-At launch each metric's two-level variance model (`pilots.planning.VarianceModel`) is fitted to the pre-period
+At launch each metric's two-level variance model (`pilots.planning.service.VarianceModel`) is fitted to the pre-period
 rollups already stored (a simulated pilot's history, or a pre-period uploaded before launch), and the model, the units
 per arm and the planned variance of every comparison at every planned look (the information schedule) are stored in
-`Pilot.information_plan`. It is part of the locked plan and of its hash (`pilots.plan`), and every later look uses it:
-pre-period audits stored after launch still improve the CUPED adjustment of the estimates, but they never move the
-information fractions, the mixture tuning or the boundaries.
+`Pilot.information_plan`. It is part of the locked plan and of its hash (`pilots.planning.canonical`), and every later
+look uses it: pre-period audits stored after launch still improve the CUPED adjustment of the estimates, but they never
+move the information fractions, the mixture tuning or the boundaries.
 
 A metric without a pre-period model at launch has the rule frozen instead (`"source": "first_look"`): its model is
 fitted once from the pilot data through the first look (`pilots.results.looks.first_look_day`), never from the
@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from analysis.variance_components import VarianceComponents
 from pilots.models import Pilot
-from pilots.planning import VarianceModel
+from pilots.planning.service import VarianceModel
 from pilots.results import looks
 from pilots.results.loader import Panel, load_panel
 from pilots.schemas import PilotPlan, plan_of

@@ -7,15 +7,15 @@ Look k (1-based) of n falls on day ``ceil(k * D / n)`` of a pilot of D days. Dec
 between reviews the document shows the last review's status, so opening the page never adds a look.
 
 Information time (METHODS.md section 4). The information curve is planned from the two-level variance model
-(`pilots.planning.VarianceModel`), fitted to the pre-period rollups when the pilot has a pre-period with audits, else
-to the pilot data through the first look (the first planned review, or the end of the first week for daily monitoring;
-the between-moderator variance measured within arms, so a real effect does not inflate it), which is the same for
-every later look, so the plan does not move once fixed. The planned information fraction of a look is ``V_plan(end) /
-V_plan(look)``. The rule: planned fractions are used while the observed ones ``V_plan(end) / V_observed(look)`` stay
-within 25% of them at every look taken (`analysis.information`); beyond that the plan is judged wrong and the observed
-fractions are used (group sequential), or the mixture is re-tuned to the planned final variance rescaled by the
-observed/planned ratio at the latest look (always valid). Without any usable variance model the fractions are calendar
-time (days elapsed / planned days).
+(`pilots.planning.service.VarianceModel`), fitted to the pre-period rollups when the pilot has a pre-period with audits,
+else to the pilot data through the first look (the first planned review, or the end of the first week for daily
+monitoring; the between-moderator variance measured within arms, so a real effect does not inflate it), which is the
+same for every later look, so the plan does not move once fixed. The planned information fraction of a look is
+``V_plan(end) / V_plan(look)``. The rule: planned fractions are used while the observed ones ``V_plan(end) /
+V_observed(look)`` stay within 25% of them at every look taken (`analysis.information`); beyond that the plan is judged
+wrong and the observed fractions are used (group sequential), or the mixture is re-tuned to the planned final variance
+rescaled by the observed/planned ratio at the latest look (always valid). Without any usable variance model the
+fractions are calendar time (days elapsed / planned days).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from pilots.catalog import MetricDefinition
-from pilots.planning import VarianceModel, variance_model
+from pilots.planning.service import VarianceModel, variance_model
 from pilots.results.loader import Panel
 
 FIRST_DAILY_LOOK = 3

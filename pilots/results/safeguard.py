@@ -28,7 +28,7 @@ from analysis.permutation import randomization_test, welch_t_statistics
 from analysis.sequential_randomization import sequential_randomization_test
 from analysis.spending import pocock, resolve
 from pilots.assignment.blocks import reassign
-from pilots.plan_notes import SPENDING
+from pilots.planning.notes import SPENDING
 from pilots.results import looks
 from pilots.results.loader import Panel
 from pilots.results.metric import Comparison

@@ -23,7 +23,7 @@ from pilots.assignment.cutoff import utc
 from pilots.assignment.randomization import assign_late_joiners
 from pilots.db import write_transaction
 from pilots.errors import Conflict, ValidationFailed, problem
-from pilots.exports import ExportTable
+from pilots.exports.table import ExportTable
 from pilots.lookup import get_pilot
 from pilots.models import Assignment, RosterEntry
 from pilots.models._time import utcnow

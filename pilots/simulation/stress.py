@@ -23,9 +23,9 @@ from typing import Literal
 import numpy as np
 
 from analysis._planning_design import SequentialDesign, at_horizon
-from pilots import plan_small_sample
 from pilots.assignment.blocks import reassign
 from pilots.models import Pilot
+from pilots.planning import small_sample
 from pilots.results import checks, frozen, looks, safeguard
 from pilots.results.document import _comparisons, _document
 from pilots.results.loader import Panel
@@ -279,7 +279,7 @@ def run_pilot(cell: Cell, rng: np.random.Generator) -> PilotOutcome:
         reviews = look_days  # each read as it was then: daily for always-valid, weekly for group-sequential
     elif cell.method == "group_sequential":
         reviews = look_days  # guardrail intervals are those of the latest review, so read every review
-    elif plan_small_sample.applies(cell.unit, drawn.units.size):
+    elif small_sample.applies(cell.unit, drawn.units.size):
         # A crossing also needs the randomization test at the look it is read: read the reviews the plan counts.
         reviews = safeguard.review_days(cell.method, look_days)
     else:
@@ -317,7 +317,7 @@ def run_cell(cell: Cell, pilots: int, seed: int) -> CellResult:
 @dataclass(frozen=True)
 class Promise:
     """What the plan promises for a cell: ``power`` at ``effect_points`` (points of accuracy). For moderator cells
-    the normal-theory detectable effect at 80%; for team cells the small-sample plan (`pilots.plan_small_sample`):
+    the normal-theory detectable effect at 80%; for team cells the small-sample plan (`pilots.planning.small_sample`):
     its detectable effect at 80%, or, when no effect reaches 80%, the normal-theory effect and the power the plan
     says the procedure delivers there."""
 
@@ -346,7 +346,7 @@ def promise(cell: Cell, seed: int = 7, pilots: int = 20) -> Promise:
         )[0]
         if comparison.plan.planned_variance is not None:
             curves.append(np.asarray(comparison.plan.planned_variance, dtype=float))
-            raw_curves.append(plan_small_sample.unadjusted_variance(comparison.plan))
+            raw_curves.append(small_sample.unadjusted_variance(comparison.plan))
             fractions = comparison.plan.planned_fractions()
             units = drawn.units
     curve = np.mean(curves, axis=0)
@@ -354,19 +354,19 @@ def promise(cell: Cell, seed: int = 7, pilots: int = 20) -> Promise:
     method = "group_sequential" if null.method == "group_sequential" else "always_valid"
     design = SequentialDesign(method, looks_per_week=1 if method == "group_sequential" else 7)
     normal = 100.0 * at_horizon(design, ALPHA, np.asarray(fractions), final).drift(0.8) * math.sqrt(final)
-    if units is None or not plan_small_sample.applies(cell.unit, units.size):
+    if units is None or not small_sample.applies(cell.unit, units.size):
         return Promise(normal, 0.8, normal)
     half = units.size // 2
-    procedure = plan_small_sample.procedure(
+    procedure = small_sample.procedure(
         method, plan.design.spending, ALPHA, look_days, curve, (units.size - half, half), np.mean(raw_curves, axis=0)
     )
-    roster = plan_small_sample.Roster(
+    roster = small_sample.Roster(
         units.ids, units.strata, tuple(plan.weights.items()), plan.seed, "control", "treatment"
     )
-    found = plan_small_sample.promise(procedure, roster, 0.8)
+    found = small_sample.promise(procedure, roster, 0.8)
     if found.detectable_effect is not None:
         return Promise(100.0 * found.detectable_effect, 0.8, normal)
-    return Promise(normal, plan_small_sample.power_at(procedure, roster, normal / 100.0), normal)
+    return Promise(normal, small_sample.power_at(procedure, roster, normal / 100.0), normal)
 
 
 def detectable_effect(cell: Cell, seed: int = 7, pilots: int = 20) -> float:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from pilots.csv_safety import escape, sql_escape, unescape
-from pilots.exports import CsvBuffer, csv_cell
+from pilots.exports.table import CsvBuffer, csv_cell
 from pilots.ingestion import csv_rows, parse_csv_rows
 from pilots.ingestion.fields import make_window
 from pilots.roster.upload import parse_upload

@@ -12,7 +12,7 @@ from pilots import lifecycle
 from pilots.errors import Conflict, NotFound, ValidationFailed
 from pilots.events import history
 from pilots.models import Assignment, Pilot, RosterEntry
-from pilots.plan import plan_hash, plan_matches, verify_plan
+from pilots.planning.canonical import plan_hash, plan_matches, verify_plan
 from pilots.schemas import PilotCreate, PilotUpdate
 
 LAUNCH = datetime(2024, 3, 4, tzinfo=UTC)  # simulation mode at the start date: the plans below are in the past

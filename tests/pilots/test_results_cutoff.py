@@ -13,7 +13,7 @@ from pilots.assignment.cutoff import data_from, launch_start_date
 from pilots.errors import ValidationFailed
 from pilots.models import Assignment, Event, Pilot
 from pilots.models._time import utcnow
-from pilots.plan import plan_hash, plan_matches
+from pilots.planning.canonical import plan_hash, plan_matches
 from pilots.results.document import build_document
 from pilots.roster import add_late_joiners
 from pilots.roster.upload import RosterRow

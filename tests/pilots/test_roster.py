@@ -10,7 +10,7 @@ from sqlmodel import select
 from pilots.assignment.randomization import randomize
 from pilots.errors import Conflict, NotFound, ValidationFailed
 from pilots.events import history
-from pilots.exports import csv_chunks
+from pilots.exports.table import csv_chunks
 from pilots.models import RosterEntry
 from pilots.roster import add_late_joiners, assignment_table, replace_roster, roster_table
 from pilots.roster.upload import RosterRow, parse_upload

@@ -14,7 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from pilots import export_sql, exports, rollups
+from pilots import rollups
+from pilots.exports import sql as database_csv
+from pilots.exports import table as generic_csv
 from pilots.ingestion.export import outcomes_table
 from pilots.models import Assignment, Pilot
 from pilots.pseudonyms import pseudonym_for
@@ -63,7 +65,7 @@ def big_pilot(api, session) -> int:
 def _count_reads(monkeypatch) -> dict[str, int]:
     """Count the rows every export path reads from the database (database CSV writers and the generic writer)."""
     read = {"rows": 0}
-    fetch, copy, generic = export_sql.fetch_batches, export_sql.copy_rows, exports.csv_chunks
+    fetch, copy, generic = database_csv.fetch_batches, database_csv.copy_rows, generic_csv.csv_chunks
 
     def counted_fetch(cursor):
         for rows in fetch(cursor):
@@ -86,9 +88,9 @@ def _count_reads(monkeypatch) -> dict[str, int]:
 
         return generic(replace(table, rows=rows), *args)
 
-    monkeypatch.setattr(exports, "CHUNK_BYTES", 8192)  # several chunks even for the short roster rows
-    monkeypatch.setattr(export_sql, "fetch_batches", counted_fetch)
-    monkeypatch.setattr(export_sql, "copy_rows", counted_copy)
+    monkeypatch.setattr(generic_csv, "CHUNK_BYTES", 8192)  # several chunks even for the short roster rows
+    monkeypatch.setattr(database_csv, "fetch_batches", counted_fetch)
+    monkeypatch.setattr(database_csv, "copy_rows", counted_copy)
     monkeypatch.setattr("webui.api.formats.csv_chunks", counted_generic)
     return read
 
@@ -128,8 +130,8 @@ def test_database_csv_equals_the_generic_writer(app, big_pilot, what):
             if what == "outcomes"
             else rollups.units_table(factory, big_pilot, start)
         )
-        fast = b"".join(exports.csv_chunks(table))
-        generic = b"".join(exports.csv_chunks(replace(table, csv=None)))
+        fast = b"".join(generic_csv.csv_chunks(table))
+        generic = b"".join(generic_csv.csv_chunks(replace(table, csv=None)))
     assert table.csv is not None
     assert fast == generic
     assert b",set_aside," in fast and b",pre," in fast and b",pilot," in fast
@@ -199,16 +201,16 @@ def test_a_postgresql_export_outlives_the_apps_statement_timeout(app, api, big_p
     if not app.config["DATABASE_URL"].startswith("postgresql"):
         pytest.skip("SQLite has no statement timeout")
     seen: list[str] = []
-    copy = export_sql._copy
+    copy = database_csv._copy
 
     def checking(cursor, *args):
         cursor.execute("SHOW statement_timeout")
         seen.append(cursor.fetchone()[0])
         yield from copy(cursor, *args)
 
-    monkeypatch.setattr(export_sql, "_copy", checking)
+    monkeypatch.setattr(database_csv, "_copy", checking)
     assert api.as_("analyst").get(url(big_pilot, "outcomes") + "?format=csv").status_code == 200
-    assert export_sql.EXPORT_STATEMENT_TIMEOUT_S == 3600 and seen == ["1h"]
+    assert database_csv.EXPORT_STATEMENT_TIMEOUT_S == 3600 and seen == ["1h"]
     assert api.as_("analyst").get(url(big_pilot, "units") + "?format=csv").status_code == 200
     assert seen == ["1h", "1h"]
 
@@ -222,16 +224,16 @@ def test_database_csv_looks_late_joiners_up_per_row_beyond_the_listed_limit(app,
         factory = sessions()
         with factory() as session:
             start = session.get(Pilot, big_pilot).start_date
-        listed = b"".join(exports.csv_chunks(outcomes_table(factory, big_pilot, start)))
+        listed = b"".join(generic_csv.csv_chunks(outcomes_table(factory, big_pilot, start)))
         monkeypatch.setattr(export, "MAX_LISTED_LATE_JOINERS", 0)
-        looked_up = b"".join(exports.csv_chunks(outcomes_table(factory, big_pilot, start)))
+        looked_up = b"".join(generic_csv.csv_chunks(outcomes_table(factory, big_pilot, start)))
     assert looked_up == listed and b",set_aside," in listed
 
 
 @settings(max_examples=2000, deadline=None)
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_sqlite_writes_a_double_as_repr_does_or_leaves_it_to_python(value):
-    statement = f"SELECT {export_sql.exact_number('value')} FROM (SELECT ? AS value)"
+    statement = f"SELECT {database_csv.exact_number('value')} FROM (SELECT ? AS value)"
     written = sqlite3.connect(":memory:").execute(statement, (value,)).fetchone()[0]
     assert written is None or written == repr(value)
 
@@ -240,7 +242,7 @@ def test_sqlite_writes_the_handle_times_moderation_tools_record():
     """Handle times come in tenths or thousandths of a second: SQL writes them all, none falls back."""
     connection = sqlite3.connect(":memory:")
     values = [k / 10 for k in range(1, 100_000, 7)] + [k / 1000 for k in range(1, 1_000_000, 97)]
-    cell = export_sql.exact_number("value")
+    cell = database_csv.exact_number("value")
     connection.execute("CREATE TABLE t (value REAL)")
     connection.executemany("INSERT INTO t VALUES (?)", [(value,) for value in values])
     written = [row[0] for row in connection.execute(f"SELECT {cell} FROM t ORDER BY rowid")]
@@ -251,19 +253,19 @@ def test_sqlite_lines_fall_back_to_csv_writer_only_for_the_rows_that_need_it(app
     """Rows with a cell to quote or a double SQL cannot write exactly are written by `csv.writer`; the rest by
     SQLite itself (the equality with the generic writer is tested above)."""
     fallbacks: list[str] = []
-    rewrite = export_sql._written_by_csv_writer
+    rewrite = database_csv._written_by_csv_writer
 
     def counting(connection, lines, params, text):
-        fallbacks.extend(line for line in text.split("\n") if line.startswith(export_sql.FALLBACK))
+        fallbacks.extend(line for line in text.split("\n") if line.startswith(database_csv.FALLBACK))
         return rewrite(connection, lines, params, text)
 
-    monkeypatch.setattr(export_sql, "_written_by_csv_writer", counting)
+    monkeypatch.setattr(database_csv, "_written_by_csv_writer", counting)
     with app.app_context():
         factory = sessions()
         with factory() as session:
             start = session.get(Pilot, big_pilot).start_date
             dialect = session.connection().dialect.name
-        written = b"".join(exports.csv_chunks(outcomes_table(factory, big_pilot, start)))
+        written = b"".join(generic_csv.csv_chunks(outcomes_table(factory, big_pilot, start)))
     if dialect != "sqlite":
         pytest.skip("PostgreSQL writes the export with COPY")
     rows = list(csv.reader(io.StringIO(written.decode(), newline="")))[1:]

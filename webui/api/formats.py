@@ -11,7 +11,7 @@ from typing import Any, Literal
 from flask import Response, abort, current_app, jsonify, request, stream_with_context
 from pydantic import BaseModel, ConfigDict, Field
 
-from pilots.exports import ExportTable, csv_chunks, json_chunks, pseudonymized
+from pilots.exports.table import ExportTable, csv_chunks, json_chunks, pseudonymized
 from pilots.pseudonyms import pseudonym_for
 
 FORMATS = ("json", "csv")

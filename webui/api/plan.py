@@ -8,10 +8,10 @@ from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from analysis.variance_components import VarianceComponents
-from pilots import plan_small_sample
 from pilots.catalog import METRIC_NAMES, METRICS
-from pilots.plan_notes import measurement_note
-from pilots.planning import baseline_problem, icc_problem, pilot_plan, plan_document, run_plan
+from pilots.planning import small_sample
+from pilots.planning.notes import measurement_note
+from pilots.planning.service import baseline_problem, icc_problem, pilot_plan, plan_document, run_plan
 from pilots.schemas import examples
 from pilots.schemas.common import InputModel, rule_errors
 from webui.api import bp
@@ -141,7 +141,7 @@ class PilotPlanQuery(InputModel):
         errors = []
         if self.target_effect is not None and self.target_effect == 0:
             errors.append((("target_effect",), "must not be zero", self.target_effect))
-        # icc_alone=False: with pre-period data the ICC is not used; pilots.planning checks the rest.
+        # icc_alone=False: with pre-period data the ICC is not used; pilots.planning.service checks the rest.
         reason = None
         if self.metric is not None and self.baseline is not None:
             reason = baseline_problem(self.metric, self.baseline, icc_alone=False)
@@ -209,7 +209,7 @@ def plan():
         pre_audits_per_unit=body.pre_period_audits_per_unit,
     )
     extra = {}
-    small = plan_small_sample.parameters_section(
+    small = small_sample.parameters_section(
         result,
         method=body.method,
         spending=body.spending,

@@ -16,7 +16,7 @@ from pilots.assignment.balance import balance_report
 from pilots.errors import Conflict, PilotLabError, ValidationFailed
 from pilots.models import RosterEntry
 from pilots.models._time import utcnow
-from pilots.plan import PLAN_FIELDS
+from pilots.planning.canonical import PLAN_FIELDS
 from webui.database import get_session
 from webui.pages import bp
 from webui.pages.access import pilot_change_required

@@ -1,8 +1,8 @@
 """The planning panel of a pilot: `/pilots/<id>/planning`, the page form of `GET /api/v1/pilots/{id}/plan`.
 
-It runs the same calculator (`pilots.planning.pilot_plan`) on the pilot's roster, arms and design, with the variance
-from its pre-period audits, or, when there are none yet, from a baseline, an ICC and audits per week typed here.
-Rates are typed in percent and points (the metric's own unit) and converted once, here.
+It runs the same calculator (`pilots.planning.service.pilot_plan`) on the pilot's roster, arms and design, with the
+variance from its pre-period audits, or, when there are none yet, from a baseline, an ICC and audits per week typed
+here. Rates are typed in percent and points (the metric's own unit) and converted once, here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from pilots.catalog import METRICS
 from pilots.errors import PilotLabError, ValidationFailed
-from pilots.planning import pilot_plan
+from pilots.planning.service import pilot_plan
 from pilots.schemas import plan_of, problems_from
 from webui.api.plan import PilotPlanQuery
 from webui.database import get_session

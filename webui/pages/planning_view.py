@@ -1,6 +1,6 @@
 """The planning panel of a draft in plain words: what the pilot can and cannot detect, week by week.
 
-Built from the same document as `GET /api/v1/pilots/{id}/plan` (`pilots.planning.pilot_plan`), shown in the
+Built from the same document as `GET /api/v1/pilots/{id}/plan` (`pilots.planning.service.pilot_plan`), shown in the
 metric's own unit (points for rates, seconds for handle time).
 """
 
@@ -35,7 +35,7 @@ class PlanningView:
     source: str
     summary: str
     # Team pilots and pilots under 30 units: what the engine's small-sample procedure can really promise
-    # (`pilots.plan_small_sample`), which the normal-theory sentences above overstate.
+    # (`pilots.planning.small_sample`), which the normal-theory sentences above overstate.
     small_sample: str | None = None
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pilots.plan_support import worst_case_plan
+from tests.pilots.planning.plan_support import worst_case_plan
 
 # (method, looks per week, ICC) -> {week: (mde, inflation factor, power at 1 point)}, computed before the change.
 PINNED = {

@@ -1,4 +1,4 @@
-"""The plan's promise for team pilots and pilots with few units (`pilots.plan_small_sample`), and the safeguard that
+"""The plan's promise for team pilots and pilots with few units (`pilots.planning.small_sample`), and the safeguard that
 holds back harm declarations in them (`pilots.results.safeguard`, `pilots.results.verdict.confirm_harm`)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from markupsafe import escape
 
 from analysis.verdict import NonInferiority
-from pilots import plan_small_sample
 from pilots.assignment.blocks import reassign
+from pilots.planning import small_sample
 from pilots.results import safeguard
 from pilots.results.verdict import confirm_harm
 from pilots.simulation.stress import SCENARIOS, Cell, promise, run_cell
@@ -41,8 +41,8 @@ def test_review_days_are_weekly_and_the_last_look():
     assert safeguard.review_days("always_valid", tuple(range(2, 42))) == (6, 13, 20, 27, 34, 41)
     assert safeguard.review_days("always_valid", (3, 9, 16)) == (16,)
     assert safeguard.review_days("group_sequential", (3, 9, 16)) == (3, 9, 16)
-    assert plan_small_sample.applies("team", 40) and plan_small_sample.applies("moderator", 29)
-    assert not plan_small_sample.applies("moderator", 30)
+    assert small_sample.applies("team", 40) and small_sample.applies("moderator", 29)
+    assert not small_sample.applies("moderator", 30)
 
 
 @dataclass

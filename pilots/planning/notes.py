@@ -1,6 +1,6 @@
 """What a plan says beside its weekly table: the power non-binding futility bounds keep, and what grading noise costs.
 
-Both are computed from the same `analysis.planning` result the table comes from (`pilots.planning.run_plan` and
+Both are computed from the same `analysis.planning` result the table comes from (`pilots.planning.service.run_plan` and
 `pilot_plan` attach them): `futility_note` at the planned review fractions, `measurement_note` for a share of one
 grade's variance that is auditor disagreement (`analysis.measurement`).
 """

@@ -1,12 +1,12 @@
 """CSV exports written by the database: PostgreSQL `COPY (SELECT ...) TO STDOUT`, SQLite line by line.
 
-The generic writer (`pilots.exports.csv_chunks`) pays for an ORM row, a dict and a Python formatting call per value;
-here the SELECT itself produces the CSV text of every cell (ISO timestamps, `true`/`false`, escaped text through
-`pilots.csv_safety.sql_escape`), so PostgreSQL's `COPY` writes the file on its own. On SQLite the SELECT can go one
-step further and write each row's whole line (`line`, `SqliteLines`): the driver then hands Python one string per
-row instead of a dozen values for `csv.writer`, and only the rare rows SQL cannot write exactly (a cell to quote, a
-double whose `repr` SQL cannot be sure to match) go through `csv.writer`. Tables without `SqliteLines` go from the
-cursor into `csv.writer`. Every path writes exactly the bytes of the generic path (tests compare them).
+The generic writer (`pilots.exports.table.csv_chunks`) pays for an ORM row, a dict and a Python formatting call per
+value; here the SELECT itself produces the CSV text of every cell (ISO timestamps, `true`/`false`, escaped text through
+`pilots.csv_safety.sql_escape`), so PostgreSQL's `COPY` writes the file on its own. On SQLite the SELECT can go one step
+further and write each row's whole line (`line`, `SqliteLines`): the driver then hands Python one string per row instead
+of a dozen values for `csv.writer`, and only the rare rows SQL cannot write exactly (a cell to quote, a double whose
+`repr` SQL cannot be sure to match) go through `csv.writer`. Tables without `SqliteLines` go from the cursor into
+`csv.writer`. Every path writes exactly the bytes of the generic path (tests compare them).
 
 Memory stays flat: SQLite steps its cursor `BATCH` rows at a time, `COPY` sends one row per message, and chunks of
 about `CHUNK_BYTES` are handed to the web server as soon as they fill. `fetch_batches` and `copy_rows` are the only
@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from pilots import exports
 from pilots.csv_safety import sql_escape
-from pilots.exports import CsvBuffer
+from pilots.exports import table
+from pilots.exports.table import CsvBuffer
 
 BATCH = 1000
 # A PostgreSQL export is one long `COPY` statement that runs as fast as the client reads. The web app bounds every
@@ -207,7 +207,7 @@ def _copy(cursor: Any, header: Sequence[str], statement: str, params: Sequence[A
         for line in copy_rows(copy):
             parts.append(line)
             size += len(line)
-            if size >= exports.CHUNK_BYTES:
+            if size >= table.CHUNK_BYTES:
                 yield b"".join(parts)
                 parts.clear()
                 size = 0

@@ -25,7 +25,7 @@ from analysis.planning import PlanResult, difference_variance
 from analysis.small_sample import CONTROL, TREATMENT, ProcedureDesign, SmallSamplePromise, detectable_effect
 from analysis.small_sample import procedure_power as simulate_power
 from pilots.assignment.blocks import reassign
-from pilots.plan_notes import SPENDING
+from pilots.planning.notes import SPENDING
 from pilots.results.safeguard import FEW_UNITS, confirmation_levels, rerandomizations, review_days
 
 PATHS = 1500

@@ -10,7 +10,7 @@ import pytest
 from pilots.catalog import METRICS, metric
 from pilots.errors import Conflict
 from pilots.models import Pilot
-from pilots.plan import PLAN_FIELDS, canonical_json, canonical_plan, plan_hash, plan_matches, verify_plan
+from pilots.planning.canonical import PLAN_FIELDS, canonical_json, canonical_plan, plan_hash, plan_matches, verify_plan
 from pilots.schemas import plan_of
 
 

@@ -25,7 +25,7 @@ from analysis.planning import PlanResult, SequentialDesign, difference_variance,
 from analysis.variance_components import VarianceComponents, estimate_variance_components
 from pilots.catalog import METRICS, MetricDefinition
 from pilots.errors import ValidationFailed, problem
-from pilots.plan_notes import SPENDING, finite_or_none, futility_note, measurement_note
+from pilots.planning.notes import SPENDING, finite_or_none, futility_note, measurement_note
 
 Source = Literal["pre_period", "first_look", "parameters"]
 MIN_UNITS_FOR_MODEL = 4
@@ -397,9 +397,9 @@ def pilot_plan(session, pilot_id: int, overrides: dict[str, Any]) -> dict[str, A
         )
         if plan.design.futility:
             extra.update(futility_note(plan.design, fractions, len(arms) - 1))
-    from pilots import plan_small_sample  # imports the results engine, which imports this module
+    from pilots.planning import small_sample  # imports the results engine, which imports this module
 
-    small = plan_small_sample.pilot_section(
+    small = small_sample.pilot_section(
         session,
         pilot,
         plan,

@@ -1,10 +1,10 @@
-"""The slowest plan requests, shared by their pinning test (`test_plan_pinned.py`) and their bench
+"""The slowest plan requests, shared by their pinning test (`test_pinned.py`) and their bench
 (`bench/bench_plan.py`): many looks over a year, 200 moderators, 12 audits a week, accuracy at 0.93."""
 
 from __future__ import annotations
 
 from analysis.planning import PlanResult
-from pilots.planning import run_plan
+from pilots.planning.service import run_plan
 
 
 def worst_case_plan(method: str, looks_per_week: int, icc: float) -> PlanResult:

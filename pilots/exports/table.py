@@ -4,7 +4,7 @@ Exports never build the whole result in memory: rows are read from the database 
 in chunks of about `CHUNK_BYTES`, as CSV or as a JSON document `{"<key>": [ {...}, ... ]}`. Column names are stable
 (documented in the README).
 
-A table may also carry `csv`, the same CSV written by the database itself (`pilots.export_sql`: PostgreSQL `COPY`,
+A table may also carry `csv`, the same CSV written by the database itself (`pilots.exports.sql`: PostgreSQL `COPY`,
 a bare cursor into `csv.writer` on SQLite), which the CSV export then uses; the generic path below is for tables
 with no such writer (roster, assignments, balance, results) and for pseudonymised exports. Both paths neutralise
 formula cells with `pilots.csv_safety` (text only: numbers are never escaped) and write the same bytes.

@@ -2,11 +2,11 @@
 
 Normal-theory planning (`analysis.planning`) assumes a known variance and a boundary crossing that stands alone. With
 team randomization or fewer than `FEW_UNITS` units the results engine t-corrects every boundary with Welch degrees of
-freedom and lets a crossing count only when the exact randomization test, replaying the pilot's own stratified
-permuted blocks, agrees (`pilots.results.safeguard`). This module prices both: it simulates that procedure on the
-planned variance curve, with assignments drawn by the pilot's own procedure and the very re-randomizations the
-engine will replay, and says what effect reaches the promised power, or that none does and how much power the design
-can reach at most.
+freedom and lets a crossing count only once the exact randomization test, replaying the pilot's own stratified
+permuted blocks and read sequentially at the reviews, has crossed too (`pilots.results.safeguard`). This module prices
+both: it simulates that procedure on the planned variance curve, with assignments drawn by the pilot's own procedure
+and the very re-randomizations the engine will replay, and says what effect reaches the promised power, or that none
+does and how much power the design can reach at most.
 """
 
 from __future__ import annotations

@@ -31,8 +31,9 @@ from pilots.schemas import PilotPlan, plan_of
 
 # 3: QA sections from the QA rollups with the data cut, qa_health.measurement MDEs; 4: auditor leniency fitted on
 # (unit, period, auditor) sums instead of finer cells (the same fit, summed in another order: last digits move);
-# 5: the attrition check reads Fisher's exact test beyond 200 at-risk units an arm (Boschloo's below)
-ENGINE_VERSION = "5"
+# 5: the attrition check reads Fisher's exact test beyond 200 at-risk units an arm (Boschloo's below);
+# 6: the small-sample safeguard's randomization test is sequential (`analysis.sequential_randomization`)
+ENGINE_VERSION = "6"
 
 
 def build_document(session: Session, pilot_id: int, as_of: date | None = None, *, keep: bool = True) -> dict[str, Any]:

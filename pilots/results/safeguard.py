@@ -153,24 +153,25 @@ def _paths(
     """The Welch t of the raw difference (net of ``shift`` on the treated units) at each review, under the observed
     assignment (row 0) and each re-randomization: (1 + PERMUTATIONS, reviews)."""
     out = np.empty((labels.shape[0], len(reviews)))
-    treated = panel.units.arms == c.arm
     for j, d in enumerate(reviews):
-        y = panel.cumulative(c.definition.numerator, d)
-        x = panel.cumulative(c.definition.denominator, d)
-        # Under the sharp null "every treated unit is worse by exactly the margin" the outcomes net of the margin are
-        # what they would have been under control, so re-randomizing them is exact for that null.
-        y = y - np.where(treated, shift * x, 0.0)
+        y, x = _outcomes(panel, c, d, shift)
         out[:, j] = welch_t_statistics(y, x, labels, control=control, treatment=c.arm)
     return out
+
+
+def _outcomes(panel: Panel, c: Comparison, day: int, shift: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's outcome and audit sums through ``day``, the treated units' outcomes net of ``shift`` times their
+    audits. Under the sharp null "every treated unit is worse by exactly the margin" the outcomes net of the margin
+    are what they would have been under control, so re-randomizing them is exact for that null."""
+    y = panel.cumulative(c.definition.numerator, day)
+    x = panel.cumulative(c.definition.denominator, day)
+    return y - np.where(panel.units.arms == c.arm, shift * x, 0.0), x
 
 
 def _fixed_horizon(c: Comparison, panel: Panel, now: int, labels: np.ndarray, shift: float, control: str) -> dict:
     """The fixed-horizon randomization p-value at the latest data (shown for information; the verdict reads the
     sequential crossings)."""
-    y = panel.cumulative(c.definition.numerator, now)
-    x = panel.cumulative(c.definition.denominator, now)
-    treated = panel.units.arms == c.arm
-    y = y - np.where(treated, shift * x, 0.0)
+    y, x = _outcomes(panel, c, now, shift)
     alternative = "two-sided" if c.role == "primary" else _harmful_side(c)
     replay = iter(labels[1:])
     result = randomization_test(

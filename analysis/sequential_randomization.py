@@ -99,49 +99,80 @@ def crossings(paths: np.ndarray, weights: np.ndarray, spent: ArrayLike, tie: flo
     review at which the observed path first crossed (-1: never) (C,), the boundaries (C, J) and the cumulative share
     of the weight crossed by each review (C, J). ``tie``: relative difference under which two statistics tie (wider
     for statistics computed in single precision)."""
-    values = np.array(paths, dtype=float)
-    w = np.asarray(weights, dtype=float)
+    values = np.asarray(paths, dtype=float)
+    sets, _, looks = values.shape
     levels = np.asarray(spent, dtype=float)
-    sets, n, looks = values.shape
-    if w.shape != (n,) or np.any(w < 0) or w[0] != 1.0:
-        raise ValueError("weights must be one non-negative weight per assignment, the observed one 1")
     if levels.shape != (looks,) or not np.all((levels >= 0) & (levels < 1)) or np.any(np.diff(levels) < 0):
         raise ValueError("spent must be one non-decreasing level in [0, 1) per review")
-    observed_defined = ~np.isnan(values[:, 0, :])
-    values[np.isnan(values)] = np.inf  # undefined: the most extreme, so it uses up level before anything else
-    total = float(w.sum())
-    alive = np.ones((sets, n), dtype=bool)
-    crossed = np.zeros(sets)
+    state = Reviews(sets, weights, tie)
     crossed_at = np.full(sets, -1)
     boundaries = np.full((sets, looks), np.inf)
     share = np.zeros((sets, looks))
-    rows = np.arange(sets)
     for i in range(looks):
-        budget = np.floor(levels[i] * total + 1e-9) - crossed
-        v = np.where(alive, values[:, :, i], -np.inf)
-        order = np.argsort(-v, axis=1, kind="stable")
-        ranked = np.take_along_axis(v, order, axis=1)
-        mass = np.cumsum(np.where(np.isfinite(ranked) | (ranked > 0), w[order], 0.0), axis=1)
+        hit, boundaries[:, i] = state.review(values[:, :, i], levels[i])
+        crossed_at[(crossed_at < 0) & hit] = i
+        share[:, i] = state.crossed / state.total
+    return crossed_at, boundaries, share
+
+
+class Reviews:
+    """The rule's state over reviews for ``sets`` data sets: which assignments' paths have not crossed yet (alive)
+    and the weight that has. `review` reads the next review; `keep` drops data sets no longer needed (the plan's
+    simulation stops following a pilot once its observed path has crossed)."""
+
+    def __init__(self, sets: int, weights: ArrayLike, tie: float = _TIE) -> None:
+        w = np.asarray(weights, dtype=float)
+        if w.ndim != 1 or w.size < 2 or np.any(w < 1) or w[0] != 1.0:
+            raise ValueError("weights must be one weight of at least 1 per assignment, the observed one 1")
+        self.weights, self.tie, self.total = w, tie, float(w.sum())
+        self.alive = np.ones((sets, w.size), dtype=bool)
+        self.crossed = np.zeros(sets)
+
+    def keep(self, rows: np.ndarray) -> None:
+        self.alive, self.crossed = self.alive[rows], self.crossed[rows]
+
+    def review(self, values: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """Read one review: ``values`` (sets, N), the statistic under each assignment (row 0 observed; nan:
+        undefined) and ``level``, the cumulative level spent by it. Returns whether the observed path crossed here
+        and the boundary (inf where none fits)."""
+        w, n = self.weights, self.weights.size
+        values = np.asarray(values)
+        values = values if values.dtype in (np.float32, np.float64) else values.astype(float)  # single precision stays
+        observed_defined = ~np.isnan(values[:, 0])
+        undefined = np.isnan(values)
+        if undefined.any():
+            values = np.where(undefined, np.inf, values)  # undefined: most extreme, uses up level first
+        budget = np.floor(level * self.total + 1e-9) - self.crossed
+        sets = values.shape[0]
+        bound = np.full(sets, np.inf)
+        most = int(budget.max(initial=0.0))
+        if most < 1:
+            return np.zeros(sets, dtype=bool), bound
+        v = np.where(self.alive, values, values.dtype.type(-np.inf))
+        # Every weight is at least 1, so whatever fits in the budget is among the `most` + 1 largest values; one more
+        # shows whether the last of them ties the next.
+        k = min(n, most + 2)
+        top = np.argpartition(-v, k - 1, axis=1)[:, :k] if k < n else np.broadcast_to(np.arange(n), v.shape)
+        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(v, top, axis=1), axis=1, kind="stable"), axis=1)
+        ranked = np.take_along_axis(v, top, axis=1)
+        mass = np.cumsum(np.where(ranked > -np.inf, w[top], 0.0), axis=1)
         gap = np.empty_like(ranked)
         with np.errstate(invalid="ignore"):
             gap[:, :-1] = ranked[:, :-1] - ranked[:, 1:]
         gap[np.isnan(gap)] = 0.0  # two undefined (infinite) statistics tie
-        gap[:, -1] = np.inf
-        slack = tie * np.maximum(1.0, np.abs(np.where(np.isfinite(ranked), ranked, 0.0)))
+        gap[:, -1] = np.inf if k == n else 0.0  # past the k largest: never a boundary (its mass exceeds the budget)
+        slack = self.tie * np.maximum(1.0, np.abs(np.where(np.isfinite(ranked), ranked, 0.0)))
         # A boundary sits below a position when everything from the top to it fits in the budget and the next value
         # is strictly lower (ties all cross or none do); the most lenient such boundary is the last one.
         fits = (mass <= budget[:, None] + 1e-9) & ~(gap <= slack) & (ranked > -np.inf)
-        last = np.where(fits.any(axis=1), n - 1 - np.argmax(fits[:, ::-1], axis=1), -1)
-        bound = np.where(last >= 0, ranked[rows, np.maximum(last, 0)], np.inf)
-        boundaries[:, i] = bound
-        low = bound - tie * np.maximum(1.0, np.abs(np.where(np.isfinite(bound), bound, 0.0)))
-        hit = alive & (values[:, :, i] >= low[:, None]) & (last >= 0)[:, None]
-        newly = (crossed_at < 0) & hit[:, 0] & observed_defined[:, i]
-        crossed_at[newly] = i
-        crossed += hit.astype(float) @ w
-        alive &= ~hit
-        share[:, i] = crossed / total
-    return crossed_at, boundaries, share
+        found = fits.any(axis=1)
+        last = k - 1 - np.argmax(fits[:, ::-1], axis=1)
+        bound = np.where(found, ranked[np.arange(sets), last], np.inf)
+        low = bound - self.tie * np.maximum(1.0, np.abs(np.where(np.isfinite(bound), bound, 0.0)))
+        hit = self.alive & (values >= low[:, None]) & found[:, None]
+        self.crossed += hit.astype(float) @ w
+        self.alive &= ~hit
+        return hit[:, 0] & observed_defined, bound
 
 
-__all__ = ["SequentialRandomizationResult", "crossings", "sequential_randomization_test"]
+__all__ = ["Reviews", "SequentialRandomizationResult", "crossings", "sequential_randomization_test"]

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
-from analysis.sequential_randomization import crossings
+from analysis.sequential_randomization import Reviews
 from analysis.spending import pocock
 
 CONTROL, TREATMENT = 0, 1
@@ -274,11 +274,12 @@ def _welch_null(y: np.ndarray, treated: np.ndarray, control: np.ndarray) -> np.n
     return s_t
 
 
-NULL_PRODUCT = 200_000
-"""Multiply-adds per matrix product of the randomization test (paths x units x re-randomizations): below OpenBLAS's
-threshold for threading a product (65,536 x 4), so BLAS runs it on the calling thread. Threads only contend for the
-cores with the server's other requests: the same plan took 2-4 s of CPU with 128-path blocks against 0.2-0.5 s now;
-the numbers are the same either way, and the blocks stay in cache."""
+NULL_PRODUCT = 2_000_000
+"""Multiply-adds per matrix product of the randomization test (paths x units x re-randomizations): about 100 paths
+of 20 teams a block, which amortizes numpy's per-call cost over the sequential test's review-by-review reading (the
+20-team plan took 2.5 s of CPU with blocks ten times smaller, 1.1-1.5 s with these). The server, the `pilotlab`
+command and the benches hold BLAS to one thread (`pilots.blas_threads`), so these products do not spread their
+threads over cores other requests need; the numbers are the same at any block size."""
 
 
 def _confirmed(
@@ -286,28 +287,35 @@ def _confirmed(
 ) -> np.ndarray:
     """Whether the sequential randomization test (`analysis.sequential_randomization`) crosses in the effect's
     direction at some review, for each path in ``candidates``: the observed assignment's Welch t and every distinct
-    re-randomization's at each review, weighted by how often it was drawn. Blocks of paths sized by `NULL_PRODUCT`."""
+    re-randomization's at each review, weighted by how often it was drawn. A path is followed review by review only
+    until its observed statistic crosses; the null statistics come in blocks of paths sized by `NULL_PRODUCT`."""
     distinct, counts = np.unique(_codes(draws.null), axis=0, return_counts=True)
     null_t = (distinct == TREATMENT).astype(float)
     null_c = (distinct == CONTROL).astype(float)
-    weights = np.concatenate([[1.0], counts.astype(float)])
     control = draws.observed == CONTROL
-    reviews = np.flatnonzero(np.asarray(design.reviews))
-    levels = design.review_levels()
     covariate_scale = design.covariate_scale()
     sign = math.copysign(1.0, effect)
+    state = Reviews(candidates.size, np.concatenate([[1.0], counts.astype(float)]), tie=1e-5)  # float32 null
+    active = np.arange(candidates.size)  # positions in `candidates` still followed
     out = np.zeros(candidates.size, dtype=bool)
     chunk = max(1, NULL_PRODUCT // (null_t.shape[0] * null_t.shape[1]))
-    for start in range(0, candidates.size, chunk):
-        rows = candidates[start : start + chunk]
-        paths = np.empty((rows.size, 1 + distinct.shape[0], reviews.size))
-        for r, j in enumerate(reviews):
-            raw = draws.deviations[rows, j, :] + effect * treated[rows]
-            raw = raw + covariate_scale[j] * draws.covariate[rows]
-            paths[:, 0, r], _, _ = _welch(raw, treated[rows], control[rows])
-            paths[:, 1:, r] = _welch_null(raw, null_t, null_c)
-        crossed_at, _, _ = crossings(sign * paths, weights, levels, tie=1e-5)  # single-precision null statistics
-        out[start : start + chunk] = crossed_at >= 0
+    for j, level in zip(np.flatnonzero(np.asarray(design.reviews)), design.review_levels(), strict=True):
+        rows = candidates[active]
+        values = np.empty((rows.size, 1 + distinct.shape[0]), dtype=np.float32)
+        for start in range(0, rows.size, chunk):
+            block = rows[start : start + chunk]
+            raw = draws.deviations[block, j, :] + effect * treated[block]
+            raw = raw + covariate_scale[j] * draws.covariate[block]
+            values[start : start + chunk, 0] = _welch(raw, treated[block], control[block])[0]
+            values[start : start + chunk, 1:] = _welch_null(raw, null_t, null_c)
+        if sign < 0:
+            np.negative(values, out=values)
+        hit, _ = state.review(values, level)
+        out[active[hit]] = True
+        state.keep(~hit)
+        active = active[~hit]
+        if active.size == 0:
+            break
     return out
 
 

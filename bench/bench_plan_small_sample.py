@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pilots.blas_threads import limit_blas_threads
 from pilots.planning import small_sample  # imported before timing, as in a running server
 from pilots.planning.service import run_plan
 
@@ -71,6 +72,7 @@ def section(units: int, method: str, unit: str) -> dict:
 
 
 def one(index: int) -> None:
+    limit_blas_threads()  # as `create_app` does: the server computes plans with one BLAS thread
     case = CASES[index]
     times = []
     for _ in range(4):

@@ -108,6 +108,21 @@ def test_team_pilot_analyses_teams_with_a_randomization_test(session):
         assert randomization["confirms"] == (randomization[side] is not None)
 
 
+def test_team_pilot_reads_each_review_once_its_audits_have_settled(session):
+    """A review's randomization test is read from a week after it (late audits of its days have arrived by then), so
+    a results page read every day sees each review's statistics once they no longer change."""
+    sim = settings(n_moderators=150, weeks=6)
+    pilot_id, roster = make_pilot(session, sim, unit="team", strata=[])
+    write_unit_days(session, pilot_id, roster, sim)
+    read = {}
+    for day in (19, 20, 26, 27):
+        document = build_document(session, pilot_id, START + timedelta(days=day), keep=False)
+        read[day] = document["metrics"][0]["comparisons"][0]["randomization"]["reviews"]
+    weekly = [(START + timedelta(days=d)).isoformat() for d in (6, 13, 20)]
+    assert read[19] == weekly[:1] and read[20] == weekly[:2]
+    assert read[26] == weekly[:2] and read[27] == weekly[:3]
+
+
 def _planned_days(session, pilot_id: int) -> int:
     pilot = session.get(Pilot, pilot_id)
     return (pilot.end_date - pilot.start_date).days + 1

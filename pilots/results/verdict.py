@@ -124,10 +124,9 @@ def _reviews_read(test: dict[str, Any], alpha: float) -> str:
     if not reviews:
         return f"it reads each review once its audits have had a week to arrive, and none has yet; {shown}"
     spent = test.get("level_spent") or [alpha / 2]
-    return (
-        f"read at {len(reviews)} review(s) through {reviews[-1]}, one-sided level {spent[-1]:.3g} of "
-        f"{alpha / 2:g} spent so far; {shown}"
-    )
+    count = f"{len(reviews)} review{'s' if len(reviews) != 1 else ''}"
+    level = f"one-sided level {spent[-1]:.3g} of {alpha / 2:g} spent so far"
+    return f"read at {count} through {reviews[-1]}, {level}; {shown}"
 
 
 def verdict_good(primary: PrimaryStatus) -> bool:

@@ -125,7 +125,7 @@ def test_benefit_crossing_needs_the_randomization_test_to_cross_the_same_way_wit
     comparison = type("C", (), {"extra": {"randomization": _read(0.01, None, None)}})()
     unconfirmed = verdicts.randomization_unconfirmed([comparison], [primary], 0.05)
     assert "p = 0.01" in unconfirmed[primary] and comparison.extra["randomization"]["confirms"] is False
-    assert "2 review(s) through 2026-03-15" in unconfirmed[primary] and "0.011 of 0.025" in unconfirmed[primary]
+    assert "2 reviews through 2026-03-15" in unconfirmed[primary] and "0.011 of 0.025" in unconfirmed[primary]
     assert verdicts.unconfirmed_status(primary).crossing == "none"
     comparison.extra["randomization"] = _read(0.2, None, "2026-03-08")  # crossed, but the other way
     assert primary in verdicts.randomization_unconfirmed([comparison], [primary], 0.05)

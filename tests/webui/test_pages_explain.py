@@ -36,7 +36,7 @@ def test_robustness_check_is_secondary():
     read = {"p_value": 0.513, "n_resamples": 999, "reviews": ["2026-03-08", "2026-03-15"]}
     text = explain.robustness({"randomization": read})
     assert text == (
-        "Robustness check: a randomization test (re-running the random assignment 999 times; read at 2 review(s) so "
+        "Robustness check: a randomization test (re-running the random assignment 999 times; read at 2 reviews so "
         "far, its error rate spent over them) has not crossed, so on its own it does not confirm a real difference; "
         "at the latest data alone it gives p = 0.51."
     )

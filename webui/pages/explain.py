@@ -78,7 +78,8 @@ def robustness(comparison: dict[str, Any], alpha: float = 0.05) -> str | None:
     if test.get("p_value") is None:
         return f"Robustness check ({rerun}) not available: {test.get('reason') or 'too little data'}."
     reviews = test.get("reviews") or []
-    read = f"read at {len(reviews)} review(s) so far, its error rate spent over them" if reviews else "no review yet"
+    count = f"{len(reviews)} review{'s' if len(reviews) != 1 else ''}"
+    read = f"read at {count} so far, its error rate spent over them" if reviews else "no review yet"
     fixed = f"at the latest data alone it gives {p_value(test['p_value'])}"
     up, down = test.get("crossed_up"), test.get("crossed_down")
     if test.get("null_difference"):  # a guardrail's test of harm beyond its margin (one-sided)

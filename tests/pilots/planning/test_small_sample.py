@@ -65,7 +65,7 @@ def test_harm_in_a_small_pilot_needs_the_sequential_randomization_test_on_the_ha
         held = confirm_harm(_Guarded({"randomization": {**read, **crossed}}), harmful, 0.05)
         assert not held.harmful and not held.non_inferior
         assert "randomization test" in held.message and "0.009 of 0.025" in held.message
-        assert "2 review(s) through 2026-03-15" in held.message
+        assert "2 reviews through 2026-03-15" in held.message
     kept = _Guarded({"randomization": {**read, "crossed_up": "2026-03-15", "crossed_down": None}})
     assert confirm_harm(kept, harmful, 0.05) is harmful and kept.extra["randomization"]["confirms"]
     accuracy = _Guarded({"randomization": {**read, "crossed_up": None, "crossed_down": "2026-03-15"}})

@@ -99,17 +99,16 @@ def randomization_tests(
     if now is None:
         return
     units = panel.units
-    seed = plan.seed % (2**32)
-    draws = rerandomizations(units.ids, units.strata, tuple(plan.weights.items()), seed, PERMUTATIONS)
+    draws = rerandomizations(units.ids, units.strata, tuple(plan.weights.items()), plan.seed % (2**32), PERMUTATIONS)
     labels = np.vstack([units.arms[None, :], draws])
-    design = plan.design
-    total = looks.total_days(plan.start_date, plan.end_date)
-    reviews = [d for d in review_days(design.method, looks.planned_look_days(design.method, design.looks, total))]
-    reviews = [d for d in reviews if d + SETTLE_DAYS <= now]
-    if final and (not reviews or reviews[-1] != now):
-        reviews.append(now)
+    reviews = settled_reviews(plan, now, final)
+    alpha = plan.design.alpha / max(1, len(plan.treatments))
+    spent = confirmation_levels(
+        plan.design.method, plan.design.spending, alpha, reviews, looks.total_days(plan.start_date, plan.end_date)
+    )
+    if final and reviews:
+        spent[-1] = alpha / 2.0  # the final review spends what is left
     specs = {spec.name: spec for spec in plan.metrics}
-    alpha = design.alpha / max(1, len(plan.treatments))
     for c in comparisons:
         if c.role not in ("primary", "guardrail"):
             continue
@@ -119,28 +118,35 @@ def randomization_tests(
             if shift is None:
                 continue
         paths = _paths(panel, c, labels, reviews, shift, control)
-        fixed = _fixed_horizon(c, panel, now, labels, shift, control)
-        spent = confirmation_levels(design.method, design.spending, alpha, reviews, total)
-        if final and reviews:
-            spent[-1] = alpha / 2.0  # the final review spends what is left
-        directions = ("greater", "less") if c.role == "primary" else (_harmful_side(c),)
         crossed = {}
-        for direction in directions:
-            if not reviews:
-                crossed[direction] = None
-                continue
-            result = sequential_randomization_test(paths[0], paths[1:], spent, direction)
-            crossed[direction] = reviews[result.crossed_at] if result.rejects else None
-        day = lambda d: (plan.start_date + timedelta(days=d)).isoformat() if d is not None else None  # noqa: E731
+        for direction in ("greater", "less") if c.role == "primary" else (_harmful_side(c),):
+            result = sequential_randomization_test(paths[0], paths[1:], spent, direction) if reviews else None
+            crossed[direction] = reviews[result.crossed_at] if result is not None and result.rejects else None
         c.extra["randomization"] = {
-            **fixed,
+            **_fixed_horizon(c, panel, now, labels, shift, control),
             "null_difference": shift,
-            "reviews": [day(d) for d in reviews],
+            "reviews": [_iso(plan, d) for d in reviews],
             "level_spent": [float(v) for v in spent],
-            "crossed_up": day(crossed.get("greater")),
-            "crossed_down": day(crossed.get("less")),
+            "crossed_up": _iso(plan, crossed.get("greater")),
+            "crossed_down": _iso(plan, crossed.get("less")),
             "note": _PRIMARY_NOTE if c.role == "primary" else _GUARDRAIL_NOTE,
         }
+
+
+def settled_reviews(plan: PilotPlan, now: int, final: bool) -> list[int]:
+    """The reviews the randomization test reads on pilot day ``now``: those at least `SETTLE_DAYS` old, and on the
+    final day of an ended pilot that day too."""
+    design = plan.design
+    total = looks.total_days(plan.start_date, plan.end_date)
+    planned = review_days(design.method, looks.planned_look_days(design.method, design.looks, total))
+    reviews = [d for d in planned if d + SETTLE_DAYS <= now]
+    if final and (not reviews or reviews[-1] != now):
+        reviews.append(now)
+    return reviews
+
+
+def _iso(plan: PilotPlan, day: int | None) -> str | None:
+    return (plan.start_date + timedelta(days=day)).isoformat() if day is not None else None
 
 
 def _harmful_side(comparison: Comparison) -> str:

@@ -133,9 +133,7 @@ def welch_t_statistics(y: ArrayLike, x: ArrayLike, labels: ArrayLike, *, control
         nan where an arm has no audited unit.
     """
     rows = np.atleast_2d(np.asarray(labels))
-    y_a, x_a, _ = _randomization_iv(y, x, rows[0], lambda rng: rows[0], control, treatment, 1)
-    if rows.shape[1] != y_a.size:
-        raise ValueError(f"labels must have {y_a.size} columns, got {rows.shape[1]}")
+    y_a, x_a, _ = _units_iv(y, x, rows[0], control, treatment)
     stat = _statistic_fn(y_a, x_a, control, treatment, "t")
     return _welch_t_batch(y_a, x_a, rows, control, treatment, stat)
 
@@ -209,17 +207,23 @@ def _choice_iv(name: str, value: str, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
 
 
-def _randomization_iv(y, x, arms, reassign, control, treatment, n_resamples):
+def _units_iv(y, x, arms, control, treatment):
+    """The per-unit sums and one assignment's labels, checked (`randomization_test`, `welch_t_statistics`)."""
     y_a, x_a = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
     labels = np.asarray(arms)
     if y_a.ndim != 1 or x_a.shape != y_a.shape or labels.shape != y_a.shape:
         raise ValueError("y, x and arms must be one-dimensional and of equal length")
     if not (np.all(np.isfinite(y_a)) and np.all(np.isfinite(x_a))) or np.any(x_a < 0):
         raise ValueError("y must be finite and x finite and non-negative")
-    if not callable(reassign):
-        raise ValueError("reassign must be callable as reassign(rng) -> labels")
     if control == treatment:
         raise ValueError(f"control and treatment must differ, got {control!r} twice")
+    return y_a, x_a, labels
+
+
+def _randomization_iv(y, x, arms, reassign, control, treatment, n_resamples):
+    y_a, x_a, labels = _units_iv(y, x, arms, control, treatment)
+    if not callable(reassign):
+        raise ValueError("reassign must be callable as reassign(rng) -> labels")
     if not (isinstance(n_resamples, int) and n_resamples >= 1):
         raise ValueError(f"n_resamples must be a positive integer, got {n_resamples}")
     return y_a, x_a, labels

@@ -207,6 +207,9 @@ class _Draws:
     difference: np.ndarray  # (P, J) difference of the arms' mean deviations (the estimate under no effect)
     se: np.ndarray  # (P, J) Welch standard error: a common shift of the treated units leaves it unchanged
     bound: np.ndarray  # (P, J) the design's boundary on the t scale, t-corrected with each look's Welch df
+    null_treated: np.ndarray  # (U, K) 0/1 treatment masks of the distinct re-randomizations
+    null_control: np.ndarray  # (U, K) 0/1 control masks of the same
+    null_weights: np.ndarray  # (1 + U,) the observed assignment's weight 1, then how often each was drawn
 
 
 def _draws(design: ProcedureDesign, observed: np.ndarray, null: np.ndarray, seed: int) -> _Draws:
@@ -227,7 +230,21 @@ def _draws(design: ProcedureDesign, observed: np.ndarray, null: np.ndarray, seed
     se = np.sqrt(var)
     with np.errstate(invalid="ignore"):
         bound = stats.t.isf(stats.norm.sf(design.thresholds(var)), df)
-    return _Draws(deviations, covariate, obs, np.asarray(null), randomization_floor(obs, null), t * se, se, bound)
+    # Each distinct re-randomization is computed once and counted as often as it was drawn, at every effect tried.
+    distinct, counts = np.unique(_codes(null), axis=0, return_counts=True)
+    return _Draws(
+        deviations,
+        covariate,
+        obs,
+        np.asarray(null),
+        randomization_floor(obs, null),
+        t * se,
+        se,
+        bound,
+        (distinct == TREATMENT).astype(float),
+        (distinct == CONTROL).astype(float),
+        np.concatenate([[1.0], counts.astype(float)]),
+    )
 
 
 def _welch(values: np.ndarray, treated: np.ndarray, control: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -289,19 +306,17 @@ def _confirmed(
     direction at some review, for each path in ``candidates``: the observed assignment's Welch t and every distinct
     re-randomization's at each review, weighted by how often it was drawn. A path is followed review by review only
     until its observed statistic crosses; the null statistics come in blocks of paths sized by `NULL_PRODUCT`."""
-    distinct, counts = np.unique(_codes(draws.null), axis=0, return_counts=True)
-    null_t = (distinct == TREATMENT).astype(float)
-    null_c = (distinct == CONTROL).astype(float)
+    null_t, null_c = draws.null_treated, draws.null_control
     control = draws.observed == CONTROL
     covariate_scale = design.covariate_scale()
     sign = math.copysign(1.0, effect)
-    state = Reviews(candidates.size, np.concatenate([[1.0], counts.astype(float)]), tie=1e-5)  # float32 null
+    state = Reviews(candidates.size, draws.null_weights, tie=1e-5)  # float32 null statistics
     active = np.arange(candidates.size)  # positions in `candidates` still followed
     out = np.zeros(candidates.size, dtype=bool)
     chunk = max(1, NULL_PRODUCT // (null_t.shape[0] * null_t.shape[1]))
     for j, level in zip(np.flatnonzero(np.asarray(design.reviews)), design.review_levels(), strict=True):
         rows = candidates[active]
-        values = np.empty((rows.size, 1 + distinct.shape[0]), dtype=np.float32)
+        values = np.empty((rows.size, 1 + null_t.shape[0]), dtype=np.float32)
         for start in range(0, rows.size, chunk):
             block = rows[start : start + chunk]
             raw = draws.deviations[block, j, :] + effect * treated[block]

@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 WORKERS ?= 2
+TEST_WORKERS ?= auto
 
 .PHONY: run test test-postgres validate bench lint format clean
 
@@ -25,11 +26,11 @@ run: $(VENV)/.installed-core  ## install what serving needs, migrate, seed the d
 	PILOTLAB_DEMO=1 $(BIN)/pilotlab demo
 	PILOTLAB_DEMO=1 exec $(BIN)/gunicorn -c gunicorn.conf.py --workers $(WORKERS) --bind 127.0.0.1:$(PORT) wsgi:app
 
-test: $(VENV)/.installed  ## the full suite on SQLite (browser tests need /usr/bin/chromium)
-	$(BIN)/pytest
+test: $(VENV)/.installed  ## the full suite on SQLite (browser tests need /usr/bin/chromium), one worker per core
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
-test-postgres: $(VENV)/.installed  ## the same suite against PostgreSQL
-	PILOTLAB_TEST_DATABASE_URL=$${PILOTLAB_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest
+test-postgres: $(VENV)/.installed  ## the same suite against PostgreSQL (each worker in its own database)
+	PILOTLAB_TEST_DATABASE_URL=$${PILOTLAB_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest -n $(TEST_WORKERS)
 
 validate: $(VENV)/.installed  ## large simulations: the sequential designs, the QA analyses, then the stress matrix (hours on 2 cores)
 	$(BIN)/python bench/validate_sequential.py

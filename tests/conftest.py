@@ -1,13 +1,19 @@
 """Shared fixtures: an app on a migrated test database (SQLite by default, PostgreSQL when
-`PILOTLAB_TEST_DATABASE_URL` is set), a client, a CLI runner, a session and users with API tokens."""
+`PILOTLAB_TEST_DATABASE_URL` is set), a client, a CLI runner, a session and users with API tokens.
+
+Under pytest-xdist (`make test` runs one worker per core) every worker has a database of its own: SQLite files live
+in each worker's temporary folder, and on PostgreSQL worker ``gw1`` of the suite's database ``test`` runs in
+``test_gw1`` (created when missing; its schema is dropped and migrated at the start, as the suite's own is)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
 import pilots.models  # noqa: F401  (registers every table)
@@ -17,6 +23,26 @@ from pilots.migrate import upgrade
 from webui import create_app
 from webui.database import engine as app_engine
 from webui.database import sessions
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point an xdist worker at its own PostgreSQL database before any test reads the setting."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    suite = os.environ.get("PILOTLAB_TEST_DATABASE_URL", "")
+    if worker and suite.startswith("postgresql"):
+        os.environ["PILOTLAB_TEST_DATABASE_URL"] = _worker_database(suite, worker)
+
+
+def _worker_database(suite: str, worker: str) -> str:
+    """The URL of ``worker``'s own database beside the suite's, created when missing."""
+    url = make_url(suite)
+    name = f"{url.database}_{worker}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists is None:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")

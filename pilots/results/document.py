@@ -33,7 +33,8 @@ from pilots.schemas import PilotPlan, plan_of
 # (unit, period, auditor) sums instead of finer cells (the same fit, summed in another order: last digits move);
 # 5: the attrition check reads Fisher's exact test beyond 200 at-risk units an arm (Boschloo's below);
 # 6: the small-sample safeguard's randomization test is sequential (`analysis.sequential_randomization`)
-ENGINE_VERSION = "6"
+# 7: registered critical policies are judged on a confidence sequence (`analysis.confidence_sequence`)
+ENGINE_VERSION = "7"
 
 
 def build_document(session: Session, pilot_id: int, as_of: date | None = None, *, keep: bool = True) -> dict[str, Any]:
@@ -260,7 +261,7 @@ def _qa(
         main[c.metric, c.arm] = (
             (float(raw.difference), [float(raw.ci.low), float(raw.ci.high)]) if raw is not None else (None, None)
         )
-    return qa.analyse(plan, panel, cells, ratings, main)
+    return qa.analyse(plan, panel, cells, ratings, main, now)
 
 
 def _with_qa(metrics: list[dict[str, Any]], qa_results) -> list[dict[str, Any]]:

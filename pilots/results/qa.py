@@ -20,6 +20,7 @@ from analysis.checks import CheckResult
 from analysis.verdict import NonInferiority
 from pilots.results import qa_auditors, qa_effects, qa_health, qa_levels
 from pilots.results.loader import Panel
+from pilots.results.looks import total_days
 from pilots.results.qa_data import QaCells, Ratings, load_cells, load_ratings
 from pilots.schemas import PilotPlan
 
@@ -59,8 +60,10 @@ def analyse(
     cells: QaCells,
     ratings: Ratings,
     main: dict[tuple[str, str], tuple[float | None, list[float | None] | None]],
+    now: int,
 ) -> QaResults:
-    """The QA results of a pilot (module docstring); `main` holds each comparison's (difference, ci)."""
+    """The QA results of a pilot through day ``now`` (module docstring); `main` holds each comparison's
+    (difference, ci)."""
     arms = panel.units.arms.astype(str)
     control, treatments = plan.control.name, tuple(arm.name for arm in plan.treatments)
     alpha = plan.design.alpha
@@ -75,7 +78,10 @@ def analyse(
         by_queue, queue_tests, _ = qa_effects.cell_effects(cells, "queue", definition, arms, control, treatments, alpha)
         qa_effects.add_q_values(by_policy, by_queue)
         segments = [segment.model_dump() for segment in spec.critical_policies]
-        guardrails = qa_effects.segment_guardrails(segments, found, definition, treatments, cells, arms, control, alpha)
+        days = (now + 1, total_days(plan.start_date, plan.end_date))
+        guardrails = qa_effects.segment_guardrails(
+            segments, found, definition, treatments, cells, arms, control, alpha, days
+        )
         out.guardrails += guardrails
         out.metrics[spec.name] = {
             "by_policy": by_policy,

@@ -9,8 +9,10 @@ Many cells mean chance findings, so every cell carries a Benjamini-Hochberg q-va
 of the metric, every arm), and Cochran's Q tests per dimension and arm whether the effects differ more than noise
 allows. Without pre-registration these views are descriptive; policies registered in the plan as critical guardrail
 segments (`MetricSpec.critical_policies`) are judged for non-inferiority against their own margins
-(`segment_guardrails`), on a fixed-horizon interval at the design's alpha split over the registered segments
-(Bonferroni).
+(`segment_guardrails`) at the design's alpha split over the registered segments (Bonferroni). The results are read
+at every request, any day, whatever the design's looks, so a segment is judged on a confidence sequence
+(`analysis.confidence_sequence`: valid however often it is read), not on a fixed-horizon interval: read daily over a
+pilot, a fixed-horizon interval would declare a harm that is not there several times more often than its level.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from analysis import reasons
+from analysis.confidence_sequence import mixture_interval, projected_final_se
 from analysis.fdr import bh_qvalues
-from analysis.ratio import Difference, RatioStats, compare
+from analysis.ratio import ConfidenceInterval, Difference, RatioStats, compare
 from analysis.segments import cochran_q
 from analysis.verdict import NonInferiority, non_inferiority
 from pilots.catalog import MetricDefinition
@@ -116,8 +119,10 @@ def segment_guardrails(
     arms: np.ndarray,
     control: str,
     alpha: float,
+    days: tuple[int, int],
 ) -> list[tuple[dict[str, Any], NonInferiority]]:
-    """Non-inferiority of each registered critical policy and arm against its own margin (module docstring)."""
+    """Non-inferiority of each registered critical policy and arm against its own margin (module docstring), read
+    after ``days = (elapsed, planned)`` days of the pilot."""
     if not specs:
         return []
     level = alpha / len(specs)
@@ -138,18 +143,19 @@ def segment_guardrails(
                 d = compare(
                     RatioStats.from_units(y[in_c, k], x[in_c, k]), RatioStats.from_units(y[in_t, k], x[in_t, k]), level
                 )
-            if d is None or not (math.isfinite(d.ci.low) and math.isfinite(d.ci.high)):
+            ci = None if d is None else _monitored_interval(d, level, days)
+            if ci is None:
                 result = NonInferiority(
                     name, False, False, spec["margin"], f"{name}: too few audits yet to judge this critical policy."
                 )
             else:
                 margin_abs = spec["margin"] * abs(d.control_mean) if spec["relative"] else spec["margin"]
-                digits = digits_for(definition.proportion, d.difference, d.ci.low, d.ci.high, margin_abs)
+                digits = digits_for(definition.proportion, d.difference, ci.low, ci.high, margin_abs)
                 result = non_inferiority(
                     name,
                     d.difference,
-                    d.ci.low,
-                    d.ci.high,
+                    ci.low,
+                    ci.high,
                     direction,
                     spec["margin"],
                     relative=spec["relative"],
@@ -158,3 +164,13 @@ def segment_guardrails(
                 )
             out.append(({"policy": spec["policy"], "arm": arm, "margin": spec["margin"]}, result))
     return out
+
+
+def _monitored_interval(d: Difference, level: float, days: tuple[int, int]) -> ConfidenceInterval | None:
+    """The segment's confidence sequence at this reading (`analysis.confidence_sequence`), tuned to the standard
+    error projected for the planned end; None when there is no finite interval to judge."""
+    if not (math.isfinite(d.ci.low) and math.isfinite(d.ci.high) and math.isfinite(d.se) and d.se > 0):
+        return None
+    elapsed, planned = days
+    ci = mixture_interval(d.difference, d.se, d.df, level, projected_final_se(d.se, elapsed, planned))
+    return ci if math.isfinite(ci.low) and math.isfinite(ci.high) else None

@@ -1,4 +1,5 @@
-"""`pilotlab outcomes import PILOT FILE`: stream a CSV of QA outcomes into a running pilot, batch by batch.
+"""`pilotlab outcomes import PILOT FILE`: stream a CSV of QA outcomes into a running pilot, batch by batch;
+`pilotlab outcomes sample PILOT`: a sample CSV for the pilot's own roster and dates (`pilots.simulation.sample`).
 
 The file is read in batches (10,000 rows by default), each validated and stored all-or-nothing in its own
 transaction, so memory stays flat on files of millions of rows. On the first invalid batch the import stops and
@@ -20,7 +21,11 @@ from tqdm import tqdm
 from pilots import ingestion
 from pilots.errors import PilotLabError
 from pilots.ingestion.csv_input import read_rows
+from pilots.models import Pilot
+from pilots.models._time import utcnow
 from pilots.results.service import results_document
+from pilots.simulation import write_audits_csv
+from pilots.simulation.sample import pilot_sample
 
 DEFAULT_BATCH = 10_000
 
@@ -103,6 +108,35 @@ def _import(
     click.echo("Re-running the same file is safe: audits already stored are counted as duplicates, never twice.")
     if prepare and totals.accepted:
         _prepare_results(factory, pilot_id)
+
+
+@outcomes.command("sample")
+@click.argument("pilot_id", metavar="PILOT", type=int)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file (default: stdout)."
+)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1), help="Simulation seed.")
+@click.pass_obj
+def sample_outcomes(ctx, pilot_id: int, output: Path | None, seed: int) -> None:
+    """Print a sample CSV of simulated QA outcomes for PILOT's own moderators, dated inside its data window (its
+    pre-period or pilot days up to yesterday, at most the last 28), with no treatment effect: to try uploads."""
+    try:
+        with ctx.sessions() as session:
+            pilot = session.get(Pilot, pilot_id)
+            if pilot is None:
+                raise click.ClickException(f"pilot {pilot_id} does not exist")
+            found = pilot_sample(session, pilot, utcnow().date(), seed)
+            if found is None:
+                raise click.ClickException(
+                    f"pilot {pilot_id} has no roster yet, or no whole day of its pre-period or pilot period has passed"
+                )
+            if output is None:
+                count = write_audits_csv(found.audits, click.get_text_stream("stdout"))
+            else:
+                count = write_audits_csv(found.audits, output)
+        click.echo(f"{count:,} sample outcomes from {found.first} to {found.last}.", err=True)
+    finally:
+        ctx.sessions.kw["bind"].dispose()
 
 
 def _prepare_results(factory, pilot_id: int) -> None:

@@ -1,7 +1,10 @@
-"""`pilotlab outcomes import`: batches, progress, summary, a bad batch's report, and re-running safely."""
+"""`pilotlab outcomes import`: batches, progress, summary, a bad batch's report, and re-running safely; and
+`pilotlab outcomes sample`, which makes a file that import accepts."""
 
 from __future__ import annotations
 
+import csv
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ from pilots.commands import outcomes as outcomes_command
 from pilots.commands import register
 from pilots.models import Event, Outcome
 from pilots.simulation import write_audits_csv
-from tests.pilots.ingestion_support import MODERATORS, audit, make_pilot
+from tests.pilots.ingestion_support import END, MODERATORS, audit, make_pilot
 from webui.database import sessions
 
 
@@ -142,3 +145,23 @@ def test_no_prepare_results_and_nothing_new_skip_the_build(database_url, pilot, 
     assert run(database_url, pilot, path, "--no-prepare-results").exit_code == 0
     assert run(database_url, pilot, path).exit_code == 0  # all duplicates: nothing new to prepare
     assert built == []
+
+
+def test_sample_is_the_pilots_own_moderators_in_its_window_and_imports_whole(app, database_url, pilot, tmp_path):
+    """`pilotlab outcomes sample`: simulated audits of the pilot's roster over the last 28 days of its data window
+    (here its whole pilot period is past), which its own import accepts whole; an unknown pilot is a clear error."""
+    register(cli)
+    path = tmp_path / "sample.csv"
+    made = CliRunner().invoke(cli, ["--database-url", database_url, "outcomes", "sample", str(pilot), "-o", str(path)])
+    assert made.exit_code == 0, made.output
+    assert "sample outcomes from" in made.stderr
+    with path.open(newline="") as handle:
+        sample = list(csv.DictReader(handle))
+    assert sample and {row["moderator_id"] for row in sample} <= set(MODERATORS)
+    days = sorted({row["audited_at"][:10] for row in sample})
+    assert days[-1] <= END.isoformat() and days[0] >= (END - timedelta(days=27)).isoformat()
+    result = run(database_url, pilot, path)
+    assert result.exit_code == 0, result.output
+    assert f"{len(sample):,} accepted, 0 duplicates" in result.stdout
+    missing = CliRunner().invoke(cli, ["--database-url", database_url, "outcomes", "sample", "999"])
+    assert missing.exit_code != 0 and "pilot 999 does not exist" in missing.output

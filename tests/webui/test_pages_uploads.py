@@ -129,7 +129,7 @@ def test_outcomes_are_accepted_then_counted_as_duplicates(app, client, session, 
     signed_in(app, client, role)
     page = client.get(f"/pilots/{pilot_id}/outcomes").get_data(as_text=True)
     assert f"{MAX_ROWS_PER_REQUEST:,} rows per file" in page and f"pilotlab outcomes import {pilot_id}" in page
-    assert 'href="/samples/outcomes.csv"' in page
+    assert f'href="/pilots/{pilot_id}/samples/outcomes.csv"' in page  # a sample of its own moderators and dates
     when = datetime.combine(today() - timedelta(days=2), datetime.min.time(), UTC) + timedelta(hours=10)
     content = outcomes_csv(_moderators()[:30], when)
     response = upload(client, f"/pilots/{pilot_id}/outcomes", content)
@@ -139,6 +139,29 @@ def test_outcomes_are_accepted_then_counted_as_duplicates(app, client, session, 
     assert "<strong>0</strong> new audits accepted" in response.get_data(as_text=True)
     assert "<strong>60</strong> duplicates" in response.get_data(as_text=True)
     assert _count(session, Outcome, pilot_id=pilot_id) == 60
+
+
+def test_the_pilot_sample_is_its_own_moderators_in_its_window_and_uploads_cleanly(app, client, session):
+    """The upload page's sample: simulated audits of the pilot's roster dated inside its pre-period (a pilot launched
+    today has no whole pilot day yet), accepted whole, then counted as duplicates; readers cannot fetch it."""
+    pilot_id = running(app)
+    signed_in(app, client, "pm")
+    response = client.get(f"/pilots/{pilot_id}/samples/outcomes.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = roster_rows(response.data)
+    assert len(rows) > 500
+    assert {row["moderator_id"] for row in rows} <= set(_moderators())
+    days = {row["audited_at"][:10] for row in rows}
+    assert max(days) < today().isoformat() and min(days) >= (today() - timedelta(days=14)).isoformat()
+    assert all(row["audit_id"].startswith("sample-") for row in rows)
+    first = upload(client, f"/pilots/{pilot_id}/outcomes", response.data)
+    assert first.status_code == 200, first.get_data(as_text=True)[:2000]
+    assert f"<strong>{len(rows):,}</strong> new audits accepted" in first.get_data(as_text=True)
+    again = upload(client, f"/pilots/{pilot_id}/outcomes", client.get(f"/pilots/{pilot_id}/samples/outcomes.csv").data)
+    assert f"<strong>{len(rows):,}</strong> duplicates" in again.get_data(as_text=True)
+    assert _count(session, Outcome, pilot_id=pilot_id) == len(rows)
+    viewer = signed_in(app, app.test_client(), "viewer")
+    assert viewer.get(f"/pilots/{pilot_id}/samples/outcomes.csv").status_code == 403
 
 
 def test_bad_outcomes_list_each_row_and_store_nothing(app, client, session):

@@ -8,14 +8,18 @@ every problem as `row, field, message`.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 
 from pilots import ingestion, roster
 from pilots.errors import Conflict, PilotLabError, ValidationFailed
+from pilots.models._time import utcnow
 from pilots.roster.summary import roster_summary
 from pilots.roster.upload import parse_upload
+from pilots.simulation import write_audits_csv
+from pilots.simulation.sample import pilot_sample, sample_window
 from webui.database import get_session, sessions
 from webui.pages import bp
 from webui.pages.access import pilot_change_required
@@ -131,4 +135,23 @@ def pilot_outcomes(pilot_id: int):
         missing=missing,
         result=result,
         max_rows=ingestion.MAX_ROWS_PER_REQUEST,
+        sample=sample_window(pilot.pre_period_start or pilot.start_date, pilot.end_date, utcnow().date()),
     ), status
+
+
+@bp.get("/pilots/<int:pilot_id>/samples/outcomes.csv")
+@pilot_change_required
+def pilot_sample_outcomes(pilot_id: int):
+    """Sample QA outcomes for this pilot's own moderators and dates (`pilots.simulation.sample`), to try an upload:
+    a static file's dates fall outside a new pilot's data window and its moderators are not on its roster."""
+    require("write")
+    pilot = pilot_or_404(pilot_id)
+    found = pilot_sample(get_session(), pilot, utcnow().date())
+    if found is None:
+        abort(404, description="No sample yet: the pilot has no roster, or no whole day of its data window has passed.")
+    text = io.StringIO()
+    write_audits_csv(found.audits, text)
+    response = Response(text.getvalue(), mimetype="text/csv")
+    name = f"pilot-{pilot.id}-sample-outcomes-{found.first}-{found.last}.csv"
+    response.headers["Content-Disposition"] = f"attachment; filename={name}"
+    return response

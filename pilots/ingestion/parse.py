@@ -52,8 +52,10 @@ class _Problems:
     def raise_if_any(self, what: str) -> None:
         if self.total:
             noun = "problem" if self.total == 1 else "problems"
+            shown = len(self.items)
+            listed = "Each is listed." if shown == self.total else f"The first {shown:,} are listed."
             raise ValidationFailed(
-                f"{what} has {self.total} {noun}; nothing was written. The first {len(self.items)} are listed.",
+                f"{what} has {self.total:,} {noun}; nothing was written. {listed}",
                 self.items,
                 total=self.total,
             )

@@ -16,6 +16,8 @@ from analysis.planning import PlanResult, PlanWeek, difference_variance
 
 # The API's spending-function names (and the short form) as `analysis.group_sequential` spells them.
 SPENDING = {"obrien_fleming": "obf", "pocock": "pocock", "obf": "obf"}
+PUBLIC_SPENDING = {"obf": "obrien_fleming", "pocock": "pocock"}
+"""The names requests use (`pilots.schemas.Spending`) for the analysis package's spending functions."""
 
 
 def finite_or_none(value: float | None) -> float | None:

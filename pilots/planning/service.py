@@ -25,7 +25,7 @@ from analysis.planning import PlanResult, SequentialDesign, difference_variance,
 from analysis.variance_components import VarianceComponents, estimate_variance_components
 from pilots.catalog import METRICS, MetricDefinition
 from pilots.errors import ValidationFailed, problem
-from pilots.planning.notes import SPENDING, finite_or_none, futility_note, measurement_note
+from pilots.planning.notes import PUBLIC_SPENDING, SPENDING, finite_or_none, futility_note, measurement_note
 
 Source = Literal["pre_period", "first_look", "parameters"]
 MIN_UNITS_FOR_MODEL = 4
@@ -178,7 +178,8 @@ def plan_document(result: PlanResult, *, metric: str, extra: dict[str, Any] | No
         "design": {
             "method": result.design.method,
             "looks_per_week": result.design.looks_per_week,
-            "spending": result.design.spending,
+            # The request's own name for the spending function; it only shapes group-sequential boundaries.
+            "spending": PUBLIC_SPENDING[result.design.spending] if result.design.method == "group_sequential" else None,
         },
         "target_effect": result.target_effect,
         "weeks": weeks,

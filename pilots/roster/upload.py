@@ -176,7 +176,7 @@ def validate_records(records: list[Any]) -> list[RosterRow]:
         if not found and row is not None:
             rows.append(row)
     if problems:
-        raise ValidationFailed(f"{len(problems)} problem(s) in the roster; nothing was saved.", problems)
+        raise ValidationFailed(f"{_count(len(problems), 'problem')} in the roster; nothing was saved.", problems)
     return rows
 
 
@@ -266,3 +266,8 @@ def _attributes(record: dict[str, Any], row: int, found: list[dict[str, Any]]) -
         else:
             found.append(problem(name, "must be a string, number or boolean", row))
     return attributes
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 problem``, ``3 problems``."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"

@@ -53,9 +53,15 @@ class _Problems:
         if self.total:
             noun = "problem" if self.total == 1 else "problems"
             shown = len(self.items)
-            listed = "Each is listed." if shown == self.total else f"The first {shown:,} are listed."
+            listed = (
+                ""
+                if self.total == 1
+                else " Each is listed."
+                if shown == self.total
+                else f" The first {shown:,} are listed."
+            )
             raise ValidationFailed(
-                f"{what} has {self.total:,} {noun}; nothing was written. {listed}",
+                f"{what} has {self.total:,} {noun}; nothing was written.{listed}",
                 self.items,
                 total=self.total,
             )

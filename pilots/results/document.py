@@ -20,6 +20,7 @@ from pilots.assignment.cutoff import utc
 from pilots.errors import Conflict, ValidationFailed, problem
 from pilots.lookup import get_pilot
 from pilots.models import Pilot
+from pilots.models._time import utcnow
 from pilots.planning.notes import SPENDING
 from pilots.results import breakdowns, checks, decisions, frozen, looks, multiplicity, qa, safeguard
 from pilots.results import verdict as verdicts
@@ -38,7 +39,8 @@ ENGINE_VERSION = "7"
 
 
 def build_document(session: Session, pilot_id: int, as_of: date | None = None, *, keep: bool = True) -> dict[str, Any]:
-    """The results document (see module docstring); 409 for a draft pilot, 422 for an `as_of` before the start.
+    """The results document (see module docstring); 409 for a draft pilot, 422 for an `as_of` before the start or
+    after today.
 
     With `keep`, a decision reached at an earlier look is kept (`pilots.results.decisions`; the replays run without).
     """
@@ -51,8 +53,14 @@ def build_document(session: Session, pilot_id: int, as_of: date | None = None, *
     plan = plan_of(pilot)
     if as_of is not None and as_of < plan.start_date:
         raise ValidationFailed(
-            "as_of is before the pilot started.",
+            f"as_of {as_of.isoformat()} is before the pilot started: results exist from {plan.start_date} on.",
             [problem("as_of", f"must be on or after the start date {plan.start_date.isoformat()}")],
+        )
+    today = utcnow().date()
+    if as_of is not None and as_of > today:
+        raise ValidationFailed(
+            f"as_of {as_of.isoformat()} is in the future: results can be read as they stood on any day up to today.",
+            [problem("as_of", f"must be on or before today, {today.isoformat()} (UTC)")],
         )
     cut = min(as_of or plan.end_date, plan.end_date)
     definitions = [plan.definition(spec.name) for spec in plan.metrics]

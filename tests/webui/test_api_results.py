@@ -64,6 +64,9 @@ def test_unknown_pilot_bad_as_of_and_draft(api, session):
     assert bad.status_code == 422 and bad.json["error"]["details"][0]["field"] == "as_of"
     early = api.as_("viewer").get(f"/api/v1/pilots/{pilot_id}/results?as_of=2020-01-01")
     assert early.status_code == 422 and early.json["error"]["details"][0]["field"] == "as_of"
+    future = api.as_("viewer").get(f"/api/v1/pilots/{pilot_id}/results?as_of=2999-01-01")
+    assert future.status_code == 422 and future.json["error"]["details"][0]["field"] == "as_of"
+    assert "in the future" in future.json["error"]["message"]
     unknown = api.as_("viewer").get(f"/api/v1/pilots/{pilot_id}/results?colour=red")
     assert unknown.status_code == 422
     draft = (

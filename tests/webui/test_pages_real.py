@@ -13,6 +13,7 @@ import pytest
 
 from pilots.demo import DEMO_PASSWORD, seed_demo
 from pilots.models import Pilot
+from pilots.models._time import utcnow
 from tests.pilots import results_support
 from tests.webui.page_support import db, make_user, sign_in
 from webui.database import sessions
@@ -109,7 +110,10 @@ def test_before_the_first_planned_review_says_there_is_no_interval_yet(demo, cli
 def test_as_of_before_the_start_is_explained(demo, client):
     pilot = demo["always_valid"]
     page = _get(client, f"/pilots/{pilot.id}/results?as_of={(pilot.start_date - timedelta(days=3)).isoformat()}")
-    assert "as_of is before the pilot started" in page
+    assert "is before the pilot started" in page
+    tomorrow = (utcnow().date() + timedelta(days=1)).isoformat()
+    page = _get(client, f"/pilots/{pilot.id}/results?as_of={tomorrow}")
+    assert f"as_of {tomorrow} is in the future" in page
 
 
 @pytest.fixture

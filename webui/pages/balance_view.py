@@ -91,7 +91,7 @@ def balance_view(report: BalanceReport, pilot: Pilot) -> BalanceView:
         level = language_words(str(worst.level)) if attribute == "language" else worst.level
         where = f" (most for {level})" if worst.level is not None and worst.smd else ""
         versus = f" between {names.get(worst.reference)} and {names.get(worst.arm)}" if len(arms) > 2 else ""
-        size = f"{abs(worst.smd):.2f}" if worst.smd is not None else "n/a"
+        size = _size(worst.smd)
         lines.append(
             (
                 attribute_name(attribute),
@@ -114,3 +114,16 @@ def balance_view(report: BalanceReport, pilot: Pilot) -> BalanceView:
         smd_lines=lines,
         summary=summary,
     )
+
+
+def _size(smd: float | None) -> str:
+    """The absolute SMD with two decimals, or more where two would round across a judgement's bar (0.0996 would
+    read "0.10", the bar, beside "alike"), so the number shown never contradicts the word beside it."""
+    if smd is None:
+        return "n/a"
+    size = abs(smd)
+    for digits in range(2, 8):
+        text = f"{size:.{digits}f}"
+        if all((size < bar) == (float(text) < bar) for bar in (SMD_THRESHOLD, 2 * SMD_THRESHOLD)):
+            return text
+    return repr(size)

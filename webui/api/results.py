@@ -105,7 +105,7 @@ def get_results(pilot_id: int):
     csv = wants_csv()
     use_cache = bool(current_app.config.get("RESULTS_CACHE", True))
     document = results_document(get_session(), pilot_id, query.as_of, use_cache=use_cache)
+    record_download("results", pilot_id)
     if csv:
-        record_download("results", pilot_id)
         return export_response(results_table(document), f"pilot-{pilot_id}-results")
     return named_json(document, f"pilot-{pilot_id}-results" + (f"-as-of-{query.as_of}" if query.as_of else ""))

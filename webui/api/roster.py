@@ -278,7 +278,7 @@ def get_balance(pilot_id: int):
     differences; as CSV the counts table."""
     query_args(ExportFormat)
     report = balance_report(get_session(), get_pilot(get_session(), pilot_id))
+    record_download("balance", pilot_id)
     if wants_csv():
-        record_download("balance", pilot_id)
         return export_response(balance_table(report), f"pilot-{pilot_id}-balance")
     return named_json(report.to_dict(), f"pilot-{pilot_id}-balance")

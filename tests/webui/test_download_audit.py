@@ -60,6 +60,17 @@ def test_every_export_route_is_recorded_in_both_formats(app, api, session, file_
     assert recorded[: len(tables)] == [("analyst-user", table, pilot, file_format, None) for table in tables]
 
 
+def test_reading_the_verdict_through_the_api_is_not_a_download(app, api, session):
+    """A bare JSON read of results or balance (a client polling the verdict) writes nothing; naming the format, as
+    the Downloads page's links do, is a download."""
+    sim = settings(n_moderators=20, weeks=2, pre_weeks=1)
+    pilot, roster = results_pilot(session, sim, metrics=[{"name": "accuracy"}])
+    write_unit_days(session, pilot, roster, sim)
+    for table in ("balance", "results"):
+        assert api.as_("analyst").get(f"/api/v1/pilots/{pilot}/{table}").status_code == 200
+    assert _downloads(app) == []
+
+
 def test_the_html_report_is_recorded(app, client, session):
     sim = settings(n_moderators=20, weeks=2, pre_weeks=1)
     pilot, roster = results_pilot(session, sim, metrics=[{"name": "accuracy"}])

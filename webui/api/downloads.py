@@ -19,6 +19,13 @@ from webui.database import sessions
 FILTERS = ("since", "until", "as_of")
 
 
+def requested_as_file() -> bool:
+    """Whether the caller asked for a file by naming its format (`?format=json` or `csv`), as the Downloads page's
+    links do. A bare JSON read of results or balance is an API client reading the verdict, not an export: recording
+    every poll would put a write on every read (and on SQLite serialize them)."""
+    return "format" in request.args
+
+
 def record_download(
     table: str, pilot_id: int | None = None, who: str | None = None, file_format: str | None = None
 ) -> None:

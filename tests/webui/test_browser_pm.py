@@ -92,7 +92,7 @@ def test_a_pm_takes_a_pilot_from_nothing_to_a_decision(server, page, tmp_path):
 
     # 3. What it can detect: no pre-period audits yet, so the PM types the assumptions.
     page.get_by_role("link", name="Next: what the pilot can detect").click()
-    page.get_by_label("Baseline (% today)").fill("92")
+    page.get_by_label("Baseline today (%)").fill("92")
     page.get_by_label("ICC (0 to 1)").fill("0.1")
     page.get_by_label("QA audits per moderator a week").fill("12")
     page.get_by_role("button", name="Calculate").click()

@@ -156,3 +156,61 @@ def test_readers_see_the_balance_but_cannot_launch(app, client, role):
     assert "Balance" in overview and "Conclude" not in overview and "Upload QA outcomes" not in overview
     with db(app) as session:
         assert session.get(Pilot, pilot_id).status == "draft"
+
+
+def test_planning_refuses_fractions_typed_as_percent_and_suggests_the_percentages(app, client):
+    """The API's units (0.93, 0.02) typed into a form in percent and points: refused, naming the field, with a link
+    that plans for 93% and 2 points; never a plan for 0.93%."""
+    pilot_id = draft(app)
+    signed_in(app, client, "pm")
+    page = client.get(f"/pilots/{pilot_id}/planning").get_data(as_text=True)
+    assert "Baseline today (%)" in page and "The change you hope for (percentage points)" in page
+    response = client.get(
+        f"/pilots/{pilot_id}/planning?metric=accuracy&baseline=0.93&icc=0.03&audits_per_week=40&target_effect=0.02"
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="baseline-errors"><li>is in percent: 0.93 would mean 0.93% of audits, not 93%. Did you mean 93?' in html
+    assert "from about 0.9%" not in html and "Week by week" not in html
+    assert "Plan for a baseline of 93% and a change of 2 points" in html
+    link = re.search(r'<a class="button" href="([^"]+)">Plan for a baseline', html).group(1).replace("&amp;", "&")
+    fixed = client.get(link)
+    assert fixed.status_code == 200
+    fixed_html = fixed.get_data(as_text=True)
+    assert "from about 93.0%" in fixed_html and "The change you hope for (2.0 points)" in fixed_html
+
+
+def test_planning_refuses_a_change_typed_as_a_fraction(app, client):
+    pilot_id = draft(app)
+    signed_in(app, client, "analyst")
+    response = client.get(f"/pilots/{pilot_id}/planning?{PARAMETERS}&target_effect=0.02")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="target_effect-errors"><li>is in percentage points: 0.02 would mean 92% to 92.02%' in html
+    assert "Did you mean 2 points?" in html and "Plan for a baseline of 92% and a change of 2 points" in html
+    # A small change that a pilot could plausibly hope for is planned as typed.
+    assert client.get(f"/pilots/{pilot_id}/planning?{PARAMETERS}&target_effect=0.5").status_code == 200
+
+
+@pytest.mark.parametrize("baseline", ["150", "-3"])
+def test_planning_baseline_outside_0_to_100_percent_names_the_unit(app, client, baseline):
+    pilot_id = draft(app)
+    signed_in(app, client, "pm")
+    response = client.get(f"/pilots/{pilot_id}/planning?baseline={baseline}&icc=0.1&audits_per_week=12")
+    assert response.status_code == 422
+    assert "is a percentage of audits, between 0 and 100 (type 93 for 93%)" in response.get_data(as_text=True)
+
+
+def test_planning_a_critical_error_rate_under_one_percent_is_planned_with_a_note(app, client, api):
+    """Critical errors are rare, so 0.5% is a real baseline: planned as typed, with a note saying how it was read."""
+    pilot_id = draft(app)
+    signed_in(app, client, "pm")
+    response = client.get(
+        f"/pilots/{pilot_id}/planning?metric=critical_error_rate&baseline=0.5&icc=0.05&audits_per_week=40"
+        "&target_effect=-0.2"
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, html
+    assert "Baseline read as 0.5% of audits (about 1 audit in 200). If you meant 50%, type 50." in html
+    assert "from about 0.5%" in html and "The change you hope for (0.2 points)" in html
+    assert "-0.5 means 2% to 1.5%" in html

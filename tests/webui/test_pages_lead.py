@@ -5,7 +5,7 @@ report; the offline API reference; compressed, versioned assets; and the HTML er
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import brotli
 import pytest
@@ -163,6 +163,34 @@ def test_the_downloads_page_lists_every_pilot(app):
     assert "First pilot" in page and "Second pilot" in page
     assert f"/api/v1/pilots/{first.id}/outcomes?since=2025-03-05" in page.replace("&amp;", "&")
     assert f"/api/v1/pilots/{second.id}/roster" in page and f"/api/v1/pilots/{second.id}/outcomes" not in page
+
+
+def test_a_results_date_before_a_pilots_start_is_not_linked_for_that_pilot(app):
+    """`/exports?as_of=` is typed once for every pilot: a pilot that started after it gets a reason, not a link
+    the results route would answer with 422; a pilot that had started gets its link, and the link works."""
+    early = make_pilot(app, name="Early pilot")  # starts 2025-03-03
+    late = make_pilot(app, name="Late pilot", start_date=date(2025, 4, 1), end_date=date(2025, 5, 12))
+    client = _client(app, "analyst")
+    html = client.get("/exports?as_of=2025-03-10").get_data(as_text=True).replace("&amp;", "&")
+    assert f"/api/v1/pilots/{early.id}/results?as_of=2025-03-10&format=csv" in html
+    assert f"/api/v1/pilots/{late.id}/results?" not in html
+    assert "Not available as of 2025-03-10: this pilot started on 2025-04-01." in html
+    assert client.get(f"/api/v1/pilots/{late.id}/results?as_of=2025-03-10&format=csv").status_code == 422
+    single = client.get(f"/pilots/{late.id}/exports?as_of=2025-03-10").get_data(as_text=True)
+    assert "this pilot started on 2025-04-01" in single and f"/api/v1/pilots/{late.id}/results?" not in single
+
+
+def test_a_viewer_sees_no_outcome_date_filters(app):
+    pilot = make_pilot(app)
+    client = _client(app, "viewer")
+    viewer = client.get(f"/pilots/{pilot.id}/exports").get_data(as_text=True)
+    assert 'id="as_of"' in viewer
+    assert 'id="since"' not in viewer and 'id="until"' not in viewer and "QA outcomes from" not in viewer
+    analyst = _client(app, "analyst").get(f"/pilots/{pilot.id}/exports").get_data(as_text=True)
+    assert 'id="since"' in analyst and 'id="until"' in analyst and 'id="as_of"' in analyst
+    draft = make_pilot(app, status="draft", plan_hash=None)
+    page = client.get(f"/pilots/{draft.id}/exports").get_data(as_text=True)
+    assert "Date filters for the downloads" not in page  # a viewer of a draft has nothing dated to filter
 
 
 def test_the_report_is_one_self_contained_file(app, monkeypatch):

@@ -19,7 +19,7 @@ from pilots.results.export import results_table
 from pilots.schemas.fields import PlanDate
 from webui.api import bp
 from webui.api.auth import require
-from webui.api.downloads import record_download
+from webui.api.downloads import record_download, requested_as_file
 from webui.api.formats import export_response, named_json, wants_csv
 from webui.api.inputs import query_args
 from webui.api.openapi import responses, spec
@@ -105,7 +105,8 @@ def get_results(pilot_id: int):
     csv = wants_csv()
     use_cache = bool(current_app.config.get("RESULTS_CACHE", True))
     document = results_document(get_session(), pilot_id, query.as_of, use_cache=use_cache)
-    if csv:
+    if csv or requested_as_file():
         record_download("results", pilot_id)
+    if csv:
         return export_response(results_table(document), f"pilot-{pilot_id}-results")
     return named_json(document, f"pilot-{pilot_id}-results" + (f"-as-of-{query.as_of}" if query.as_of else ""))

@@ -24,7 +24,7 @@ from pilots.schemas import examples
 from webui.api import bp
 from webui.api.access import require_pilot_change
 from webui.api.auth import actor, require
-from webui.api.downloads import record_download
+from webui.api.downloads import record_download, requested_as_file
 from webui.api.formats import ExportFormat, IdentifiedExport, export_response, named_json, wants_csv
 from webui.api.inputs import query_args
 from webui.api.openapi import responses, spec
@@ -278,7 +278,8 @@ def get_balance(pilot_id: int):
     differences; as CSV the counts table."""
     query_args(ExportFormat)
     report = balance_report(get_session(), get_pilot(get_session(), pilot_id))
-    if wants_csv():
+    if requested_as_file() or wants_csv():
         record_download("balance", pilot_id)
+    if wants_csv():
         return export_response(balance_table(report), f"pilot-{pilot_id}-balance")
     return named_json(report.to_dict(), f"pilot-{pilot_id}-balance")

@@ -4,6 +4,10 @@ The files come from the API's export routes (a signed-in session may GET them); 
 carries only the filters its route takes (`since` / `until` for QA outcomes, `as_of` for the results table), and a
 role sees only the links it may follow: moderator-level tables need the `export` permission; the aggregate tables
 (balance at launch, the results table) are readable, and so exportable, by every role.
+
+The filters are typed once for every pilot, but each pilot has its own window: a results date before a pilot's start
+is not linked for that pilot (the route would refuse it); the page says why instead. Only users who may download QA
+outcomes see the outcome date filters.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class ExportLink:
     json: str
     filename: str
     applied: tuple[str, ...]
+    unavailable: str | None = None  # why there is no link for these filters (then `csv` and `json` are empty)
 
 
 @dataclass(frozen=True)
@@ -87,16 +92,34 @@ def filters_from_request() -> Filters:
     return Filters(**values)
 
 
+def visible(pilot: Pilot) -> list[Export]:
+    """The exports of `pilot` the signed-in user may download (moderator-level ones need `export`; some only exist
+    once the pilot has launched)."""
+    allowed = current_user.can("export")
+    return [
+        export
+        for export in EXPORTS
+        if (allowed or not export.moderator_level) and not (export.launched_only and pilot.status == "draft")
+    ]
+
+
+def usable_filters(pilots: list[Pilot]) -> set[str]:
+    """The date filters some visible export of `pilots` takes: the page offers only these."""
+    return {name for pilot in pilots for export in visible(pilot) for name in export.filters}
+
+
 def links(pilot: Pilot, filters: Filters) -> list[ExportLink]:
     """The exports of `pilot` the signed-in user may download, with the filters each route takes."""
-    allowed = current_user.can("export")
     out = []
-    for export in EXPORTS:
-        if export.moderator_level and not allowed:
-            continue
-        if export.launched_only and pilot.status == "draft":
-            continue
+    for export in visible(pilot):
         params = filters.values(export.filters)
+        if "as_of" in params and filters.as_of < pilot.start_date:
+            reason = (
+                f"Not available as of {filters.as_of.isoformat()}: this pilot started on "
+                f"{pilot.start_date.isoformat()}. Pick a date on or after it, or clear the date."
+            )
+            out.append(ExportLink(export.label, export.description, "", "", "", (), unavailable=reason))
+            continue
         base = f"/api/v1/pilots/{pilot.id}/{export.key}"
         suffix = "".join(f"-{key}-{value}" for key, value in params.items())
         out.append(
@@ -116,11 +139,20 @@ def links(pilot: Pilot, filters: Filters) -> list[ExportLink]:
 def pilot_exports(pilot_id: int):
     pilot = queries.pilot_or_404(pilot_id)
     filters = filters_from_request()
-    return render_template("pages/exports.html", pilots=[(pilot, links(pilot, filters))], filters=filters, single=pilot)
+    return render_template(
+        "pages/exports.html",
+        pilots=[(pilot, links(pilot, filters))],
+        filters=filters,
+        usable=usable_filters([pilot]),
+        single=pilot,
+    )
 
 
 @bp.get("/exports")
 def all_exports():
     filters = filters_from_request()
-    rows = [(pilot, links(pilot, filters)) for pilot in queries.pilots(get_session())]
-    return render_template("pages/exports.html", pilots=rows, filters=filters, single=None)
+    pilots = list(queries.pilots(get_session()))
+    rows = [(pilot, links(pilot, filters)) for pilot in pilots]
+    return render_template(
+        "pages/exports.html", pilots=rows, filters=filters, usable=usable_filters(pilots), single=None
+    )

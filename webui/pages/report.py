@@ -6,7 +6,8 @@ request to anything (no CDN, no fonts, not even a favicon), so it opens from an 
 offline, and it prints on A4. `?as_of=YYYY-MM-DD` gives the report as it was known on that day.
 
 Its inline scripts are allowed by a Content-Security-Policy of their own SHA-256 hashes (the site's pages keep
-scripts in files); `default-src 'none'` and `connect-src 'none'` make the no-request promise enforceable.
+scripts in files); `default-src 'none'` and `connect-src 'none'` make the no-request promise enforceable. Like every
+export, each report served is recorded in the audit trail.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from functools import cache
 from pathlib import Path
 
 from flask import current_app, make_response, render_template
+from flask_login import current_user
 from markupsafe import Markup
 
 from pilots.errors import PilotLabError
 from pilots.results import results_document
 from webui import plain
+from webui.api.downloads import record_download
 from webui.assets import PACKAGES
 from webui.database import get_session
 from webui.pages import bp, queries
@@ -99,6 +102,8 @@ def pilot_report(pilot_id: int):
         draw=Markup(draw_source()) if view else "",
         server=current_app.config.get("SERVER_NAME") or "",
     )
+    # The file leaves whole whether it is saved or opened in a tab, so both are a download of the report.
+    record_download("report", pilot.id, who=current_user.name, file_format="html")
     response = make_response(html)
     response.mimetype = "text/html"
     stamp = f"-as-of-{as_of.isoformat()}" if as_of else ""

@@ -14,6 +14,7 @@ from pilots.catalog import METRICS
 from pilots.errors import PilotLabError, ValidationFailed
 from pilots.planning.service import pilot_plan
 from pilots.schemas import plan_of, problems_from
+from pilots.schemas.horizon import MAX_WEEKS
 from webui.api.plan import PilotPlanQuery
 from webui.database import get_session
 from webui.figures.scale import scale_for
@@ -106,4 +107,5 @@ def pilot_planning(pilot_id: int):
         metrics=[(spec.name, METRICS[spec.name].label) for spec in plan.metrics],
         rate=METRICS[metric].proportion,
         change_unit=scale.change_unit or METRICS[metric].unit_of_measure,
+        max_weeks=MAX_WEEKS,
     ), status

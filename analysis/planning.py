@@ -36,11 +36,17 @@ from analysis.planning_variance import (
 )
 from analysis.variance_components import VarianceComponents
 
+MAX_WEEKS = 52
+"""Longest horizon a plan tabulates, and so the longest pilot the engine plans and analyses: daily looks over 52 weeks
+(364) is the largest design the boundary computation is verified on (`analysis._planning_design`), and the work of a
+plan or a results document grows with the horizon, so a longer one would tie up a worker."""
+
 MIN_SEQUENTIAL_ALPHA = 1e-9
 """Smallest per-comparison level a sequential design is planned at: below it the boundary search cannot resolve the
 alpha spent at a look (`analysis._recursive_integration.solve_upper` treats targets under 1e-15 as no boundary)."""
 
 __all__ = [
+    "MAX_WEEKS",
     "PlanResult",
     "PlanWeek",
     "SequentialDesign",
@@ -158,7 +164,7 @@ def plan_pilot(
     icc : float, optional
         For a proportion without variance components: ``sigma_b^2 = icc p (1 - p)``.
     weeks : int
-        Longest horizon to tabulate; row k describes a pilot that ends after k weeks.
+        Longest horizon to tabulate, 1 to ``MAX_WEEKS``; row k describes a pilot that ends after k weeks.
     alpha, power : float
         Two-sided level and target power. With more than two arms each treatment is compared with control at
         ``alpha / (arms - 1)`` (Bonferroni) and the smallest treatment arm sets the MDE.
@@ -203,8 +209,8 @@ def plan_pilot(
     components = components_iv(variance, icc, baseline)
     if not (math.isfinite(audits_per_unit_per_week) and audits_per_unit_per_week > 0):
         raise ValueError(f"audits_per_unit_per_week must be > 0, got {audits_per_unit_per_week}")
-    if weeks < 1:
-        raise ValueError(f"weeks must be >= 1, got {weeks}")
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise ValueError(f"weeks must be between 1 and {MAX_WEEKS}, got {weeks}")
     for name, value in (("alpha", alpha), ("power", power), ("saturation_threshold", saturation_threshold)):
         if not 0.0 < value < 1.0:
             raise ValueError(f"{name} must be in (0, 1), got {value}")

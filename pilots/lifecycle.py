@@ -28,6 +28,7 @@ from pilots.planning.canonical import canonical_plan, plan_hash
 from pilots.results import frozen
 from pilots.schemas import PilotCreate, PilotPublic, PilotUpdate, problems_from
 from pilots.schemas.fields import MAX_SEED
+from pilots.schemas.horizon import ensure_supported_horizon
 
 
 def list_pilots(
@@ -137,7 +138,9 @@ def launch_pilot(session: Session, pilot_id: int, actor: str, launched_at: datet
 
     `launched_at` (not in the future) is a simulated randomization time: only simulation mode passes it
     (the API refuses it otherwise), and the pilot is marked `simulated`. 409 unless the pilot is a draft, or when its
-    moderators are in a running pilot of the same layer; 422 when the roster is empty or lacks a stratum attribute.
+    moderators are in a running pilot of the same layer; 422 when the roster is empty, lacks a stratum attribute or
+    leaves an arm without units (`pilots.assignment.randomization`), or when stored dates span more than the engine
+    supports (`pilots.schemas.horizon`).
     Nothing is written unless everything succeeds.
     """
     with write_transaction(session):
@@ -163,6 +166,7 @@ def launch_pilot(session: Session, pilot_id: int, actor: str, launched_at: datet
         if start != registered:
             _check_moved_start(pilot, start)
             pilot.start_date, pilot.registered_start_date = start, registered
+        ensure_supported_horizon(pilot, "launched")
         assignments = randomize(session, pilot, at)
         pilot.status, pilot.launched_at, pilot.updated_at = "running", at, now
         pilot.simulated = launched_at is not None

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -28,8 +29,10 @@ from pilots.assignment.strata import (
     FIXED_LABEL_ATTRIBUTES,
     MAX_STRATUM_KEY,
     Edges,
+    absent_attributes,
     data_bands,
     moderator_labels,
+    roster_columns,
     stratum_key,
     team_labels,
     unit_values,
@@ -71,6 +74,7 @@ def build_units(
     launch roster's quartile bands (`launch_bands`).
     """
     row_of = row_of or {}
+    require_strata_columns(entries, pilot.strata)
     problems, labels = [], {}
     for entry in sorted(entries, key=lambda e: e.moderator_id):
         row = row_of.get(entry.moderator_id)
@@ -98,6 +102,22 @@ def build_units(
     return units
 
 
+def require_strata_columns(entries: Sequence[Any], strata: Sequence[str]) -> None:
+    """422 naming each stratum attribute that no moderator of `entries` (roster entries or upload rows) has a value
+    for: one problem per missing column, rather than one per moderator at launch."""
+    absent = absent_attributes(entries, strata)
+    if absent:
+        columns = ", ".join(roster_columns(entries))
+        raise ValidationFailed(
+            f"The pilot is stratified by {', '.join(absent)}, which the roster does not have (its columns: {columns}). "
+            "Add the column to the roster, or edit the pilot's strata while it is a draft.",
+            [
+                problem(name, f"is a stratum of the pilot but no column of the roster (columns: {columns})")
+                for name in absent
+            ],
+        )
+
+
 def _missing(entry: RosterEntry, name: str, row: int | None, message: str = "is missing or not a number") -> dict:
     return problem(name, f"moderator {entry.moderator_id!r}: {name} {message}", row)
 
@@ -106,8 +126,9 @@ def randomize(session: Session, pilot: Pilot, at: datetime | None = None) -> lis
     """Assign the pilot's whole roster at time `at` (naive UTC: the launch time; adds the rows to the session, the
     caller's unit of work commits; `at` defaults to now).
 
-    Raises ValidationFailed (422) when the roster is empty or a stratum value is missing, Conflict (409) when the
-    pilot already has assignments or when moderators/teams are in another running pilot of the same layer.
+    Raises ValidationFailed (422) when the roster is empty, a stratum value is missing, there are fewer units than
+    arms or the draw leaves an arm without units; Conflict (409) when the pilot already has assignments or when
+    moderators/teams are in another running pilot of the same layer.
     """
     at = at or utcnow()
     already = session.exec(select(func.count()).select_from(Assignment).where(Assignment.pilot_id == pilot.id)).one()
@@ -121,9 +142,11 @@ def randomize(session: Session, pilot: Pilot, at: datetime | None = None) -> lis
         )
     cycle = plan_cycle(pilot)
     units = build_units(entries, pilot, edges=launch_bands(entries, pilot))
+    _require_unit_per_arm(pilot, len(units))
     teams = [u.unit_id for u in units] if pilot.unit == "team" else []
     ensure_no_conflicts(session, pilot, [e.moderator_id for e in entries], teams)
     arms, positions = assign_strata([u.stratum for u in units], cycle, lambda key: stratum_generator(pilot.seed, key))
+    _require_every_arm_filled(pilot, units, arms)
     assignments = [
         _assignment(pilot, unit, member, arm, position, late_joiner=False, at=at)
         for unit, arm, position in zip(units, arms, positions, strict=True)
@@ -131,6 +154,52 @@ def randomize(session: Session, pilot: Pilot, at: datetime | None = None) -> lis
     ]
     session.add_all(assignments)
     return assignments
+
+
+def _units_word(pilot: Pilot, count: int) -> str:
+    noun = "team" if pilot.unit == "team" else "moderator"
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _require_unit_per_arm(pilot: Pilot, units: int) -> None:
+    """422 naming `roster` when there are fewer randomized units than arms: some arm would get nobody, and an arm
+    without units has nothing to compare."""
+    arms = len(pilot.arms)
+    if units < arms:
+        raise ValidationFailed(
+            f"Pilot {pilot.id} has {arms} arms, so it needs at least {arms} randomized units (one per arm); the roster "
+            f"has {_units_word(pilot, units)}.",
+            [
+                problem(
+                    "roster",
+                    f"has {_units_word(pilot, units)}; every one of the {arms} arms needs at least one, so at least "
+                    f"{arms} are needed",
+                )
+            ],
+        )
+
+
+def _require_every_arm_filled(pilot: Pilot, units: Sequence[Unit], arms: Sequence[str]) -> None:
+    """422 naming `roster` when the draw left an arm without units. With at least one unit per arm this still happens
+    when the units are spread over many small strata or the weights are uneven: each stratum's blocks are balanced
+    only once full. Nothing is written; more units (or fewer strata) make it unlikely."""
+    empty = [arm["name"] for arm in pilot.arms if arm["name"] not in set(arms)]
+    if not empty:
+        return
+    strata = len({unit.stratum for unit in units})
+    raise ValidationFailed(
+        f"The randomization of pilot {pilot.id} left {', '.join(map(repr, empty))} with no units: "
+        f"{_units_word(pilot, len(units))} in {strata} strat{'um' if strata == 1 else 'a'} are too few for "
+        f"{len(pilot.arms)} arms. Add units to the roster or stratify by fewer attributes; nothing was saved.",
+        [
+            problem(
+                "roster",
+                f"has {_units_word(pilot, len(units))} in {strata} strat{'um' if strata == 1 else 'a'}; the draw left "
+                f"arm {name!r} without any, and every arm needs at least one",
+            )
+            for name in empty
+        ],
+    )
 
 
 def _assignment(

@@ -121,6 +121,17 @@ def unit_values(entries: Sequence[RosterEntry], strata: Sequence[str], unit: str
     return out
 
 
+def absent_attributes(entries: Sequence[Any], strata: Sequence[str]) -> list[str]:
+    """The strata attributes that no entry has a value for: the roster lacks the column (an unknown or misspelt
+    name), so the stratum can never be filled. `entries` are roster entries or validated upload rows."""
+    return [name for name in strata if all(attribute_value(entry, name) is None for entry in entries)]
+
+
+def roster_columns(entries: Sequence[Any]) -> list[str]:
+    """The attribute names the entries carry: the core columns, then the extra attributes in code-point order."""
+    return [*CORE_ATTRIBUTES, *sorted({name for entry in entries for name in entry.attributes})]
+
+
 def attribute_value(entry: RosterEntry, name: str) -> Any:
     """A moderator's raw value of an attribute (core column or extra attribute); None when missing."""
     value = getattr(entry, name) if name in CORE_ATTRIBUTES else entry.attributes.get(name)

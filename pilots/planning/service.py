@@ -282,9 +282,11 @@ def pilot_plan(session, pilot_id: int, overrides: dict[str, Any]) -> dict[str, A
     from pilots.lookup import get_pilot
     from pilots.models import RosterEntry, UnitDay
     from pilots.schemas import plan_of
+    from pilots.schemas.horizon import ensure_supported_horizon
 
     pilot = get_pilot(session, pilot_id)
     plan = plan_of(pilot)
+    ensure_supported_horizon(plan, "planned")
     metric = overrides.get("metric") or plan.primary[0].name
     definition = METRICS[metric]
     roster = dict(

@@ -29,6 +29,7 @@ from pilots.results.jsonsafe import plain
 from pilots.results.loader import Panel, load_panel
 from pilots.results.metric import Comparison, arm_summary, estimate, look_series
 from pilots.schemas import PilotPlan, plan_of
+from pilots.schemas.horizon import ensure_supported_horizon
 
 # 3: QA sections from the QA rollups with the data cut, qa_health.measurement MDEs; 4: auditor leniency fitted on
 # (unit, period, auditor) sums instead of finer cells (the same fit, summed in another order: last digits move);
@@ -51,6 +52,7 @@ def build_document(session: Session, pilot_id: int, as_of: date | None = None, *
             {"status": pilot.status},
         )
     plan = plan_of(pilot)
+    ensure_supported_horizon(plan, "analysed")  # a pilot stored before the rule: refuse, never run for ever
     if as_of is not None and as_of < plan.start_date:
         raise ValidationFailed(
             f"as_of {as_of.isoformat()} is before the pilot started: results exist from {plan.start_date} on.",

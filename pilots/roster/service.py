@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from pilots import events
 from pilots.assignment.cutoff import utc
-from pilots.assignment.randomization import assign_late_joiners
+from pilots.assignment.randomization import assign_late_joiners, require_strata_columns
 from pilots.db import write_transaction
 from pilots.errors import Conflict, ValidationFailed, problem
 from pilots.exports.table import ExportTable
@@ -42,7 +42,8 @@ class LateJoinResult:
 
 
 def replace_roster(session: Session, pilot_id: int, rows: Sequence[RosterRow], actor: str) -> int:
-    """Replace a draft pilot's whole roster with `rows` (already validated); returns the number stored."""
+    """Replace a draft pilot's whole roster with `rows` (already validated); returns the number stored. 422 naming
+    each stratum of the pilot that no row has a value for (an unknown or misspelt column)."""
     with write_transaction(session):
         pilot = get_pilot(session, pilot_id, lock=True)
         if pilot.status != "draft":
@@ -51,6 +52,7 @@ def replace_roster(session: Session, pilot_id: int, rows: Sequence[RosterRow], a
                 f"Add late joiners with POST /api/v1/pilots/{pilot.id}/roster.",
                 {"status": pilot.status},
             )
+        require_strata_columns(rows, pilot.strata)
         previous = session.exec(delete(RosterEntry).where(RosterEntry.pilot_id == pilot.id)).rowcount
         now = utcnow()
         records = [{**row.values(), "pilot_id": pilot.id, "late_joiner": False, "added_at": now} for row in rows]

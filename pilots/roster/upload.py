@@ -31,6 +31,7 @@ from pilots import identifiers
 from pilots.assignment.strata import BANDS
 from pilots.csv_safety import unescape
 from pilots.errors import ValidationFailed, problem
+from pilots.schemas.fields import RESERVED_ATTRIBUTES
 
 CORE_COLUMNS = ("moderator_id", "team", "site", "language", "tenure_months")
 MAX_ROWS = 50_000
@@ -38,7 +39,7 @@ MAX_ATTRIBUTES = 20
 MAX_TENURE_MONTHS = 1200
 TEXT_LIMITS = {"moderator_id": 100, "team": 100, "site": 100, "language": 50}
 MAX_ATTRIBUTE_TEXT = 100
-RESERVED = frozenset({"id", "pilot_id", "late_joiner", "added_at", "arm", "stratum", "unit_id", "sequence"})
+RESERVED = RESERVED_ATTRIBUTES
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,49}$")
 _DECIMAL = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
 

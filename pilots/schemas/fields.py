@@ -12,6 +12,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, Strict, StringConstraints
 
+RESERVED_ATTRIBUTES = frozenset(
+    {"id", "pilot_id", "late_joiner", "added_at", "arm", "stratum", "unit_id", "sequence"}
+)  # names of stored columns, refused as roster attributes
 MAX_SEED = 2**53 - 1  # the largest integer every JSON client represents exactly
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -77,7 +80,10 @@ LayerName = Annotated[
 AttributeName = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,49}$"),
-    Field(description="A roster attribute: team, site, language, tenure_months or an extra attribute's name."),
+    Field(
+        description="A roster attribute: team, site, language, tenure_months or an extra attribute's name (never "
+        "moderator_id or a reserved column name)."
+    ),
 ]
 Weight = Annotated[int, Field(ge=1, le=100, description="Relative allocation weight (positive integer).")]
 Seed = Annotated[

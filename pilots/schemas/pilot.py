@@ -16,6 +16,7 @@ from pilots.catalog import METRIC_NAMES, METRICS
 from pilots.schemas import examples
 from pilots.schemas.common import InputModel, OutputModel, rule_errors
 from pilots.schemas.fields import (
+    RESERVED_ATTRIBUTES,
     ArmName,
     AttributeName,
     Label,
@@ -27,6 +28,7 @@ from pilots.schemas.fields import (
     Text,
     Weight,
 )
+from pilots.schemas.horizon import MAX_PILOT_DAYS, MAX_WEEKS, horizon_errors
 
 Kind = Literal["tool", "training"]
 Unit = Literal["moderator", "team"]
@@ -38,6 +40,9 @@ MetricName = Literal[METRIC_NAMES]  # type: ignore[valid-type]
 
 STATUSES: tuple[str, ...] = ("draft", "running", "concluded")
 MAX_ARMS = 10
+# A stratum may name a core roster column or any extra attribute, but never `moderator_id` (every moderator has their
+# own) or a reserved name no roster may carry (`pilots.roster.upload`): such a stratum could never be filled.
+UNUSABLE_STRATA = frozenset({"moderator_id", *RESERVED_ATTRIBUTES})
 
 
 def display_name_of(name: str) -> str:
@@ -146,8 +151,14 @@ class PilotBase(OutputModel):
     metrics: list[MetricSpec] = Field(min_length=1, max_length=10)
     design: Design = Field(default_factory=Design)
     start_date: PlanDate = Field(description="The day treatment begins (may be in the past).")
-    end_date: PlanDate = Field(description="The planned last day of the pilot.")
-    pre_period_start: PlanDate | None = Field(default=None, description="First day of the pre-period baseline.")
+    end_date: PlanDate = Field(
+        description=f"The planned last day of the pilot: at most {MAX_PILOT_DAYS} days ({MAX_WEEKS} weeks) from "
+        "start_date to end_date, both included."
+    )
+    pre_period_start: PlanDate | None = Field(
+        default=None,
+        description=f"First day of the pre-period baseline: before start_date, at most {MAX_PILOT_DAYS} days before.",
+    )
 
 
 class PilotCreate(PilotBase, InputModel):
@@ -227,6 +238,8 @@ def _strata_errors(plan: PilotCreate) -> list:
         seen.add(attribute)
         if plan.unit == "team" and attribute == "team":
             errors.append((("strata", index), "a team-randomized pilot cannot stratify by team", attribute))
+        if attribute in UNUSABLE_STRATA:
+            errors.append((("strata", index), f"{attribute!r} is not a roster attribute a unit can share", attribute))
     return errors
 
 
@@ -237,6 +250,7 @@ def _date_errors(plan: PilotCreate) -> list:
     elif (plan.end_date - plan.start_date).days < plan.design.min_days:
         days = (plan.end_date - plan.start_date).days
         errors.append((("end_date",), f"leaves {days} days, fewer than design.min_days ({plan.design.min_days})", None))
+    errors += horizon_errors(plan)
     if plan.pre_period_start is not None and plan.pre_period_start >= plan.start_date:
         errors.append((("pre_period_start",), "must be before start_date", plan.pre_period_start.isoformat()))
     return errors

@@ -10,6 +10,7 @@ from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from analysis._planning_design import MIN_LOOK_STEP, at_horizon, merge_close_looks
 from analysis.group_sequential import inflation_factor
 from analysis.planning import (
+    MAX_WEEKS,
     SequentialDesign,
     always_valid_z,
     difference_variance,
@@ -225,6 +226,10 @@ def test_input_checks():
         plan_pilot(total_units=100, audits_per_unit_per_week=12, baseline=0.93)
     with pytest.raises(ValueError, match="use_t"):
         plan_pilot(total_units=100, use_t=True, design=SequentialDesign("always_valid"), **base)
+    # The horizon is bounded: a plan's work grows with it (a far-off end date must not tie up a worker).
+    for weeks in (0, MAX_WEEKS + 1, 10**6):
+        with pytest.raises(ValueError, match=rf"^weeks must be between 1 and {MAX_WEEKS}, got {weeks}$"):
+            plan_pilot(total_units=100, weeks=weeks, **base)
 
 
 def _simulated_rejection_rate(effect_points: float, n_pilots: int, seed: int) -> tuple[float, dict]:

@@ -247,7 +247,8 @@ def test_no_conflict_across_layers_without_layer_or_after_conclusion(session, ot
 
 
 def test_team_pilot_conflicts_on_teams_and_late_joiners_conflict_too(session):
-    _running(session, [{"moderator_id": "x1", "team": "team-1", "site": "Dublin", "tenure_months": 3.0}], layer="L")
+    other = [{"moderator_id": f"x{k}", "team": f"team-{k}", "site": "Dublin", "tenure_months": 3.0} for k in (1, 9)]
+    _running(session, other, layer="L")  # two moderators: a launch needs a unit per arm
     pilot = make_pilot(session, layer="L", unit="team")
     add_roster(session, pilot, moderators(12, teams=3))
     with pytest.raises(Conflict) as error:
@@ -305,3 +306,43 @@ def test_property_sequences_are_prefix_stable(seed, length, extra):
     cycle = ("c", "c", "t")
     short = block_sequence(cycle, stratum_generator(seed, "k"), length)
     assert block_sequence(cycle, stratum_generator(seed, "k"), length + extra)[:length] == short
+
+
+@pytest.mark.parametrize(("unit", "rows"), [("moderator", moderators(2)), ("team", moderators(6, teams=2))])
+def test_launch_needs_a_unit_for_every_arm(session, unit, rows):
+    arms = [{"name": "control", "weight": 1}, {"name": "a", "weight": 1}, {"name": "b", "weight": 1}]
+    pilot = make_pilot(session, arms=arms, strata=[], unit=unit)
+    add_roster(session, pilot, rows)
+    with pytest.raises(ValidationFailed) as error:
+        randomize(session, pilot)
+    [detail] = error.value.details
+    noun = "moderators" if unit == "moderator" else "teams"
+    assert detail["field"] == "roster" and f"has 2 {noun}" in detail["message"] and "at least 3" in detail["message"]
+
+
+def test_a_draw_that_leaves_an_arm_empty_is_refused_and_names_the_arm(session):
+    """One unit per arm is not always enough: three units in three strata each take their stratum's first arm."""
+    arms = [{"name": "control", "weight": 1}, {"name": "a", "weight": 1}, {"name": "b", "weight": 1}]
+    refused = 0
+    for seed in range(1, 11):
+        pilot = make_pilot(session, arms=arms, strata=["site"], seed=seed)
+        add_roster(session, pilot, moderators(3, prefix=f"s{seed}-"))  # one moderator at each of three sites
+        try:
+            assignments = randomize(session, pilot)
+        except ValidationFailed as error:
+            refused += 1
+            assert {d["field"] for d in error.details} == {"roster"}
+            assert all("in 3 strata" in d["message"] and "without any" in d["message"] for d in error.details)
+        else:
+            assert {a.arm for a in assignments} == {"control", "a", "b"}
+    assert refused > 0
+
+
+def test_a_stratum_column_missing_from_the_whole_roster_is_one_problem(session):
+    pilot = make_pilot(session, strata=["site", "shoe_size"])
+    add_roster(session, pilot, moderators(40))
+    with pytest.raises(ValidationFailed) as error:
+        randomize(session, pilot)
+    [detail] = error.value.details
+    assert detail["field"] == "shoe_size" and detail["row"] is None
+    assert "no column of the roster" in detail["message"] and "baseline_accuracy" in detail["message"]

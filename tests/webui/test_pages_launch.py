@@ -10,9 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from pilots import lifecycle
 from pilots.models import Assignment, Pilot
+from pilots.roster import replace_roster
+from pilots.roster.upload import parse_upload
+from pilots.schemas import PilotUpdate
 from tests.webui.page_support import db
 from tests.webui.setup_support import (
+    OWNER,
     READERS,
     WRITERS,
     draft,
@@ -133,15 +138,41 @@ def test_a_past_start_date_is_announced_before_launch(app, client):
 
 
 def test_launch_problems_are_shown_on_the_page(app, client, session):
-    pilot_id = draft(app, strata=["shift"])  # the sample roster has no `shift` column
+    pilot_id = draft(app)
+    with db(app) as other:  # strata edited after the upload: the sample roster has no `shift` column
+        lifecycle.update_pilot(other, pilot_id, PilotUpdate(strata=["shift"]), OWNER)
     signed_in(app, client, "pm")
     response = post_form(client, f"/pilots/{pilot_id}/launch", {"confirm": "yes"})
     assert response.status_code == 422
-    assert "Nothing was saved" in response.get_data(as_text=True) and "shift" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "Nothing was saved" in page and "shift" in page
+    assert page.count("no column of the roster") == 1  # once for the column, not once per moderator
     session.rollback()
     assert session.get(Pilot, pilot_id).status == "draft"
     empty = draft(app, with_roster=False)
     assert "There is no roster yet" in client.get(f"/pilots/{empty}/launch").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("changes", "roster", "says"),
+    [
+        ({"arms": [{"name": "control"}, {"name": "a"}, {"name": "b"}]}, "mod-0001,man-t1,Manila,en,4\n", "1 moderator"),
+        ({"unit": "team", "strata": []}, "mod-0001,man-t1,Manila,en,4\nmod-0002,man-t1,Manila,tl,13\n", "1 team"),
+    ],
+)
+def test_launch_page_refuses_a_roster_that_leaves_an_arm_empty(app, client, session, changes, roster, says):
+    pilot_id = draft(app, with_roster=False, **changes)
+    with db(app) as other:
+        header = "moderator_id,team,site,language,tenure_months\n"
+        replace_roster(other, pilot_id, parse_upload((header + roster).encode(), "text/csv"), OWNER)
+    signed_in(app, client, "pm")
+    response = post_form(client, f"/pilots/{pilot_id}/launch", {"confirm": "yes"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Nothing was saved" in page and says in page and "needs at least one" in page
+    session.rollback()
+    assert session.get(Pilot, pilot_id).status == "draft"
+    assert session.exec(select(Assignment).where(Assignment.pilot_id == pilot_id)).all() == []
 
 
 @pytest.mark.parametrize("role", READERS)

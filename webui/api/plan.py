@@ -14,6 +14,7 @@ from pilots.planning.notes import measurement_note
 from pilots.planning.service import baseline_problem, icc_problem, pilot_plan, plan_document, run_plan
 from pilots.schemas import examples
 from pilots.schemas.common import InputModel, rule_errors
+from pilots.schemas.horizon import MAX_WEEKS
 from webui.api import bp
 from webui.api.auth import require
 from webui.api.inputs import json_body, query_args
@@ -87,7 +88,7 @@ class PlanRequest(InputModel):
     )
     icc: float | None = Field(default=None, ge=0, le=1, description="Proportion metrics only.")
     variance_components: VarianceComponentsIn | None = None
-    weeks: int = Field(default=8, ge=1, le=52)
+    weeks: int = Field(default=8, ge=1, le=MAX_WEEKS)
     alpha: float = Field(default=0.05, gt=0, le=0.5, description="Two-sided false-go rate (as in a pilot's design).")
     power: float = Field(default=0.8, ge=0.5, lt=1, description="As in a pilot's design.")
     method: Literal["fixed", "group_sequential", "always_valid"] = "group_sequential"
@@ -130,7 +131,7 @@ class PilotPlanQuery(InputModel):
 
     metric: MetricName | None = None
     target_effect: float | None = None
-    weeks: int | None = Field(default=None, ge=1, le=52)
+    weeks: int | None = Field(default=None, ge=1, le=MAX_WEEKS)
     baseline: float | None = None
     icc: float | None = Field(default=None, ge=0, le=1)
     audits_per_week: float | None = Field(default=None, gt=0, le=10_000)

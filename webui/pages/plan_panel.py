@@ -19,6 +19,7 @@ from pilots.catalog import METRICS
 from pilots.errors import PilotLabError, ValidationFailed
 from pilots.planning.service import pilot_plan
 from pilots.schemas import plan_of, problems_from
+from pilots.schemas.horizon import MAX_WEEKS
 from webui.api.plan import PilotPlanQuery
 from webui.database import get_session
 from webui.figures.scale import scale_for
@@ -205,8 +206,14 @@ def pilot_planning(pilot_id: int):
         form=form,
         view=view,
         metrics=[(spec.name, METRICS[spec.name].label) for spec in plan.metrics],
+<<<<<<< HEAD
         rate=definition.proportion,
         change_unit=scale.change_unit or definition.unit_of_measure,
         change_example="2 means 93% to 95%" if definition.higher_is_better else "-0.5 means 2% to 1.5%",
         suggestion=suggestion,
+=======
+        rate=METRICS[metric].proportion,
+        change_unit=scale.change_unit or METRICS[metric].unit_of_measure,
+        max_weeks=MAX_WEEKS,
+>>>>>>> validate
     ), status

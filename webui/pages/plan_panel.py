@@ -206,14 +206,9 @@ def pilot_planning(pilot_id: int):
         form=form,
         view=view,
         metrics=[(spec.name, METRICS[spec.name].label) for spec in plan.metrics],
-<<<<<<< HEAD
         rate=definition.proportion,
         change_unit=scale.change_unit or definition.unit_of_measure,
         change_example="2 means 93% to 95%" if definition.higher_is_better else "-0.5 means 2% to 1.5%",
         suggestion=suggestion,
-=======
-        rate=METRICS[metric].proportion,
-        change_unit=scale.change_unit or METRICS[metric].unit_of_measure,
         max_weeks=MAX_WEEKS,
->>>>>>> validate
     ), status

@@ -13,6 +13,7 @@ from analysis.spending import pocock
 from pilots import rollups
 from pilots.errors import Conflict, ValidationFailed
 from pilots.models import Pilot
+from pilots.models._time import utcnow
 from pilots.results.document import build_document
 from tests.pilots.results_support import START, assignment, make_pilot, settings, write_unit_days
 
@@ -151,5 +152,5 @@ def test_as_of_after_the_end_is_the_full_pilot(session):
     sim = settings(n_moderators=30, weeks=3)
     pilot_id, roster = make_pilot(session, sim)
     write_unit_days(session, pilot_id, roster, sim)
-    late = build_document(session, pilot_id, date(2027, 1, 1))
+    late = build_document(session, pilot_id, utcnow().date())  # after the end (and no later than today)
     assert late["end_reached"] is True and late["data_through"] == build_document(session, pilot_id)["data_through"]

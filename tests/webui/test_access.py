@@ -223,7 +223,10 @@ def test_seeds_differ_between_pilots(as_person):
     for layer in ("one", "two", "three"):  # separate layers: the same moderators may be in each
         pilot_id = owned_pilot(as_person)
         as_person("owner").patch(f"/api/v1/pilots/{pilot_id}", json={"layer": layer})
-        csv = "moderator_id,team,site,language,tenure_months\nm1,t1,Lisbon,en,12\nm2,t1,Lisbon,en,3\n"
+        # Two moderators in each stratum: every draw fills both arms (a draw leaving one empty is refused).
+        csv = "moderator_id,team,site,language,tenure_months\n" + "".join(
+            f"m{k},t1,Lisbon,en,{12 if k < 2 else 3}\n" for k in range(4)
+        )
         as_person("owner").put(f"/api/v1/pilots/{pilot_id}/roster", data=csv, headers={"Content-Type": "text/csv"})
         seeds.add(as_person("owner").post(f"/api/v1/pilots/{pilot_id}/launch").json["seed"])
     assert len(seeds) == 3

@@ -31,6 +31,8 @@ NO_RATING_VARIATION = "no_rating_variation"
 TOO_FEW_AUDITORS = "too_few_auditors"
 SMALL_CELL = "small_cell"
 NOT_AUDITOR_GRADED = "not_auditor_graded"
+NO_AUDITS_YET = "no_audits_yet"
+NOT_YET = "not_yet"
 
 MESSAGES: dict[str, str] = {
     EMPTY_ARM: "One of the arms has no moderators with audits yet, so the arms cannot be compared.",
@@ -61,6 +63,8 @@ MESSAGES: dict[str, str] = {
     TOO_FEW_AUDITORS: "Fewer than two auditors graded both arms, so auditors cannot be compared.",
     SMALL_CELL: "Too few moderators or audits in this cell for an interval; shown for completeness only.",
     NOT_AUDITOR_GRADED: "This metric is not a grade given by an auditor, so auditor leniency does not affect it.",
+    NO_AUDITS_YET: "No QA audits of the pilot period have arrived yet, so there is nothing to check.",
+    NOT_YET: "Not enough pilot time has passed for this check yet.",
 }
 
 

@@ -9,7 +9,9 @@ Rules (METHODS.md section 6), applied in this order:
    every guardrail shows non-inferiority.
 4. ``no_go`` if the planned end was reached without the conditions for ``go``.
 5. ``continue`` otherwise. A primary that already crossed for benefit while a guardrail is not
-   yet shown non-inferior keeps the pilot running (the reasons say so).
+   yet shown non-inferior keeps the pilot running (the reasons say so). A pilot stopped by a person
+   before its planned end (``stopped``) is not judged as if it had run its course (rule 4 does not
+   apply): it stays ``continue``, with reasons saying it was stopped before a decision was reached.
 
 Any verdict before the pre-registered minimum runtime is ``provisional``.
 
@@ -52,12 +54,15 @@ class PrimaryStatus:
     ``crossing`` is on the difference scale (treatment minus control): "up" means the
     difference crossed the upper efficacy boundary; whether that is good depends on
     ``direction``. ``summary`` is a plain-language estimate, e.g. "+1.2 points (RCI 0.3 to 2.1)".
+    ``unconfirmed``: the estimate crossed a boundary that a second test (the small-sample randomization test) has
+    not confirmed yet; ``crossing`` is then "none" (it counts as not crossed) and the reasons say the decision waits.
     """
 
     metric: str
     crossing: Literal["up", "down", "futility", "none"]
     direction: Direction = "higher_is_better"
     summary: str = ""
+    unconfirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,26 @@ def _label(primary: PrimaryStatus) -> str:
     return f"{primary.metric} ({primary.summary})" if primary.summary else primary.metric
 
 
+def _no_decision(primary: PrimaryStatus, when: Literal["running", "stopped", "end"]) -> str:
+    """Why a primary gives no decision yet: no significant change, or a crossing still waiting for confirmation."""
+    label = _label(primary)
+    if primary.unconfirmed:
+        return {
+            "running": f"{label} crossed its decision boundary, but the decision waits for the randomization test "
+            "to confirm the crossing; keep collecting audits.",
+            "stopped": f"Stopped before a decision: {label} had crossed its decision boundary, but the "
+            "randomization test had not confirmed the crossing when the pilot was stopped.",
+            "end": f"The planned end was reached without a confirmed change in {label}: it crossed its decision "
+            "boundary, but the randomization test did not confirm the crossing.",
+        }[when]
+    return {
+        "running": f"No significant change yet in {label}; keep collecting audits.",
+        "stopped": f"Stopped before a decision: the pilot was stopped before its planned end without a significant "
+        f"change in {label}.",
+        "end": f"The planned end was reached without a significant improvement in {label}.",
+    }[when]
+
+
 def decide(
     checks: Sequence[CheckSummary],
     primaries: Sequence[PrimaryStatus],
@@ -187,6 +212,8 @@ def decide(
     runtime_days: float,
     min_days: float,
     end_reached: bool,
+    *,
+    stopped: bool = False,
 ) -> Verdict:
     """Combine checks, primary sequential status and guardrails into the pilot verdict.
 
@@ -200,6 +227,9 @@ def decide(
         Days since launch and the pre-registered minimum runtime.
     end_reached : bool
         The planned end (final analysis) has been reached.
+    stopped : bool
+        A person concluded the pilot before its planned end: the data as of the stop are described, without the
+        end-of-pilot rule, and an undecided pilot reads "stopped before a decision" instead of "keep collecting".
 
     Returns
     -------
@@ -237,14 +267,20 @@ def decide(
             reasons += [f"{_label(p)} improved significantly." for p in good]
             reasons += [f"At the planned end, {g.message}" for g in pending]
         else:
-            reasons += [
-                f"The planned end was reached without a significant improvement in {_label(p)}." for p in primaries
-            ]
+            reasons += [_no_decision(p, "end") for p in primaries]
         return Verdict("no_go", provisional, tuple(reasons))
+    if stopped and not end_reached:
+        if good:
+            reasons += [f"{_label(p)} improved significantly." for p in good]
+            reasons += [f"Stopped before a decision: when the pilot was stopped, {g.message}" for g in pending]
+        else:
+            reasons += [_no_decision(p, "stopped") for p in primaries]
+            reasons += [g.message for g in guardrails if not g.non_inferior]
+        return Verdict("continue", provisional, tuple(reasons))
     if good:
         reasons += [f"{_label(p)} improved significantly." for p in good]
         reasons += [f"Waiting on guardrails: {g.message}" for g in pending]
     else:
-        reasons += [f"No significant change yet in {_label(p)}; keep collecting audits." for p in primaries]
+        reasons += [_no_decision(p, "running") for p in primaries]
         reasons += [g.message for g in guardrails if not g.non_inferior]
     return Verdict("continue", provisional, tuple(reasons))

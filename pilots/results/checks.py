@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from analysis import reasons
 from analysis.checks import (
     ATTRITION_THRESHOLD,
     AUDIT_RATE_THRESHOLD,
@@ -90,6 +91,12 @@ def repeated(
     """The checks re-run at every look (sample ratio, coverage, audit rate, attrition) at their per-look bars."""
     bars = look_thresholds(look_days)
     arms = tuple(weights)
+    if now is None:  # not run: the honest reason is that nothing has arrived, not that there are too few units
+        message = reasons.describe(reasons.NO_AUDITS_YET)
+        return [
+            CheckResult(name, True, math.nan, math.nan, message, reasons.NO_AUDITS_YET)
+            for name in ("srm", "audit_coverage", "audit_rate", "attrition")
+        ]
     return [
         srm(panel, weights, now, bars["srm"]),
         coverage(panel, arms, now, unit, bars["audit_coverage"]),
@@ -105,6 +112,7 @@ def check_json(check: CheckResult, **extra: Any) -> dict[str, Any]:
     return {
         "name": check.name,
         "ok": bool(check.ok),
+        "ran": check.reason is None,  # a check that could not run (its `reason` says why) is not a pass
         "message": check.message,
         "statistic": clean(check.statistic),
         "p_value": clean(check.p_value),
@@ -174,7 +182,12 @@ def recent_attrition(
     last = attrition_checkpoint(now)
     if last is None or last >= panel.days:
         return CheckResult(
-            "attrition", True, math.nan, math.nan, "Attrition is checked once the pilot has two weeks of data."
+            "attrition",
+            True,
+            math.nan,
+            math.nan,
+            "Attrition is checked once the pilot has two weeks of data.",
+            reasons.NOT_YET,
         )
     first = last - RECENT_DAYS + 1
     if panel.member_audits is not None:

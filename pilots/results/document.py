@@ -2,7 +2,8 @@
 
 Time is defined by the data: `data_through` is the last day with audits on or before the cut (`as_of`, capped at
 `end_date`), so asking `as_of=D` gives exactly the answer a pilot that only ever received data up to D would give.
-The planned end is reached when `data_through` is the end date or the pilot was concluded by the cut.
+The planned end is reached when `data_through` is the end date or the pilot was concluded by the cut on or after its
+end date; a pilot concluded earlier is `stopped_early_on` that day and is described as of the stop.
 
 Every number goes through `pilots.results.metric.finite`, so the document never holds NaN or infinity: undefined
 values are null and carry a `reason` (a stable code) and a `message`.
@@ -35,8 +36,9 @@ from pilots.schemas.horizon import ensure_supported_horizon
 # (unit, period, auditor) sums instead of finer cells (the same fit, summed in another order: last digits move);
 # 5: the attrition check reads Fisher's exact test beyond 200 at-risk units an arm (Boschloo's below);
 # 6: the small-sample safeguard's randomization test is sequential (`analysis.sequential_randomization`)
-# 7: registered critical policies are judged on a confidence sequence (`analysis.confidence_sequence`)
-ENGINE_VERSION = "7"
+# 7: registered critical policies are judged on a confidence sequence (`analysis.confidence_sequence`);
+# 8: a pilot concluded before its planned end is no longer analysed as if it had reached it (`stopped_early_on`)
+ENGINE_VERSION = "8"
 
 
 def build_document(session: Session, pilot_id: int, as_of: date | None = None, *, keep: bool = True) -> dict[str, Any]:
@@ -116,12 +118,20 @@ def analyse_panel(
     return decisions.keep(document, plan.start_date, candidates if keep else [], replay)
 
 
-def _end_reached(pilot: Pilot, now: int | None, total: int, as_of: date | None) -> bool:
+def _end_reached(pilot: Pilot, now: int | None, total: int, as_of: date | None, end: date) -> bool:
+    """The data reach the planned end, or the pilot was concluded (by the cut) on or after its planned end day."""
     if now is not None and now >= total - 1:
         return True
-    if pilot.status == "concluded" and pilot.concluded_at is not None:
-        return as_of is None or as_of >= pilot.concluded_at.date()
-    return False
+    stopped_on = _concluded_on(pilot, as_of)
+    return stopped_on is not None and stopped_on >= end
+
+
+def _concluded_on(pilot: Pilot, as_of: date | None) -> date | None:
+    """The day the pilot was concluded, when that is on or before the cut (None while it runs at the cut)."""
+    if pilot.status != "concluded" or pilot.concluded_at is None:
+        return None
+    day = pilot.concluded_at.date()
+    return day if as_of is None or as_of >= day else None
 
 
 def _document(
@@ -142,11 +152,14 @@ def _document(
     design = plan.design
     total = looks.total_days(plan.start_date, plan.end_date)
     now = panel.last_day_with_audits()
-    end_reached = _end_reached(pilot, now, total, as_of)
+    end_reached = _end_reached(pilot, now, total, as_of, plan.end_date)
+    # Stopped by a person before the planned end: not the planned final analysis, so no end-of-pilot verdict and no
+    # final spending of what is left of alpha; the verdict describes the data as of the stop.
+    stopped_on = None if end_reached else _concluded_on(pilot, as_of)
     look_days = looks.planned_look_days(design.method, design.looks, total)
     taken = tuple(d for d in look_days if now is not None and d <= now)
     if design.method == "group_sequential" and end_reached and now is not None and (not taken or taken[-1] < now):
-        taken = (*taken, now)  # concluded early: the data so far are the final analysis
+        taken = (*taken, now)  # the planned end without audits on its last day(s): the data so far are the final one
     control, treatments = plan.control.name, tuple(arm.name for arm in plan.treatments)
     spending = SPENDING[design.spending]
     comparisons = _comparisons(panel, plan, look_days, taken, now, control, treatments, fixed)
@@ -186,6 +199,7 @@ def _document(
         runtime,
         design.min_days,
         end_reached,
+        stopped=stopped_on is not None,
     )
     reasons = list(verdict.reasons)
     if qa_results is not None and not qa_results.blinding.ok:
@@ -194,7 +208,13 @@ def _document(
     if now is None:
         reasons.insert(0, "No QA audits have arrived since the pilot started, so there is nothing to compare yet.")
     next_look = next((d for d in look_days if now is None or d > now), None)
-    if verdict.decision == "continue" and next_look is not None and design.method == "group_sequential":
+    if stopped_on is not None:
+        reasons.insert(
+            0,
+            f"Stopped early: the pilot was concluded on {stopped_on.isoformat()}, before its planned end "
+            f"({plan.end_date.isoformat()}); these results describe the data as of the stop.",
+        )
+    elif verdict.decision == "continue" and next_look is not None and design.method == "group_sequential":
         index = look_days.index(next_look) + 1
         when = (plan.start_date + timedelta(days=next_look)).isoformat()
         reasons.append(f"Next planned review: {when} (review {index} of {len(look_days)}).")
@@ -218,6 +238,7 @@ def _document(
         "runtime_days": runtime,
         "min_days": design.min_days,
         "end_reached": end_reached,
+        "stopped_early_on": stopped_on.isoformat() if stopped_on is not None else None,
         "design": {
             "method": design.method,
             "alpha": design.alpha,

@@ -30,12 +30,16 @@ class ResultsSummary:
     recommendation: str | None
     provisional: bool
     data_through: str | None
+    stopped: bool = False  # concluded before its planned end
 
 
 def _summary(document: dict[str, Any]) -> ResultsSummary:
     decision = document.get("decision") or {}
     return ResultsSummary(
-        decision.get("recommendation"), bool(decision.get("provisional")), document.get("data_through")
+        decision.get("recommendation"),
+        bool(decision.get("provisional")),
+        document.get("data_through"),
+        bool(document.get("stopped_early_on")),
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from analysis.checks import CheckResult
 from analysis.verdict import CheckSummary, NonInferiority, PrimaryStatus, Verdict, decide, non_inferiority
 from pilots.results.metric import Comparison
+from pilots.results.numbers import effect_digits, number
 
 CHECK_TITLES = {
     "srm": "sample ratio",
@@ -28,19 +29,19 @@ CHECK_TITLES = {
 
 
 def effect_text(value: float, proportion: bool, unit: str = "", digits: int = 1) -> str:
-    """0.014 -> "+1.4 points" for proportions; 2.5 -> "+2.5 s" otherwise (`digits` decimals)."""
+    """0.014 -> "+1.4 points" for proportions; -2.5 -> "−2.5 s" otherwise (`digits` decimals, a real minus sign:
+    `pilots.results.numbers.number`, as on the pages)."""
     if not math.isfinite(value):
         return "undefined"
     if proportion:
-        return f"{100 * value:+.{digits}f} points"
-    return f"{value:+.{digits}f}{' ' + unit if unit else ''}"
+        return f"{number(100 * value, digits, signed=True)} points"
+    return f"{number(value, digits, signed=True)}{' ' + unit if unit else ''}"
 
 
 def digits_for(proportion: bool, *values: float) -> int:
-    """Decimals that keep a sentence readable and its numbers distinguishable: one, or two for effects under one
-    point (a 0.5-point guardrail margin needs hundredths) or one second."""
-    finite_values = [abs(v) * (100 if proportion else 1) for v in values if v is not None and math.isfinite(v)]
-    return 1 if finite_values and max(finite_values) >= 1 else 2
+    """Decimals that keep a sentence readable and its numbers distinguishable (`numbers.effect_digits` on the values
+    in display units): one, or two for effects under one point or one second."""
+    return effect_digits(*(v * (100 if proportion else 1) for v in values if v is not None))
 
 
 def unit_of(comparison: Comparison) -> str:
@@ -109,9 +110,8 @@ def randomization_unconfirmed(
         if not test["confirms"]:
             decision = "a go" if verdict_good(primary) else "a no-go"
             out[primary] = (
-                f"{primary.metric} crossed its boundary, but with this few (or this unequally audited) units "
-                f"{decision} also needs the randomization test to cross in the same direction, and it has not "
-                f"({_reviews_read(test, alpha)}); keep collecting audits."
+                f"With this few (or this unequally audited) units, {decision} on {primary.metric} also needs the "
+                f"randomization test to cross in the same direction, and it has not yet ({_reviews_read(test, alpha)})."
             )
     return out
 
@@ -135,8 +135,9 @@ def verdict_good(primary: PrimaryStatus) -> bool:
 
 
 def unconfirmed_status(primary: PrimaryStatus) -> PrimaryStatus:
-    """The primary as the verdict sees it when its benefit crossing is not confirmed: not crossed yet."""
-    return replace(primary, crossing="none")
+    """The primary as the verdict sees it when its crossing is not confirmed: not crossed yet, waiting for the
+    randomization test (the reasons say the boundary was crossed)."""
+    return replace(primary, crossing="none", unconfirmed=True)
 
 
 def confirm_harm(comparison: Comparison, result: NonInferiority, alpha: float) -> NonInferiority:
@@ -207,5 +208,7 @@ def verdict(
     runtime_days: int,
     min_days: int,
     end_reached: bool,
+    *,
+    stopped: bool = False,
 ) -> Verdict:
-    return decide(check_summaries(checks), primaries, guardrails, runtime_days, min_days, end_reached)
+    return decide(check_summaries(checks), primaries, guardrails, runtime_days, min_days, end_reached, stopped=stopped)

@@ -369,7 +369,8 @@ DECISIONS: tuple[str, ...] = ("roll_out", "do_not_roll_out", "stopped")
 
 
 class ConcludeRequest(InputModel):
-    """The optional body of `POST /pilots/{id}/conclude`: the decision record and a note for the audit trail.
+    """The body of `POST /pilots/{id}/conclude`: the decision record (required, as on the page's form) and a note for
+    the audit trail.
 
     `rationale` is required when the decision differs from the engine's recommendation at that moment (`roll_out`
     without a `go`, `do_not_roll_out` without a `no_go`) and for `stopped`; that rule needs the recommendation, so it
@@ -378,24 +379,14 @@ class ConcludeRequest(InputModel):
 
     model_config = ConfigDict(strict=True, json_schema_extra={"examples": [examples.CONCLUDE]})
 
-    decision: Decision | None = Field(
-        default=None,
-        description=(
-            "What was decided: roll_out, do_not_roll_out, or stopped (for another reason). Omitted: the pilot ends "
-            "without a decision record."
-        ),
+    decision: Decision = Field(
+        description="What was decided: roll_out, do_not_roll_out, or stopped (for another reason).",
     )
     rationale: Text | None = Field(
         default=None,
         description="Why; required when the decision differs from the engine's recommendation, and for `stopped`.",
     )
     note: Text | None = Field(default=None, description="Why the pilot ends now (recorded in the audit trail).")
-
-    @model_validator(mode="after")
-    def _rationale_needs_decision(self) -> ConcludeRequest:
-        if self.rationale is not None and self.rationale.strip() and self.decision is None:
-            raise rule_errors("ConcludeRequest", [(("decision",), "is required with a rationale", None)])
-        return self
 
 
 class DecisionPublic(OutputModel):

@@ -97,3 +97,32 @@ def test_provisional_before_minimum_runtime():
 def test_needs_a_primary():
     with pytest.raises(ValueError, match="primaries"):
         decide(OK, [], [], 1, 1, False)
+
+
+def test_a_pilot_stopped_before_its_end_is_not_judged_as_if_it_ran_its_course():
+    none = PrimaryStatus("accuracy", "none", summary="+0.4 points, interval -1.0 to +1.8")
+    stopped = decide(OK, [none], [_guard_ok()], 10, 14, False, stopped=True)
+    assert stopped.decision == "continue" and stopped.provisional
+    assert stopped.reasons[1] == (
+        "Stopped before a decision: the pilot was stopped before its planned end without a significant change in "
+        "accuracy (+0.4 points, interval -1.0 to +1.8)."
+    )
+    assert not any("keep collecting" in r or "planned end was reached" in r for r in stopped.reasons)
+    # A boundary crossed before the stop is still a decision; the planned end, when reached, decides as before.
+    assert decide(OK, [ACC_UP], [_guard_ok()], 20, 14, False, stopped=True).decision == "go"
+    assert decide(OK, [none], [_guard_ok()], 42, 14, True, stopped=True).decision == "no_go"
+
+
+def test_a_crossing_waiting_for_confirmation_says_so():
+    waiting = PrimaryStatus("accuracy", "none", summary="+2.6 points, interval +1.3 to +4.0", unconfirmed=True)
+    running = decide(OK, [waiting], [_guard_ok()], 20, 14, False)
+    assert running.decision == "continue"
+    assert running.reasons[0] == (
+        "accuracy (+2.6 points, interval +1.3 to +4.0) crossed its decision boundary, but the decision waits for the "
+        "randomization test to confirm the crossing; keep collecting audits."
+    )
+    assert not any("No significant change" in r for r in running.reasons)
+    end = decide(OK, [waiting], [_guard_ok()], 42, 14, True)
+    assert end.decision == "no_go" and "did not confirm the crossing" in end.reasons[0]
+    stopped = decide(OK, [waiting], [_guard_ok()], 20, 14, False, stopped=True)
+    assert "had not confirmed the crossing when the pilot was stopped" in stopped.reasons[0]

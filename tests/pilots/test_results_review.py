@@ -101,11 +101,11 @@ def test_guardrail_messages_in_points_and_seconds_never_infinite():
     rate = verdicts.guardrail_result(
         _comparison("critical_error_rate", True, _Outcome(0.0003736, -0.005774, 0.006521)), 0.005, False, 1
     )
-    assert "0.50 points" in rate.message and "+0.04 points (interval -0.58 points to +0.65 points)" in rate.message
+    assert "0.50 points" in rate.message and "+0.04 points (interval −0.58 points to +0.65 points)" in rate.message
     seconds = verdicts.guardrail_result(
         _comparison("handle_time", False, _Outcome(-0.4072, -2.69, 1.88)), 0.05, True, 1
     )
-    assert "(2.7 s)" in seconds.message and "-0.4 s (interval -2.7 s to +1.9 s)" in seconds.message
+    assert "(2.7 s)" in seconds.message and "−0.4 s (interval −2.7 s to +1.9 s)" in seconds.message
     open_interval = verdicts.guardrail_result(
         _comparison("handle_time", False, _Outcome(-0.4, -math.inf, math.inf)), 0.05, True, 1
     )
@@ -138,7 +138,7 @@ def test_harm_crossing_also_needs_the_randomization_test_when_the_safeguard_appl
     primary = PrimaryStatus("Accuracy", "down", "higher_is_better", "-2.0 points")
     comparison = type("C", (), {"extra": {"randomization": _read(0.2, "2026-03-08", None)}})()
     unconfirmed = verdicts.randomization_unconfirmed([comparison], [primary], 0.05)
-    assert "a no-go also needs the randomization test" in unconfirmed[primary]
+    assert "a no-go on Accuracy also needs the randomization test" in unconfirmed[primary]
 
 
 def test_very_unequal_audits_bring_the_randomization_safeguard_beyond_30_units():
@@ -241,7 +241,7 @@ def test_primary_summary_never_shows_an_estimate_outside_its_interval_unexplaine
         _comparison("critical_error_rate", True, _Outcome(0.009, -0.004, 0.003)), 0.005, False, 1
     )
     assert (
-        "+0.90 points at the latest look, above the confidence sequence of -0.40 points to +0.30 points"
+        "+0.90 points at the latest look, above the confidence sequence of −0.40 points to +0.30 points"
         in guard.message
     )
 

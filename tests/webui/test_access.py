@@ -27,7 +27,7 @@ ALLOWED = {"owner", "collaborator", "admin"}
 BODIES = {
     "/roster": {"data": "moderator_id,team,site,language,tenure_months\nm1,t1,Lisbon,en,12\n"},
     "/outcomes": {"json": {"outcomes": []}},
-    "/conclude": {"json": {}},
+    "/conclude": {"json": {"decision": "stopped", "rationale": "Access test."}},
     "/collaborators": {"json": {"users": []}},
 }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pilots import decisions
+from pilots import decisions, lifecycle
 from pilots.models import Pilot
 from tests.webui.test_api_pilots import launched
 
@@ -92,10 +92,12 @@ def test_only_writers_may_decide(api, session):
     assert _conclude(api, pilot["id"], "admin", decision="stopped", rationale="Budget cut.").status_code == 200
 
 
-def test_conclude_without_a_decision_and_old_concluded_pilots_have_none(api, session):
+def test_conclude_without_a_decision_is_refused_and_old_concluded_pilots_have_none(api, session):
     pilot = launched(api, session)
-    response = api.as_("pm").post(f"/api/v1/pilots/{pilot['id']}/conclude")
-    assert response.status_code == 200 and response.json["decision"] is None
+    refused = api.as_("pm").post(f"/api/v1/pilots/{pilot['id']}/conclude", json={})
+    assert refused.status_code == 422 and refused.json["error"]["details"][0]["field"] == "decision"
+    lifecycle.conclude_pilot(session, pilot["id"], "pm-user")  # as pilots concluded before decisions were required
+    session.commit()
     row = session.get(Pilot, pilot["id"])
     assert row.decision is None and row.decision_by is None
     listing = api.get("/api/v1/pilots?status=concluded").json["items"]
@@ -107,8 +109,8 @@ def test_the_openapi_document_describes_the_decision_record(client):
     schemas = document["components"]["schemas"]
     conclude = schemas["ConcludeRequest"]["properties"]
     assert set(conclude) == {"decision", "rationale", "note"}
-    choices = next(option for option in conclude["decision"]["anyOf"] if option.get("type") == "string")
-    assert choices["enum"] == ["roll_out", "do_not_roll_out", "stopped"]
+    assert conclude["decision"]["enum"] == ["roll_out", "do_not_roll_out", "stopped"]
+    assert schemas["ConcludeRequest"]["required"] == ["decision"]
     assert set(schemas["DecisionPublic"]["properties"]) == {
         "decision", "rationale", "by", "at", "recommendation", "provisional"
     }  # fmt: skip

@@ -68,10 +68,12 @@ def test_json_with_a_suffix_or_charset_is_json(api, session):
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/json"])
-def test_body_less_conclude_and_launch_work_as_before(api, session, content_type):
+def test_body_less_launch_works_and_body_less_conclude_asks_for_the_decision(api, session, content_type):
     running = launched(api, session)["id"]
     concluded = api.as_("pm").post(f"/api/v1/pilots/{running}/conclude", data="", content_type=content_type)
-    assert concluded.status_code == 200 and concluded.json["status"] == "concluded"
+    assert concluded.status_code == 422 and concluded.json["error"]["details"][0]["field"] == "decision"
+    body = {"decision": "stopped", "rationale": "Making room on the layer."}
+    assert api.as_("pm").post(f"/api/v1/pilots/{running}/conclude", json=body).status_code == 200
     draft = create(api)["id"]
     add_roster(session, draft)
     launch = api.as_("pm").post(f"/api/v1/pilots/{draft}/launch", data="", content_type=content_type)
@@ -80,5 +82,6 @@ def test_body_less_conclude_and_launch_work_as_before(api, session, content_type
 
 def test_conclude_with_a_json_note(api, session):
     running = launched(api, session)["id"]
-    response = api.as_("pm").post(f"/api/v1/pilots/{running}/conclude", json={"note": "Enough data."})
+    body = {"decision": "stopped", "rationale": "Enough data.", "note": "Enough data."}
+    response = api.as_("pm").post(f"/api/v1/pilots/{running}/conclude", json=body)
     assert response.status_code == 200 and response.json["status"] == "concluded"

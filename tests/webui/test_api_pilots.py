@@ -190,7 +190,8 @@ def test_admin_can_do_everything(api, session):
     add_roster(session, pilot["id"])
     assert api.as_("admin").patch(f"/api/v1/pilots/{pilot['id']}", json={"name": "Renamed"}).status_code == 200
     assert api.as_("admin").post(f"/api/v1/pilots/{pilot['id']}/launch").status_code == 200
-    assert api.as_("admin").post(f"/api/v1/pilots/{pilot['id']}/conclude").status_code == 200
+    stopped = {"decision": "stopped", "rationale": "Test over."}
+    assert api.as_("admin").post(f"/api/v1/pilots/{pilot['id']}/conclude", json=stopped).status_code == 200
 
 
 # --- edit, launch, conclude ------------------------------------------------------------------------------------------
@@ -291,21 +292,25 @@ def test_launch_unknown_pilot_is_404(api):
 
 def test_conclude_only_from_running(api, session):
     draft = create(api)
-    assert api.as_("pm").post(f"/api/v1/pilots/{draft['id']}/conclude").status_code == 409
+    stopped = {"decision": "stopped", "rationale": "Never ran."}
+    assert api.as_("pm").post(f"/api/v1/pilots/{draft['id']}/conclude", json=stopped).status_code == 409
     pilot = launched(api, session)
     url = f"/api/v1/pilots/{pilot['id']}/conclude"
-    response = api.as_("pm").post(url, json={"note": "Guardrail breached"})
+    response = api.as_("pm").post(
+        url, json={"decision": "stopped", "rationale": "Guardrail breached", "note": "Guardrail breached"}
+    )
     assert response.status_code == 200
     assert response.json["status"] == "concluded" and response.json["concluded_at"] is not None
     assert response.json["plan_hash"] == pilot["plan_hash"]
-    assert api.as_("pm").post(url).status_code == 409
+    assert api.as_("pm").post(url, json={"decision": "stopped", "rationale": "again"}).status_code == 409
     assert api.as_("pm").patch(f"/api/v1/pilots/{pilot['id']}", json={"name": "x"}).status_code == 409
 
 
 def test_conclude_rejects_bad_body(api, session):
     pilot = launched(api, session)
     url = f"/api/v1/pilots/{pilot['id']}/conclude"
-    assert api.as_("pm").post(url, json={"verdict": "go"}).json["error"]["details"][0]["field"] == "verdict"
+    fields = [d["field"] for d in api.as_("pm").post(url, json={"verdict": "go"}).json["error"]["details"]]
+    assert sorted(fields) == ["decision", "verdict"]
     assert api.as_("pm").post(url, data="{", content_type="application/json").status_code == 422
     assert api.get(f"/api/v1/pilots/{pilot['id']}").json["status"] == "running"
 
@@ -320,7 +325,7 @@ def test_every_change_is_an_event_with_its_actor(api, session):
     api.as_("admin").patch(url, json={})  # no change, no event
     add_roster(session, pilot["id"])
     api.as_("pm").post(f"{url}/launch")
-    api.as_("admin").post(f"{url}/conclude", json={"note": "done"})
+    api.as_("admin").post(f"{url}/conclude", json={"decision": "stopped", "rationale": "Done.", "note": "done"})
     trail = api.as_("viewer").get(f"{url}/events").json["items"]
     assert [(e["action"], e["actor"]) for e in trail] == [
         ("pilot.created", "pm-user"),

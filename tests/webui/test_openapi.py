@@ -60,7 +60,8 @@ def test_request_models_are_the_validating_models(client):
     for status in ("401", "403", "422"):
         assert status in create["responses"]
     conclude = document["paths"]["/api/v1/pilots/{pilot_id}/conclude"]["post"]
-    assert conclude["requestBody"]["required"] is False
+    assert conclude["requestBody"]["required"] is True
+    assert "decision" in document["components"]["schemas"]["ConcludeRequest"]["required"]
 
 
 def test_415_is_declared_exactly_where_a_body_is_read(client):

@@ -62,7 +62,7 @@ def test_go_verdict_with_reasons_and_sentences(app, signed_in):
         "Control. That is a clear improvement." in page
     )
     assert "The interval rules out a worsening bigger than the allowed margin of 0.5 points." in page
-    assert "Critical error rate went down by 0.1 points (95% interval −0.4 to 0.2 points)" in page
+    assert "Critical error rate went down by 0.10 points (95% interval −0.40 to 0.20 points)" in page
     # Handle time's relative 5% margin, on a control mean of 41.3 s: 2.065 s.
     # The interval is in the estimate's unit; the relative change is its own clause.
     assert (

@@ -38,13 +38,13 @@ def test_no_change_and_noise():
 
 def test_a_futility_stop_says_more_weeks_would_not_help():
     text = wording.metric_sentence(ACCURACY, _comparison(-0.001, -0.02, 0.018, crossing="futility"))
-    assert text.startswith("Accuracy did not change (95% interval \u22122 to 2 points)")
+    assert text.startswith("Accuracy went down by 0.1 points (95% interval \u22122.0 to 1.8 points)")
     assert "stopped here for futility" in text and text.endswith("would probably not change the answer.")
 
 
 def test_guardrail_that_may_breach_its_margin():
     text = wording.metric_sentence(CRITICAL, _comparison(0.004, 0.001, 0.007), margin=0.005)
-    assert "went up by 0.4 points" in text
+    assert "went up by 0.40 points (95% interval 0.10 to 0.70 points)" in text
     assert text.endswith("does not rule out a worsening bigger than the allowed margin of 0.5 points.")
 
 

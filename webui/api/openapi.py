@@ -45,7 +45,7 @@ def _validation_failed(request, response, error, instance, model_adapter) -> Non
 _NAMES: dict[str, type] = {}
 
 # Operations whose JSON body may be omitted (spectree marks every declared body as required).
-OPTIONAL_BODIES: set[str] = {"concludePilot"}
+OPTIONAL_BODIES: set[str] = set()
 # Operations that also take a CSV body (`Content-Type: text/csv`, a header row then one record per line).
 CSV_BODIES: set[str] = {"replaceRoster", "addLateJoiners", "ingestOutcomes"}
 CSV_CONTENT = {"schema": {"type": "string", "description": "CSV text: a header row, then one record per line."}}

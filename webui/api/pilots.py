@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from flask import current_app, g, jsonify, url_for
+from flask import current_app, g, jsonify, request, url_for
 
 from pilots import access, lifecycle
 from pilots.errors import ValidationFailed, problem
@@ -145,12 +145,17 @@ def launch_pilot(pilot_id: int):
 def conclude_pilot(pilot_id: int):
     """End a running pilot (409 otherwise), with its decision record.
 
-    The body is optional: `{"decision": "roll_out" | "do_not_roll_out" | "stopped", "rationale": "...",
-    "note": "..."}`. The engine's recommendation at this moment is stored with the decision; a decision that differs
-    from it, or `stopped`, needs a rationale (422 naming `rationale`). The note goes to the audit trail. Without a
-    decision the pilot ends with `decision: null`.
+    The body is `{"decision": "roll_out" | "do_not_roll_out" | "stopped", "rationale": "...", "note": "..."}`;
+    `decision` is required (422 naming it), as on the page's form. The engine's recommendation at this moment is
+    stored with the decision; a decision that differs from it, or `stopped`, needs a rationale (422 naming
+    `rationale`). The note goes to the audit trail.
     """
-    body = json_body(ConcludeRequest, optional=True)
+    if not request.get_data(cache=True).strip():
+        raise ValidationFailed(
+            "Concluding a pilot records its decision.",
+            [problem("decision", "is required: roll_out, do_not_roll_out or stopped")],
+        )
+    body = json_body(ConcludeRequest)
     pilot = lifecycle.conclude_pilot(
         get_session(), pilot_id, actor(), body.note, decision=body.decision, rationale=body.rationale
     )

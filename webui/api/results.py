@@ -80,6 +80,11 @@ class ResultsDocument(BaseModel):
     data_version: int
     runtime_days: int
     end_reached: bool
+    stopped_early_on: date | None = Field(
+        default=None,
+        description="The day a person concluded the pilot before its planned end (the results describe the data as "
+        "of that stop, not an end-of-pilot analysis); null otherwise.",
+    )
     design: dict[str, Any]
     decision: ResultsDecision
     srm: ResultsSrm

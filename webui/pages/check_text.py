@@ -40,17 +40,24 @@ def group_sizes(srm: Mapping[str, Any], names: Mapping[str, str], unit: str | No
     shown = plain.join([f"{plain.arm_name(names, arm)} {n:,}" for arm, n in counts.items()])
     text = f"{shown} {plural if total != 1 else singular}"
     if weight_sum:
-        planned = {arm: total * weights.get(arm, 0) / weight_sum for arm in counts}
-        values = set(round(v) for v in planned.values())
+        planned = {arm: _share(total * weights.get(arm, 0) / weight_sum) for arm in counts}
+        values = set(planned.values())
         if len(values) == 1:
-            text += f", against a planned {values.pop():,} each"
+            text += f", against a planned {values.pop()} each"
         else:
             text += ", against a planned " + plain.join(
-                [f"{round(v):,} in {plain.arm_name(names, arm)}" for arm, v in planned.items()]
+                [f"{v} in {plain.arm_name(names, arm)}" for arm, v in planned.items()]
             )
     if srm.get("ok", True):
         return text + "."
     return text + ": further from the plan than chance allows, so who is counted in which group needs checking."
+
+
+def _share(value: float) -> str:
+    """A planned group size: whole when it is whole, else one decimal (21 teams split evenly is 10.5 each, never a
+    rounded 10 that the counts 10 and 11 would contradict)."""
+    rounded = round(value, 1)
+    return f"{rounded:,.0f}" if rounded == int(rounded) else f"{rounded:,.1f}"
 
 
 def _phrase(row: Mapping[str, Any], unit_plural: str) -> str:
@@ -100,6 +107,8 @@ def message(check: Mapping[str, Any], document: Mapping[str, Any], names: Mappin
     """The check's sentence for people: rebuilt from numbers where the engine's is technical."""
     unit = document.get("unit")
     name = check.get("name")
+    if not check.get("ran", True):  # not run: its own reason, never counts that suggest it was checked
+        return with_names(str(check.get("message") or ""), names)
     if name in ("srm", "sample_ratio") and document.get("srm"):
         return group_sizes(document["srm"], names, unit)
     if name in ("covariate_balance", "balance") and "rows" in check:

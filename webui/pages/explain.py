@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from webui.figures.scale import decimals_for, scale_for
-from webui.pages.wording import compact, number, p_value
+from webui.figures.scale import scale_for
+from webui.pages.wording import compact, number, p_value, sentence_decimals
 
 
 def adjustment(metric: dict[str, Any], comparison: dict[str, Any]) -> str | None:
@@ -35,8 +35,7 @@ def raw_difference(metric: dict[str, Any], comparison: dict[str, Any]) -> str | 
         return None
     scale = scale_for(metric)
     shown = scale.show(raw)
-    adjusted = scale.show(comparison.get("difference"))
-    decimals = max(1, decimals_for([shown, adjusted] if adjusted is not None else [shown]))
+    decimals = sentence_decimals(metric, comparison)  # the precision of the estimate's sentence above it
     unit = f" {scale.change_unit}" if scale.change_unit else ""
     return (
         f"The estimate above is adjusted for the pre-pilot period; the raw difference between the group averages "
@@ -105,14 +104,20 @@ def reviews(document: dict[str, Any]) -> str | None:
         upcoming = design.get("next_look")
         if not dates:
             return days or None
-        if taken == 0:
+        if taken == 0 and document.get("stopped_early_on"):
+            text = (
+                f"The pilot was stopped before its first planned review ({dates[0]}), so there is no design-valid "
+                "interval."
+            )
+        elif taken == 0:
             text = (
                 f"The first of {len(dates)} planned reviews is on {dates[0]}; "
                 "until then there is no design-valid interval."
             )
         else:
             text = f"Review {taken} of {len(dates)} done (on {dates[taken - 1]})."
-            if upcoming and taken < len(dates) and not document.get("end_reached"):
+            ended = document.get("end_reached") or document.get("stopped_early_on")
+            if upcoming and taken < len(dates) and not ended:
                 text += f" Next planned review: {upcoming} (review {taken + 1} of {len(dates)})."
         return f"{text} {days}".strip()
     if design.get("method") == "always_valid":

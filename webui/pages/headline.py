@@ -3,7 +3,8 @@
 A provisional `go` reads "Go (provisional)" with "Promising: wait until <date> to decide", never "roll it out": the
 date is the day the pilot reaches its registered minimum runtime. A concluded pilot says whether it ended at its
 planned end (only when the data reach the end date), because a boundary was crossed, or because a person stopped it
-early (who, when and their note), next to the recorded decision when there is one.
+early (who, when and their note), next to the recorded decision when there is one. A pilot stopped early without a
+decision reads "Stopped before a decision", never "Keep running" or "wait until".
 """
 
 from __future__ import annotations
@@ -19,6 +20,19 @@ PROVISIONAL = {
     "go": ("Go (provisional)", "Promising: wait until {date} to decide."),
     "no_go": ("No-go (provisional)", "Looks worse so far: wait until {date} to decide."),
     "continue": ("Keep running", "Too early to tell: keep the pilot running at least until {date}."),
+}
+# A pilot a person stopped before its planned end: the analysis of the data as of the stop, never "keep running"
+# or "wait until" (nobody will wait: the pilot has ended).
+STOPPED = {
+    "go": (
+        "Go (provisional)",
+        "Promising when it was stopped on {stopped}, but before its minimum runtime: too early to act on.",
+    ),
+    "no_go": ("No-go (provisional)", "Looked worse when it was stopped on {stopped}, before its minimum runtime."),
+    "continue": (
+        "Stopped before a decision",
+        "The pilot was stopped on {stopped}, before its planned end, without enough evidence either way.",
+    ),
 }
 DECISIONS = {
     "roll_out": "Roll it out",
@@ -137,6 +151,18 @@ def headline(pilot: Pilot, document: dict[str, Any], conclusion: Conclusion | No
     provisional = bool(decision.get("provisional")) and recommendation in PROVISIONAL
     decide_on = minimum_runtime_date(pilot, document)
     label, summary = verdict.label, verdict.summary
+    stopped = document.get("stopped_early_on")
+    if stopped and recommendation in STOPPED and (provisional or recommendation == "continue"):
+        label, template = STOPPED[recommendation]
+        summary = template.format(stopped=stopped)
+        return Headline(
+            label=label,
+            css=verdict.css + (" provisional" if provisional else ""),
+            summary=summary,
+            provisional=provisional,
+            decide_on=None,
+            ending=ending(pilot, document, conclusion),
+        )
     if provisional:
         label, template = PROVISIONAL[recommendation]
         shown = decide_on.isoformat() if decide_on else "the minimum runtime is reached"
@@ -151,9 +177,12 @@ def headline(pilot: Pilot, document: dict[str, Any], conclusion: Conclusion | No
     )
 
 
-def list_label(recommendation: str | None, provisional: bool) -> tuple[str, str]:
-    """(label, css) for the badge on the pilots list: "Go (provisional)" while provisional."""
+def list_label(recommendation: str | None, provisional: bool, stopped: bool = False) -> tuple[str, str]:
+    """(label, css) for the badge on the pilots list: "Go (provisional)" while provisional, "Stopped before a
+    decision" for a pilot stopped early without one."""
     verdict = wording.verdict(recommendation)
+    if stopped and recommendation == "continue":
+        return STOPPED["continue"][0], verdict.css
     if provisional and recommendation in PROVISIONAL:
         return PROVISIONAL[recommendation][0], verdict.css + " provisional"
     return verdict.label, verdict.css

@@ -76,7 +76,7 @@ def _decision(pilot: Pilot) -> str:
 
 
 def _row(pilot: Pilot, summary: ResultsSummary | None) -> PilotRow:
-    verdict = list_label(summary.recommendation, summary.provisional) if summary else None
+    verdict = list_label(summary.recommendation, summary.provisional, summary.stopped) if summary else None
     return PilotRow(
         pilot=pilot,
         unit="Teams" if pilot.unit == "team" else "Moderators",

@@ -14,7 +14,7 @@ from webui.pages.chart_view import ChartView
 from webui.pages.chart_view import chart as _chart
 
 # The schedule line and the provisional note already say these; the engine's own reasons would repeat them.
-REPEATED_REASONS = ("Next planned review:", "Provisional:", "The decision was reached on")
+REPEATED_REASONS = ("Next planned review:", "Provisional:", "The decision was reached on", "Stopped early:")
 
 
 @dataclass
@@ -23,6 +23,14 @@ class CheckRow:
     ok: bool
     message: str
     p_value: str
+    ran: bool = True  # False: the check could not run (the message says why); shown as not run, never as passed
+
+    @property
+    def state(self) -> str:
+        """The row's css class and state: pass, fail or not-run."""
+        if not self.ran:
+            return "not-run"
+        return "pass" if self.ok else "fail"
 
 
 @dataclass
@@ -46,6 +54,7 @@ class MetricView:
     adjusted: bool = False
     breakdown: qa_view.Breakdown | None = None
     sensitivity: list[qa_view.Sensitivity] = field(default_factory=list)
+    dated: str | None = None  # which day the sentences' numbers are from, when the banner's are from another
 
 
 @dataclass
@@ -65,6 +74,7 @@ class ResultsView:
     method_notes: list[str] = field(default_factory=list)
     conclusion: headline.Conclusion | None = None
     decided_on: str | None = None
+    decided_note: str | None = None
     follow_up: str | None = None
     qa_health: qa_health_view.QaHealth | None = None
     critical_breaches: list[str] = field(default_factory=list)  # "Accuracy in Violent extremism"
@@ -79,7 +89,8 @@ def _checks(document: dict[str, Any], names: dict[str, str]) -> list[CheckRow]:
     for check in checks:
         text = check_text.message(check, document, names)
         shown_p = "" if re.search(r"\bp [=<]", text) else wording.p_value(check.get("p_value"))
-        rows.append(CheckRow(wording.check_title(check), bool(check.get("ok")), text, shown_p))
+        ran = bool(check.get("ran", check.get("reason") is None))
+        rows.append(CheckRow(wording.check_title(check), bool(check.get("ok")), text, shown_p, ran))
     return rows
 
 
@@ -87,7 +98,13 @@ def _provisional_note(document: dict[str, Any], pilot: Pilot, decide_on: str | N
     design = pilot.design or {}
     days = document.get("min_days") or design.get("min_days", design.get("min_runtime_days"))
     runtime = f"its minimum runtime of {days} days" if days else "its minimum runtime"
-    when = f" (data through {decide_on})" if decide_on else ""
+    if document.get("stopped_early_on"):
+        return (
+            f"Provisional: the pilot was stopped on {document['stopped_early_on']}, before it reached {runtime}. "
+            "Early numbers move a lot; do not act on them alone."
+        )
+    # `decide_on` is a future day: it is when the runtime will be reached, never what the data run through now.
+    when = f" (reached once the data run through {decide_on})" if decide_on else ""
     return (
         f"Provisional: the pilot has not yet reached {runtime}{when}. Early numbers move a lot; do not act on them yet."
     )
@@ -129,8 +146,9 @@ def _metric_view(
     alpha = float((pilot.design or {}).get("alpha", 0.05))
     control = plain.arm_name(names, "control")
     comparisons = [_named(c, names) for c in metric.get("comparisons") or []]
+    valid = (document.get("decision") or {}).get("recommendation") != "invalid"
     sentences = [
-        wording.metric_sentence(metric, comparison, level=level, margin=margin, control=control)
+        wording.metric_sentence(metric, comparison, level=level, margin=margin, control=control, valid=valid)
         for comparison in comparisons
     ]
     notes = [note for comparison in comparisons for note in _comparison_notes(metric, comparison, alpha, control)]
@@ -202,6 +220,8 @@ def results_view(document: dict[str, Any], pilot: Pilot, conclusion: headline.Co
     order = {"primary": 0, "guardrail": 1, "secondary": 2}
     metrics = sorted(document.get("metrics") or [], key=lambda m: order.get(m.get("role", ""), 3))
     banner = headline.headline(pilot, document, conclusion)
+    decided_on, through = decision.get("decided_on"), document.get("data_through")
+    earlier = bool(decided_on and through and decided_on != through)
     policies = sorted({str(row.get("value")) for m in metrics for row in m.get("by_policy") or []})
     policies += [str(c.get("policy")) for m in metrics for c in m.get("critical_policies") or []]
     return ResultsView(
@@ -218,16 +238,38 @@ def results_view(document: dict[str, Any], pilot: Pilot, conclusion: headline.Co
         level=level,
         checks=_checks(document, names),
         srm_counts=dict((document.get("srm") or {}).get("counts") or {}),
-        metrics=[_metric_view(metric, pilot, level, index, document, names) for index, metric in enumerate(metrics)],
+        metrics=[
+            _dated(_metric_view(metric, pilot, level, index, document, names), through, decided_on if earlier else None)
+            for index, metric in enumerate(metrics)
+        ],
         schedule=explain.reviews(document),
         unit_label="Teams" if document.get("unit") == "team" else "Moderators",
         method_notes=[str(note) for note in document.get("notes") or []],
         conclusion=conclusion,
-        decided_on=decision.get("decided_on"),
+        decided_on=decided_on,
+        decided_note=_decided_note(decided_on, through) if decided_on else None,
         follow_up=_follow_up(decision),
         qa_health=qa_health_view.qa_health(document, names),
         critical_breaches=_breaches(metrics),
     )
+
+
+def _decided_note(decided_on: str, through: str | None) -> str:
+    """The line under the banner of a decided pilot, saying which day the reasons' figures are from."""
+    text = f"Decision reached on {decided_on}; a sequential decision, once made, stands."
+    if through and through != decided_on:
+        text += (
+            f" The reasons below give the figures at the decision on {decided_on}; each metric further down shows "
+            f"the latest, data through {through}."
+        )
+    return text
+
+
+def _dated(view: MetricView, through: str | None, decided_on: str | None) -> MetricView:
+    """Label the metric's sentences with their day when the banner's figures are from the (earlier) decision."""
+    if decided_on and through:
+        view.dated = f"Latest, data through {through} (the decision on {decided_on} used the figures in the banner)."
+    return view
 
 
 def _breaches(metrics: list[dict[str, Any]]) -> list[str]:

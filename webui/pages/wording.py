@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pilots.catalog import METRICS
+from pilots.results.numbers import MINUS, effect_digits, number
 from webui.figures.effects import harmful_margin
-from webui.figures.scale import Scale, decimals_for, metric_label, scale_for
+from webui.figures.scale import Scale, metric_label, scale_for
 from webui.plain import humanize
-
-MINUS = "\u2212"
 
 
 @dataclass(frozen=True)
@@ -69,16 +68,6 @@ ROLE_LABELS = {"primary": "Primary metric", "guardrail": "Guardrail", "secondary
 
 def verdict(recommendation: str | None) -> Verdict:
     return VERDICTS.get(recommendation or "", NO_VERDICT)
-
-
-def number(value: float | None, decimals: int, signed: bool = False) -> str:
-    """`value` rounded, with a real minus sign (and a plus when `signed`); "n/a" when there is no value."""
-    if value is None:
-        return "n/a"
-    text = f"{abs(value):,.{decimals}f}"
-    if round(value, decimals) < 0:
-        return MINUS + text
-    return ("+" + text) if signed and round(value, decimals) > 0 else text
 
 
 def compact(value: float) -> str:
@@ -153,12 +142,23 @@ def _inverted(comparison: dict[str, Any]) -> bool:
 
 
 def _readable_decimals(values: list[float]) -> int:
-    """`decimals_for`, plus digits while a non-zero value would print as 0 (an interval "0 to 6" that excludes
-    zero reads as a contradiction)."""
-    decimals = decimals_for(values)
+    """`effect_digits` (the precision of the engine's reasons, so the banner and the body agree), plus digits while
+    a non-zero value would print as 0 (an interval "0.0 to 6.0" that excludes zero reads as a contradiction)."""
+    decimals = effect_digits(*values)
     while decimals < 3 and any(v != 0 and round(v, decimals) == 0 for v in values):
         decimals += 1
     return decimals
+
+
+def sentence_decimals(metric: dict[str, Any], comparison: dict[str, Any]) -> int:
+    """The decimals of the metric's sentence about `comparison` (its estimate and interval), which every other number
+    about the same comparison (the raw difference) uses too."""
+    scale = scale_for(metric)
+    difference = comparison.get("difference")
+    if difference is None:
+        return 1
+    bounds = usable_interval(comparison)
+    return _readable_decimals([scale.show(v) for v in bounds] if bounds else [scale.show(difference)])
 
 
 def metric_sentence(
@@ -168,10 +168,12 @@ def metric_sentence(
     level: str = "95%",
     margin: float | None = None,
     control: str = "control",
+    valid: bool = True,
 ) -> str:
     """ "Accuracy went up by 1.4 points (95% interval 0.6 to 2.2) in the treatment group, compared with control." plus
     what that means: a clear improvement, a clear worsening, or not distinguishable from no change yet. Without an
-    estimate or an interval it says so, with the reason."""
+    estimate or an interval it says so, with the reason. While a data-quality check fails (`valid` false) it says
+    the estimate cannot be trusted instead of what it means."""
     scale = scale_for(metric)
     label = metric_label(metric)
     arm = comparison.get("arm", "treatment")
@@ -180,7 +182,7 @@ def metric_sentence(
     difference = scale.show(comparison["difference"])
     bounds = usable_interval(comparison)
     shown = [scale.show(v) for v in bounds] if bounds else [difference]
-    decimals = _readable_decimals(shown)
+    decimals = sentence_decimals(metric, comparison)
     if round(difference, decimals) == 0:
         movement = "did not change"
     else:
@@ -197,7 +199,16 @@ def metric_sentence(
     unit = f" {scale.change_unit}" if scale.change_unit else ""
     interval = f"{level} interval {number(low, decimals)} to {number(high, decimals)}{unit}"
     sentence = f"{label} {movement} ({interval}) in the {arm} group, compared with {control}{relative}."
+    if not valid:
+        return f"{sentence} {UNTRUSTED}"
     return f"{sentence} {_meaning(metric, comparison, low, high, scale, margin)}".strip()
+
+
+UNTRUSTED = "A data-quality check failed, so this estimate cannot be trusted until the problem is fixed."
+UNCONFIRMED = (
+    "The interval excludes no change, but with this few (or this unequally audited) units the randomization test "
+    "must confirm the difference before it counts, and it has not yet."
+)
 
 
 def _meaning(
@@ -218,6 +229,8 @@ def _meaning(
             "so more weeks would probably not change the answer."
         )
     if low > 0 or high < 0:
+        if (comparison.get("randomization") or {}).get("confirms") is False:
+            return UNCONFIRMED
         improved = (low > 0) == higher_is_better
         return "That is a clear improvement." if improved else "That is a clear worsening."
     return "The interval includes no change, so this may still be noise."

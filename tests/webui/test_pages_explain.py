@@ -63,6 +63,11 @@ def test_review_schedule():
     assert explain.reviews(before).startswith("The first of 4 planned reviews is on 2026-10-30")
     assert explain.reviews({"design": {"method": "always_valid"}}).startswith("Results may be checked any day")
     assert explain.reviews({}) is None
+    decided = dict(document, decision={"recommendation": "no_go", "decided_on": "2026-11-20"})
+    assert explain.reviews(decided) == (
+        "Review 3 of 4 done (on 2026-11-17). Later reviews are descriptive follow-up: the decision is made. "
+        "35 days of data so far."
+    )
     stopped = dict(document, stopped_early_on="2026-11-20")
     assert explain.reviews(stopped) == "Review 3 of 4 done (on 2026-11-17). 35 days of data so far."
     stopped_first = dict(before, stopped_early_on="2026-10-25")

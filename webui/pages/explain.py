@@ -117,8 +117,12 @@ def reviews(document: dict[str, Any]) -> str | None:
         else:
             text = f"Review {taken} of {len(dates)} done (on {dates[taken - 1]})."
             ended = document.get("end_reached") or document.get("stopped_early_on")
+            decided = (document.get("decision") or {}).get("decided_on")
             if upcoming and taken < len(dates) and not ended:
-                text += f" Next planned review: {upcoming} (review {taken + 1} of {len(dates)})."
+                if decided:
+                    text += " Later reviews are descriptive follow-up: the decision is made."
+                else:
+                    text += f" Next planned review: {upcoming} (review {taken + 1} of {len(dates)})."
         return f"{text} {days}".strip()
     if design.get("method") == "always_valid":
         return f"Results may be checked any day without raising false alarms. {days}".strip()

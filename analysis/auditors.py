@@ -113,12 +113,13 @@ def auditor_balance(
     p = scaled_chi2_sf(observed, float(null.mean()), float(null.var(ddof=1)))
     ok = not p < threshold
     if ok:
-        message = f"QA auditors were assigned alike across arms (p = {p:.3g}, {pooled.shape[1]} auditor groups)."
+        groups = pooled.shape[1]
+        message = f"QA auditors were assigned alike across arms ({reasons.p_text(p)}, {groups} auditor groups)."
     else:
         message = (
             "QA auditors were NOT assigned alike: one arm's audits went to different auditors than the other's "
-            f"(p = {p:.2g}). Auditors differ in leniency, so the difference between arms may be an artefact of who "
-            "graded them; fix the QA routing before trusting the result."
+            f"({reasons.p_text(p)}). Auditors differ in leniency, so the difference between arms may be an artefact "
+            "of who graded them; fix the QA routing before trusting the result."
         )
     return CheckResult("auditor_balance", ok, observed, p, message)
 

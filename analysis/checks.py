@@ -99,11 +99,11 @@ def sample_ratio_mismatch(
     if p < threshold:
         msg = (
             f"Sample ratio mismatch: the arms hold {shares} moderators, which is very unlikely "
-            f"under the planned split (p = {p:.2g}). The assignment or the roster sync is broken; "
+            f"under the planned split ({reasons.p_text(p)}). The assignment or the roster sync is broken; "
             "results cannot be trusted until it is explained."
         )
     else:
-        msg = f"Arm sizes match the planned split: {shares} (p = {p:.2g})."
+        msg = f"Arm sizes match the planned split: {shares} ({reasons.p_text(p)})."
     return CheckResult("srm", bool(p >= threshold), float(chi2), float(p), msg)
 
 
@@ -147,11 +147,11 @@ def audit_rate_balance(
     means = ", ".join(f"{a} {s.mean():.2f}" for a, s in zip(arms, samples, strict=True))
     if p < threshold:
         msg = (
-            f"Audit rates differ by arm (audits per {unit} per week: {means}; p = {p:.2g}). "
+            f"Audit rates differ by arm (audits per {unit} per week: {means}; {reasons.p_text(p)}). "
             "If QA samples one arm differently, every quality metric is biased."
         )
     else:
-        msg = f"Audit rates are balanced across arms ({means} per {unit} per week; p = {p:.2g})."
+        msg = f"Audit rates are balanced across arms ({means} per {unit} per week; {reasons.p_text(p)})."
     return CheckResult("audit_rate", bool(p >= threshold), stat, p, msg)
 
 
@@ -196,9 +196,9 @@ def audit_coverage(
     stat, p = _share_by_arm_test(seen, total)
     if p < threshold:
         msg = (
-            f"QA audits reach the arms' {unit}s very differently ({shares} have audits; p = {p:.2g}). Outcomes of "
-            "an arm are missing or its audits are sampled differently; the arms cannot be compared until it is "
-            "explained."
+            f"QA audits reach the arms' {unit}s very differently ({shares} have audits; {reasons.p_text(p)}). "
+            "Outcomes of an arm are missing or its audits are sampled differently; the arms cannot be compared until "
+            "it is explained."
         )
         return CheckResult("audit_coverage", False, stat, p, msg)
     return CheckResult("audit_coverage", True, stat, p, f"QA audits reach every arm alike ({shares} have audits).")
@@ -249,10 +249,11 @@ def attrition(
     if p < threshold:
         msg = (
             f"Moderators stopped being audited at different rates by arm ({rates} inactive; "
-            f"p = {p:.2g}). The remaining moderators are no longer comparable."
+            f"{reasons.p_text(p)}). The remaining moderators are no longer comparable."
         )
     else:
-        msg = f"Attrition does not differ by arm beyond chance ({rates} inactive; p = {p:.2g}, bar {threshold:.2g})."
+        p_shown = reasons.p_text(p)
+        msg = f"Attrition does not differ by arm beyond chance ({rates} inactive; {p_shown}, bar {threshold:.2g})."
     return CheckResult("attrition", bool(p >= threshold), stat, p, msg)
 
 

@@ -77,3 +77,12 @@ def describe(code: str | None) -> str:
     if code is None:
         return ""
     return MESSAGES.get(code, code)
+
+
+SMALLEST_P_SHOWN = 1e-4
+
+
+def p_text(p: float) -> str:
+    """A p-value as messages write it: two significant digits, or ``p < 0.0001`` below that (a p-value of 9.6e-39
+    says no more to a reader than that, and reads as noise)."""
+    return f"p < {SMALLEST_P_SHOWN:g}" if p < SMALLEST_P_SHOWN else f"p = {p:.2g}"

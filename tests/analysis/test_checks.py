@@ -184,3 +184,12 @@ def test_covariate_balance_passes_for_well_mixed_roster() -> None:
     assert res.ok and res.statistic < 0.1
     with pytest.raises(ValueError, match="control"):
         covariate_balance(arms, {"x": tenure}, control="nobody")
+
+
+def test_p_values_in_messages_stop_at_one_in_ten_thousand():
+    assert [reasons.p_text(p) for p in (0.83, 0.0011, 0.0001, 9.6e-39)] == [
+        "p = 0.83",
+        "p = 0.0011",
+        "p = 0.0001",
+        "p < 0.0001",
+    ]

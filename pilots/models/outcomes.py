@@ -13,6 +13,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
@@ -91,7 +92,8 @@ unit_series = Table(
 )
 
 # How far a pilot's `unit_series` reach: every `unit_day` row a batch up to `batch` changed (the batches' `qa_day`
-# rows name them), for the pilot period `start_date`..`end_date` they were folded for.
+# rows name them), for the pilot period `start_date`..`end_date` they were folded for. The `pre_*` columns keep the
+# pre-period sums per moderator from `pre_start` as the results' query returned them after batch `pre_batch`.
 unit_fold = Table(
     "unit_fold",
     SQLModel.metadata,
@@ -99,4 +101,8 @@ unit_fold = Table(
     Column("batch", Integer, nullable=False),
     Column("start_date", Date, nullable=False),
     Column("end_date", Date, nullable=False),
+    Column("pre_batch", Integer, nullable=True),
+    Column("pre_start", Date, nullable=True),
+    Column("pre_moderators", Text, nullable=True),
+    Column("pre_sums", LargeBinary, nullable=True),
 )

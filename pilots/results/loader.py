@@ -229,11 +229,22 @@ def load_panel(
     units = load_units(session, pilot_id, unit)
     pre_days = (start_date - pre_period_start).days if pre_period_start and pre_period_start < start_date else 0
     pre = np.zeros((len(SUMS), units.size))
+    state = unit_series.read_state(session, pilot_id) if end is not None else None
+    pre_fold = None
     if pre_days:
-        rows = fetch_rows(session, _PRE_QUERY, pilot_id, pre_period_start, start_date - timedelta(days=1))
-        if rows:
-            unit_index = _unit_index(units, rows)
-            sums = np.array([row[1:] for row in rows], dtype=float).T
+        stored = None if state is None else unit_series.read_pre(session, pilot_id, pre_period_start, start_date)
+        if stored is not None:
+            moderators, sums = stored
+        else:
+            batch = None if end is None else unit_series.latest_batch(session, pilot_id)
+            rows = fetch_rows(session, _PRE_QUERY, pilot_id, pre_period_start, start_date - timedelta(days=1))
+            moderators = [row[0] for row in rows]
+            sums = np.array([row[1:] for row in rows], dtype=float).reshape(len(rows), len(SUMS)).T
+            if batch is not None:  # kept with the series, if the pilot has them (or this read builds them)
+                pre_fold = unit_series.PreFold(pilot_id, pre_period_start, start_date, batch, moderators, sums)
+        if moderators:
+            lookup = units.index_of_moderator
+            unit_index = np.fromiter((lookup.get(m, -1) for m in moderators), dtype=np.int64, count=len(moderators))
             _add(pre, unit_index, sums, units.size)
     loaded = frozenset(SUMS)
     if columns is not None:
@@ -252,7 +263,6 @@ def load_panel(
         )
     if days:
         unique = unit != "team"
-        state = unit_series.read_state(session, pilot_id) if end is not None else None
         if unit_series.usable(state, start_date, end):
             rows = unit_series.read(session, pilot_id, state)
             _place_series(values, set_aside, members, units, start_date, rows, unique)
@@ -267,6 +277,8 @@ def load_panel(
                     after = unit_series.FoldState(build.batch, start_date, end)
                     fold = unit_series.Fold(pilot_id, state, after, rows, rebuild=True)
                     session.info.setdefault(unit_series.PENDING, []).append(fold)
+    if pre_fold is not None and (state is not None or session.info.get(unit_series.PENDING)):
+        session.info.setdefault(unit_series.PENDING, []).append(pre_fold)
     for name in SUMS:
         if name not in loaded:
             values[COLUMN[name]] = np.nan
@@ -356,8 +368,10 @@ def _place_series(
     """Add the pilot period's rows read from the per-moderator series into the panel, as `_fill_days` adds the rows
     of the direct read: the rows through the panel's last day; for team pilots in (day, moderator) order and in
     chunks of `CHUNK_ROWS`, so that sums repeating a cell add in the same order as there."""
-    through = rows.day < values.shape[2]
-    code, day, data = rows.moderator[through], rows.day[through], rows.data[:, through]
+    code, day, data = rows.moderator, rows.day, rows.data
+    through = day < values.shape[2]
+    if not through.all():
+        code, day, data = code[through], day[through], data[:, through]
     moderators = rows.moderators
     lookup = units.index_of_moderator
     unit_of = np.fromiter((lookup.get(m, -1) for m in moderators), dtype=np.int64, count=len(moderators))

@@ -22,12 +22,18 @@ rewrites the series of those moderators. Either moves `unit_fold` from the state
 upsert, so of two requests folding the same rows the second changes nothing, and a fold read before another never
 overwrites it. The stored series are absolute values, not sums to add: a fold written twice would still be right.
 
+The pre-period sums per moderator (the loader's `GROUP BY`, 0.3 s at 50,000 moderators on SQLite) are kept the
+same way, as that query returned them (`read_pre`): its rows, in its order, are stored with the batch read before it
+(`pre_batch`), and answer while no later batch has pre-period rows (found through the same index); otherwise the
+loader runs the query and the request stores its rows (`PreFold`, kept only if no fresher rows were stored).
+
 Invariant: `unit_day` changes only through ingestion, which writes the `qa_day` rows of the same moderator-days in
 the same transaction (fixtures that write rollups directly stay below `BUILD_ROWS`, or write no more after a fold).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -62,10 +68,19 @@ _TAIL = (
     "AND day >= {m} AND day <= {m} GROUP BY moderator_id, day) AS c "
     "JOIN unit_day AS u ON u.pilot_id = {m} AND u.day = c.day AND u.moderator_id = c.moderator_id"
 )
+_PRE_STATE = "SELECT pre_batch, pre_start, start_date FROM unit_fold WHERE pilot_id = {m}"
+_PRE_CHANGED = "SELECT 1 FROM qa_day WHERE pilot_id = {m} AND batch > {m} AND day >= {m} AND day < {m} LIMIT 1"
+_PRE_ROWS = "SELECT pre_moderators, pre_sums FROM unit_fold WHERE pilot_id = {m}"
+_PRE_STORE = (
+    "UPDATE unit_fold SET pre_batch = {m}, pre_start = {m}, pre_moderators = {m}, pre_sums = {m} "
+    "WHERE pilot_id = {m} AND start_date = {m} "
+    "AND (pre_batch IS NULL OR pre_start IS NULL OR pre_start <> {m} OR pre_batch < {m})"
+)
 _CLAIM = (
     "INSERT INTO unit_fold (pilot_id, batch, start_date, end_date) VALUES ({m}, {m}, {m}, {m}) "
     "ON CONFLICT (pilot_id) DO UPDATE SET batch = excluded.batch, start_date = excluded.start_date, "
-    "end_date = excluded.end_date "
+    "end_date = excluded.end_date, "
+    "pre_batch = CASE WHEN unit_fold.start_date = excluded.start_date THEN unit_fold.pre_batch END "
     "WHERE unit_fold.batch = {m} AND unit_fold.start_date = {m} AND unit_fold.end_date = {m}"
 )
 _UPSERT = (
@@ -110,6 +125,19 @@ class Fold:
     state: FoldState
     rows: Rows
     rebuild: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class PreFold:
+    """Pre-period rows (`moderators`, `sums[column, row]`) of the loader's query from `pre_start` to before `start`,
+    read after batch `batch`, to store for `pilot_id`."""
+
+    pilot_id: int
+    pre_start: date
+    start: date
+    batch: int
+    moderators: list[str]
+    sums: np.ndarray
 
 
 @dataclass(eq=False)
@@ -169,6 +197,35 @@ def read(session: Session, pilot_id: int, state: FoldState) -> Rows:
         after = FoldState(max(row[2] for row in tail), state.start, state.end)
         session.info.setdefault(PENDING, []).append(Fold(pilot_id, state, after, _select(rows, changed)))
     return rows
+
+
+def read_pre(session: Session, pilot_id: int, pre_start: date, start: date) -> tuple[list[str], np.ndarray] | None:
+    """The stored pre-period rows (moderators, `sums[column, row]`) when they were read from `pre_start` and no batch
+    since has rows dated from `pre_start` to before `start`; else None."""
+    state = select_rows(session, _PRE_STATE, (pilot_id,))
+    if not state or state[0][0] is None or state[0][1] is None:
+        return None
+    if (as_date(state[0][1]), as_date(state[0][2])) != (pre_start, start):
+        return None
+    if select_rows(session, _PRE_CHANGED, (pilot_id, state[0][0], pre_start, start)):
+        return None
+    moderators, sums = select_rows(session, _PRE_ROWS, (pilot_id,))[0]
+    moderators = json.loads(moderators)
+    return moderators, np.frombuffer(bytes(sums), dtype="<f8").reshape(len(SUMS), len(moderators))
+
+
+def store_pre(session: Session, fold: PreFold) -> bool:
+    """Store pre-period rows inside the caller's transaction; False when the pilot has no series for the period
+    starting where the rows end, or rows read after a later batch are stored already."""
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    pre_start, start = (day.isoformat() if sqlite else day for day in (fold.pre_start, fold.start))
+    sums = np.ascontiguousarray(fold.sums, dtype="<f8").tobytes()
+    stored = connection.exec_driver_sql(
+        _PRE_STORE.format(m="?" if sqlite else "%s"),
+        (fold.batch, pre_start, json.dumps(fold.moderators), sums, fold.pilot_id, start, pre_start, fold.batch),
+    )
+    return stored.rowcount == 1
 
 
 def _merge(stored: Rows, tail: list[tuple], start: date) -> Rows:
@@ -290,9 +347,10 @@ def write_pending(session: Session) -> None:
     """Write the folds reads left in `session.info`, each in its own write transaction. Failing to (a busy
     database) never fails the request: a later read folds instead."""
     dbapi_error = session.get_bind().dialect.dbapi.Error
-    for fold in session.info.pop(PENDING, []):
+    folds = session.info.pop(PENDING, [])
+    for fold in sorted(folds, key=lambda fold: isinstance(fold, PreFold)):  # series first: a rebuild drops old rows
         try:
             with write_transaction(session):
-                store(session, fold)
+                (store_pre if isinstance(fold, PreFold) else store)(session, fold)
         except (SQLAlchemyError, dbapi_error):
             log.warning("could not fold the rollup series of pilot %s", fold.pilot_id, exc_info=True)

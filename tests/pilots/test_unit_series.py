@@ -92,7 +92,7 @@ def _documents(session, pilot_id, monkeypatch, as_of=None) -> tuple[str, str]:
     session.info.pop(unit_series.PENDING, None)
     session.info.pop(qa_levels.PENDING, None)
     with monkeypatch.context() as patch:
-        patch.setattr(unit_series, "usable", lambda *args: False)
+        patch.setattr(unit_series, "read_state", lambda *args: None)
         patch.setattr(unit_series, "BUILD_ROWS", 10**12)
         direct = json.dumps(build_document(session, pilot_id, as_of), sort_keys=True)
     session.info.pop(qa_levels.PENDING, None)
@@ -164,6 +164,9 @@ def test_series_read_gives_the_direct_documents_as_batches_arrive_after_folds(
     _assert_series(session, pilot_id)
     fast, direct = _documents(session, pilot_id, monkeypatch)
     assert fast == direct == json.dumps(first, sort_keys=True)
+    plan = plan_of(session.get(Pilot, pilot_id))
+    pre = unit_series.read_pre(session, pilot_id, plan.pre_period_start, plan.start_date)
+    assert pre is not None and len(pre[0]) > 0  # the build stored the pre-period rows too
 
     # After the fold: late joiners with audits before (set aside) and after their assignment, the rest of the
     # pilot, and late audits of days already folded (pilot period and pre-period), several moderators a team.
@@ -172,6 +175,7 @@ def test_series_read_gives_the_direct_documents_as_batches_arrive_after_folds(
     moderators = sorted(m["moderator_id"] for m in roster)[:12] + joiners
     _ingest(app, session, pilot_id, _late_audits(session, pilot_id, moderators, "late", range(-3, 14)))
     assert unit_series.read_state(session, pilot_id) == state  # nothing folded yet: the reads below use the tail
+    assert unit_series.read_pre(session, pilot_id, plan.pre_period_start, plan.start_date) is None  # late pre rows
     fast, direct = _documents(session, pilot_id, monkeypatch)
     assert fast == direct != json.dumps(first, sort_keys=True)
     assert json.loads(fast)["set_aside"]["audits"] > 0
@@ -187,6 +191,8 @@ def test_series_read_gives_the_direct_documents_as_batches_arrive_after_folds(
     for day in (3, 8, 12, 20):
         as_of = _documents(session, pilot_id, monkeypatch, START + timedelta(days=day))
         assert as_of[0] == as_of[1]
+    stored = unit_series.read_pre(session, pilot_id, plan.pre_period_start, plan.start_date)
+    assert stored is not None and stored[1].shape == (7, len(stored[0]))
     results_document(session, pilot_id, use_cache=False)  # nothing new: no fold
     assert unit_series.read_state(session, pilot_id) == after
     assert unit_series.PENDING not in session.info
@@ -199,12 +205,14 @@ def test_the_panel_from_the_series_equals_the_direct_panel(app, session, monkeyp
     everyone = sorted(m["moderator_id"] for m in roster)
     _ingest(app, session, pilot_id, _late_audits(session, pilot_id, everyone, "x", range(2, 5)))
     plan = plan_of(session.get(Pilot, pilot_id))
+    assert unit_series.read_pre(session, pilot_id, plan.pre_period_start, plan.start_date) is not None
     for through in (plan.start_date + timedelta(days=4), plan.end_date):
         args = (session, pilot_id, plan.unit, plan.start_date, through, plan.pre_period_start)
         fast = load_panel(*args, end=plan.end_date)
         session.info.pop(unit_series.PENDING, None)
         direct = load_panel(*args)
         assert fast.values.tobytes() == direct.values.tobytes()
+        assert fast.pre.tobytes() == direct.pre.tobytes()
         assert fast.set_aside.tobytes() == direct.set_aside.tobytes()
         assert fast.member_audits.tobytes() == direct.member_audits.tobytes()
 

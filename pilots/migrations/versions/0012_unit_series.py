@@ -5,7 +5,9 @@ driver fetch alone took 1.6 s of a 4.5 s request. `unit_series` keeps, per pilot
 pilot-period rows (day offset from the start date, the five counts and the two handle-time sums, exactly as stored in
 `unit_day`) packed into one binary value, so a results request reads one row per moderator plus the rows changed since
 (`pilots.results.unit_series`). `unit_fold` says up to which batch (`qa_day.batch`: every accepted batch writes
-`qa_day` rows for each moderator-day it adds to) and for which pilot period the series reach.
+`qa_day` rows for each moderator-day it adds to) and for which pilot period the series reach; it also keeps the
+pre-period sums per moderator as the results' `GROUP BY` last returned them (`pre_moderators`, a JSON list, and
+`pre_sums`, float64 values), valid while no batch after `pre_batch` has pre-period rows.
 
 No backfill: the first latest-results request of a large pilot builds the series from the rows it reads anyway.
 Downgrading drops both tables.
@@ -42,6 +44,10 @@ def upgrade() -> None:
         sa.Column("batch", sa.Integer(), nullable=False),
         sa.Column("start_date", sa.Date(), nullable=False),
         sa.Column("end_date", sa.Date(), nullable=False),
+        sa.Column("pre_batch", sa.Integer(), nullable=True),
+        sa.Column("pre_start", sa.Date(), nullable=True),
+        sa.Column("pre_moderators", sa.Text(), nullable=True),
+        sa.Column("pre_sums", sa.LargeBinary(), nullable=True),
         sa.ForeignKeyConstraint(["pilot_id"], ["pilot.id"]),
         sa.PrimaryKeyConstraint("pilot_id"),
     )

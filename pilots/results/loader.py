@@ -264,8 +264,9 @@ def load_panel(
     if days:
         unique = unit != "team"
         if unit_series.usable(state, start_date, end):
-            rows = unit_series.read(session, pilot_id, state)
-            _place_series(values, set_aside, members, units, start_date, rows, unique)
+            _place_series(
+                values, set_aside, members, units, start_date, unit_series.read(session, pilot_id, state), unique
+            )
         else:
             build = None
             if end is not None and through == end:
@@ -368,28 +369,26 @@ def _place_series(
     """Add the pilot period's rows read from the per-moderator series into the panel, as `_fill_days` adds the rows
     of the direct read: the rows through the panel's last day; for team pilots in (day, moderator) order and in
     chunks of `CHUNK_ROWS`, so that sums repeating a cell add in the same order as there."""
-    code, day, data = rows.moderator, rows.day, rows.data
-    through = day < values.shape[2]
-    if not through.all():
-        code, day, data = code[through], day[through], data[:, through]
     moderators = rows.moderators
     lookup = units.index_of_moderator
     unit_of = np.fromiter((lookup.get(m, -1) for m in moderators), dtype=np.int64, count=len(moderators))
     late = {m: (d - start).days for m, d in units.data_from.items() if d > start}
     first_of = np.fromiter((late.get(m, 0) for m in moderators), dtype=np.int64, count=len(moderators))
+    if unique:
+        _scatter_series(values, set_aside, rows, unit_of, first_of if late else None)
+        return
+    through = rows.day < values.shape[2]
+    code, day, data = rows.moderator[through], rows.day[through], rows.data[:, through]
     member_of = None
     if members is not None:
         index = members.index
         member_of = np.fromiter((index.get(m, -1) for m in moderators), dtype=np.int64, count=len(moderators))
-    if unique:
-        chunks = [slice(None)]
-    else:
-        rank = np.empty(len(moderators), dtype=np.int64)
-        rank[sorted(range(len(moderators)), key=moderators.__getitem__)] = np.arange(len(moderators))
-        order = np.lexsort((rank[code], day))
-        code, day, data = code[order], day[order], data[:, order]
-        chunks = [slice(k, k + CHUNK_ROWS) for k in range(0, day.size, CHUNK_ROWS)]
-    for chunk in chunks:
+    rank = np.empty(len(moderators), dtype=np.int64)
+    rank[sorted(range(len(moderators)), key=moderators.__getitem__)] = np.arange(len(moderators))
+    order = np.lexsort((rank[code], day))
+    code, day, data = code[order], day[order], data[:, order]
+    for first in range(0, day.size, CHUNK_ROWS):
+        chunk = slice(first, first + CHUNK_ROWS)
         c = code[chunk]
         _place_columns(
             values,
@@ -402,6 +401,30 @@ def _place_series(
             first_of[c] if late else None,
             None if member_of is None else member_of[c],
         )
+
+
+def _scatter_series(
+    values: np.ndarray, set_aside: np.ndarray, rows: unit_series.Rows, unit_of: np.ndarray, first_of: np.ndarray | None
+) -> None:
+    """`_place_series` for pilots of one moderator per unit: each (unit, day) cell has one row, so the rows are
+    written in place, a column at a time (what `_place_columns` and `_add` do for unique rows, without a float copy
+    of every row's sums)."""
+    n_days = values.shape[2]
+    unit = unit_of[rows.moderator]
+    keep = (unit >= 0) & (rows.day < n_days)
+    if first_of is not None:  # rows before their moderator's first day of pilot data are set aside
+        before = keep & (rows.day < first_of[rows.moderator])
+        if before.any():
+            np.add.at(set_aside, unit[before], rows.column(COLUMN["audits"])[before].astype(float))
+            keep &= ~before
+    every = bool(keep.all())
+    flat = unit * n_days + rows.day
+    if not every:
+        flat = flat[keep]
+    target = values.reshape(len(SUMS), -1)
+    for k, name in enumerate(SUMS):
+        column = rows.column(k) if every else rows.column(k)[keep]
+        target[k][flat] = column if name in _COUNTS else column + 0.0  # + 0.0: as `_add` (-0.0 becomes 0.0)
 
 
 def _place(

@@ -103,16 +103,40 @@ class FoldState:
 @dataclass(frozen=True, eq=False)
 class Rows:
     """Rollup rows of the pilot period as columns: row i is moderator `moderators[moderator[i]]` on day offset
-    `day[i]`, with `data[:, i]` in `SUMS` order (floats holding the stored values exactly)."""
+    `day[i]`, with the seven sums in `SUMS` order either as `sums[:, i]` (floats holding the stored values exactly)
+    or as `records[i]` (`RECORD`s, as the series store them: read column by column, without a float copy of all)."""
 
     moderators: list[str]
     moderator: np.ndarray
     day: np.ndarray
-    data: np.ndarray
+    sums: np.ndarray | None = None
+    records: np.ndarray | None = None
 
     @property
     def size(self) -> int:
         return self.day.size
+
+    def column(self, k: int) -> np.ndarray:
+        """Sum `SUMS[k]` of every row (the records' integers for the counts)."""
+        if self.sums is not None:
+            return self.sums[k]
+        return self.records["counts"][:, k] if k < _COUNTS else self.records["totals"][:, k - _COUNTS]
+
+    @property
+    def data(self) -> np.ndarray:
+        """Every sum as floats, `data[k, i]`."""
+        if self.sums is not None:
+            return self.sums
+        data = np.empty((len(SUMS), self.size))
+        data[:_COUNTS] = self.records["counts"].T
+        data[_COUNTS:] = self.records["totals"].T
+        return data
+
+    def select(self, keep: np.ndarray) -> Rows:
+        """The rows where `keep`."""
+        if self.sums is not None:
+            return Rows(self.moderators, self.moderator[keep], self.day[keep], self.sums[:, keep])
+        return Rows(self.moderators, self.moderator[keep], self.day[keep], records=self.records[keep])
 
 
 @dataclass(frozen=True, eq=False)
@@ -240,41 +264,48 @@ def _merge(stored: Rows, tail: list[tuple], start: date) -> Rows:
     tail_code = np.fromiter((code[row[0]] for row in tail), dtype=np.int64, count=n)
     days = {value: (as_date(value) - start).days for value in {row[1] for row in tail}}
     tail_day = np.fromiter((days[row[1]] for row in tail), dtype=np.int64, count=n)
-    tail_data = np.array([row[3:] for row in tail], dtype=float).reshape(n, len(SUMS)).T
+    changed = Rows(moderators, tail_code, tail_day, np.array([row[3:] for row in tail], dtype=float).reshape(n, -1).T)
     span = int(max(stored.day.max(initial=0), tail_day.max(initial=0))) + 1
-    replaced = np.isin(stored.moderator * span + stored.day, tail_code * span + tail_day)
-    kept = ~replaced
-    return Rows(
-        moderators,
-        np.concatenate([stored.moderator[kept], tail_code]),
-        np.concatenate([stored.day[kept], tail_day]),
-        np.concatenate([stored.data[:, kept], tail_data], axis=1),
-    )
+    kept = stored.select(~np.isin(stored.moderator * span + stored.day, tail_code * span + tail_day))
+    moderator = np.concatenate([kept.moderator, tail_code])
+    day = np.concatenate([kept.day, tail_day])
+    if kept.records is not None and encodable(changed):
+        return Rows(moderators, moderator, day, records=np.concatenate([kept.records, _records(changed)]))
+    return Rows(moderators, moderator, day, np.concatenate([kept.data, changed.data], axis=1))
 
 
 def _select(rows: Rows, codes: np.ndarray) -> Rows:
     """The rows of the moderators `codes`."""
-    keep = np.isin(rows.moderator, codes)
-    return Rows(rows.moderators, rows.moderator[keep], rows.day[keep], rows.data[:, keep])
+    return rows.select(np.isin(rows.moderator, codes))
 
 
 def decode(series: list[tuple]) -> Rows:
-    """`Rows` of `(moderator_id, series)` rows."""
+    """`Rows` of `(moderator_id, series)` rows (holding their records)."""
     moderators = [row[0] for row in series]
     lengths = np.fromiter((len(row[1]) for row in series), dtype=np.int64, count=len(series))
     records = np.frombuffer(b"".join(bytes(row[1]) for row in series), dtype=RECORD)
-    data = np.empty((len(SUMS), records.size))
-    data[:_COUNTS] = records["counts"].T
-    data[_COUNTS:] = records["totals"].T
     moderator = np.repeat(np.arange(len(series), dtype=np.int64), lengths // RECORD.itemsize)
-    return Rows(moderators, moderator, records["day"].astype(np.int64), data)
+    return Rows(moderators, moderator, records["day"].astype(np.int64), records=records)
+
+
+def _records(rows: Rows, order: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """The rows (in `order`) as `RECORD`s (see `encodable`)."""
+    records = np.empty(rows.day[order].size, dtype=RECORD)
+    records["day"] = rows.day[order]
+    if rows.records is not None:
+        records["counts"] = rows.records["counts"][order]
+        records["totals"] = rows.records["totals"][order]
+        return records
+    records["counts"] = rows.sums[:_COUNTS, order].T
+    records["totals"] = rows.sums[_COUNTS:, order].T
+    return records
 
 
 def encodable(rows: Rows) -> bool:
     """Whether `RECORD`s hold the rows exactly: integral counts within int32, day offsets within int16."""
-    counts = rows.data[:_COUNTS]
-    if rows.size == 0:
-        return True
+    if rows.size == 0 or rows.sums is None:
+        return rows.size == 0 or bool(rows.day.min() >= 0 and rows.day.max() <= np.iinfo(np.int16).max)
+    counts = rows.sums[:_COUNTS]
     return bool(
         np.all(counts == np.floor(counts))
         and counts.min() >= 0
@@ -288,10 +319,7 @@ def encode(rows: Rows, size: int = _WRITE_ROWS) -> Iterator[list[tuple[str, byte
     """`(moderator_id, series)` of every moderator with rows, each series in day order, `size` moderators at a
     time (the bytes of one part at once, beside the records)."""
     order = np.lexsort((rows.day, rows.moderator))
-    records = np.empty(rows.size, dtype=RECORD)
-    records["day"] = rows.day[order]
-    records["counts"] = rows.data[:_COUNTS, order].T
-    records["totals"] = rows.data[_COUNTS:, order].T
+    records = _records(rows, order)
     codes, first, counts = np.unique(rows.moderator[order], return_index=True, return_counts=True)
     raw = records.view(np.uint8)
     width = RECORD.itemsize

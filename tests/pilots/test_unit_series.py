@@ -19,6 +19,7 @@ from pilots.db import write_transaction
 from pilots.models import Pilot
 from pilots.models._time import utcnow
 from pilots.results import qa_levels, results_document, unit_series
+from pilots.results import units as units_module
 from pilots.results.document import build_document
 from pilots.results.loader import load_panel
 from pilots.roster import add_late_joiners
@@ -331,3 +332,28 @@ def test_encoding_round_trips_and_refuses_what_it_cannot_hold():
     assert unit_series.encodable(rows)
     half = unit_series.Rows(rows.moderators, rows.moderator, rows.day, rows.data + 0.5)
     assert not unit_series.encodable(half)
+
+
+def test_units_of_one_moderator_each_are_built_as_the_general_path_builds_them():
+    assignments = [
+        ("m3", "m3", "treatment", "s1", "2026-03-02", False),
+        ("m1", "m1", "control", "s2", "2026-03-09", True),
+        ("m2", "m2", "control", "s1", None, 0),
+        ("m4", "m4", "treatment", "s2", date(2026, 3, 2), 1),
+    ]
+    roster = {"m1": ("m1", "a", None, 3), "m3": ("m3", None, "en", None), "m4": ("m4", "b", "fr", 12)}
+    data_from = {row[0]: date.fromisoformat(str(row[4])[:10]) for row in assignments if row[4] is not None}
+    fast = units_module._single_moderator_units(assignments, roster, data_from)
+    general = units_module._units(assignments, roster, data_from)
+    assert (fast.ids, fast.strata, fast.index_of_moderator, fast.data_from) == (
+        general.ids,
+        general.strata,
+        general.index_of_moderator,
+        general.data_from,
+    )
+    assert fast.ids == ("m1", "m2", "m3", "m4")
+    for name in ("arms", "late_joiner"):
+        assert getattr(fast, name).tolist() == getattr(general, name).tolist()
+    for name, values in general.attributes.items():
+        assert fast.attributes[name].dtype == values.dtype
+        np.testing.assert_array_equal(fast.attributes[name], values)

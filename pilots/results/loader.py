@@ -160,8 +160,12 @@ class Panel:
         """Per-unit sums of `name` over each week 7(w-1)..7w-1 of days 0..through (the last week may be partial),
         the same numbers as `window` week by week, with the complete weeks summed in one pass."""
         complete = (through + 1) // 7
-        column = self.column(name)
-        by_week = column[:, : 7 * complete].reshape(column.shape[0], complete, 7).sum(axis=2)
+        k = self._index(name)
+        if self._cumulated(k):  # integer counts: each week's sum is the exact difference of two running sums
+            by_week = np.diff(self.values[k][:, 6 : 7 * complete : 7], axis=1, prepend=0.0)
+        else:
+            column = self.column(name)
+            by_week = column[:, : 7 * complete].reshape(column.shape[0], complete, 7).sum(axis=2)
         out = [by_week[:, w] for w in range(complete)]
         if 7 * complete <= through:
             out.append(self.window(name, 7 * complete, through))

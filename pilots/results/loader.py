@@ -276,12 +276,11 @@ def load_panel(
             if end is not None and through == end:
                 build = unit_series.Build(unit_series.latest_batch(session, pilot_id))
             _fill_days(values, set_aside, session, pilot_id, units, start_date, through, loaded, members, unique, build)
-            if build is not None and sum(part[0].size for part in build.parts) >= unit_series.BUILD_ROWS:
-                rows = build.rows()
-                if unit_series.encodable(rows):
-                    after = unit_series.FoldState(build.batch, start_date, end)
-                    fold = unit_series.Fold(pilot_id, state, after, rows, rebuild=True)
-                    session.info.setdefault(unit_series.PENDING, []).append(fold)
+            collected = None if build is None or build.size < unit_series.BUILD_ROWS else build.rows()
+            if collected is not None:
+                after = unit_series.FoldState(build.batch, start_date, end)
+                fold = unit_series.Fold(pilot_id, state, after, collected, rebuild=True)
+                session.info.setdefault(unit_series.PENDING, []).append(fold)
     if pre_fold is not None and (state is not None or session.info.get(unit_series.PENDING)):
         session.info.setdefault(unit_series.PENDING, []).append(pre_fold)
     for name in SUMS:

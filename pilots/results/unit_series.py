@@ -166,28 +166,45 @@ class PreFold:
 
 @dataclass(eq=False)
 class Build:
-    """The rows a direct read collects to build the series from, and the batch read before them (`Rows` once done)."""
+    """The rows a direct read collects to build the series from (as `RECORD`s: 46 bytes a row with the moderator's
+    code), and the batch read before them. `fits` turns False, dropping what was collected, at a row `RECORD`s
+    cannot hold exactly (`encodable`)."""
 
     batch: int
     moderators: dict[str, int] = field(default_factory=dict)
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    parts: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    fits: bool = True
+
+    @property
+    def size(self) -> int:
+        return sum(codes.size for codes, _ in self.parts)
 
     def add(self, moderator_ids: list[str], day: np.ndarray, data: np.ndarray) -> None:
+        if not self.fits:
+            return
         code = self.moderators
         codes = np.fromiter(
             (code.setdefault(m, len(code)) for m in moderator_ids), dtype=np.int64, count=len(moderator_ids)
         )
-        self.parts.append((codes, day.astype(np.int64), np.ascontiguousarray(data)))
+        rows = Rows([], codes, day.astype(np.int64), data)
+        if not encodable(rows):
+            self.fits = False
+            self.parts.clear()
+            return
+        self.parts.append((codes, _records(rows)))
 
     def clear(self) -> None:
         self.moderators.clear()
         self.parts.clear()
+        self.fits = True
 
-    def rows(self) -> Rows:
-        if not self.parts:
-            return Rows(list(self.moderators), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((len(SUMS), 0)))
-        codes, days, data = zip(*self.parts, strict=True)
-        return Rows(list(self.moderators), np.concatenate(codes), np.concatenate(days), np.concatenate(data, axis=1))
+    def rows(self) -> Rows | None:
+        """Every row collected (None when one did not fit)."""
+        if not self.fits:
+            return None
+        codes = [part[0] for part in self.parts] or [np.zeros(0, np.int64)]
+        records = np.concatenate([part[1] for part in self.parts] or [np.zeros(0, RECORD)])
+        return Rows(list(self.moderators), np.concatenate(codes), records["day"].astype(np.int64), records=records)
 
 
 def read_state(session: Session, pilot_id: int) -> FoldState | None:

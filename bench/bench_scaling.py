@@ -151,10 +151,17 @@ def baseline(url: str, pilot_id: int) -> tuple[float, int]:
     return elapsed, rows
 
 
-def results_peak_in_child(url: str, pilot_id: int, series: bool = True) -> float:
-    """Peak RSS over the start of one results request in a clean process (MB)."""
+def results_peak_in_child(url: str, pilot_id: int, series: bool = True, build: bool = False) -> float:
+    """Peak RSS over the start of one results request in a clean process (MB); with `build`, of the request that
+    builds the series (the pilot's series are dropped first)."""
     client, headers = client_as(url)
     client.get(f"/api/v1/pilots/{pilot_id}/results?as_of=2026-02-05", headers=headers)  # imports, scipy, numpy
+    if build:
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            for table in ("unit_series", "unit_fold"):
+                connection.execute(text(f"DELETE FROM {table} WHERE pilot_id = :p"), {"p": pilot_id})
+        engine.dispose()
     before = reset_peak()
     ours(client, headers, pilot_id, series=series)
     return status_mb("VmHWM") - before
@@ -207,6 +214,7 @@ def main() -> None:
             direct_ratios[case].append(elapsed / base)
     peaks = {case: in_child(results_peak_in_child, url, pilot_id) for case, pilot_id in pilots.items()}
     direct_peaks = {case: in_child(results_peak_in_child, url, pilot_id, False) for case, pilot_id in pilots.items()}
+    build_peaks = {case: in_child(results_peak_in_child, url, p, True, True) for case, p in pilots.items()}
     print(f"\n{url.split(':')[0]}; GET /results, cache off; min / median / max of {args.repeats} interleaved rounds")
     head = f"{'moderators':>10} {'audits':>6} {'rollup rows':>12} {'seconds':>24} {'ours / bare read':>24}"
     print(f"{head} {'peak RSS':>10} {'direct: seconds':>24} {'direct / bare read':>24} {'direct RSS':>10}")
@@ -229,7 +237,10 @@ def main() -> None:
             print(f"{args.factor_size:,} moderators, x{f} audits / x1: {ratio:.2f} the time (direct: {before:.2f})")
     for case in cases:
         speedup = statistics.median(direct[case]) / statistics.median(times[case])
-        print(f"{case[0]:,} moderators x{case[1]}: direct / ours {speedup:.2f} (medians)")
+        print(
+            f"{case[0]:,} moderators x{case[1]}: direct / ours {speedup:.2f} (medians); peak RSS of the request "
+            f"that builds the series +{build_peaks[case]:.0f} MB"
+        )
 
 
 if __name__ == "__main__":

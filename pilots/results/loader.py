@@ -276,10 +276,9 @@ def load_panel(
             if end is not None and through == end:
                 build = unit_series.Build(unit_series.latest_batch(session, pilot_id))
             _fill_days(values, set_aside, session, pilot_id, units, start_date, through, loaded, members, unique, build)
-            collected = None if build is None or build.size < unit_series.BUILD_ROWS else build.rows()
-            if collected is not None:
+            if build is not None and build.fits and build.size >= unit_series.BUILD_ROWS:
                 after = unit_series.FoldState(build.batch, start_date, end)
-                fold = unit_series.Fold(pilot_id, state, after, collected, rebuild=True)
+                fold = unit_series.Fold(pilot_id, state, after, build, rebuild=True)
                 session.info.setdefault(unit_series.PENDING, []).append(fold)
     if pre_fold is not None and (state is not None or session.info.get(unit_series.PENDING)):
         session.info.setdefault(unit_series.PENDING, []).append(pre_fold)

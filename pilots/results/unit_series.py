@@ -147,7 +147,7 @@ class Fold:
     pilot_id: int
     since: FoldState | None
     state: FoldState
-    rows: Rows
+    rows: Rows | Build  # a build's rows are joined when written, after the request's panel is gone
     rebuild: bool = False
 
 
@@ -283,7 +283,7 @@ def _merge(stored: Rows, tail: list[tuple], start: date) -> Rows:
     tail_day = np.fromiter((days[row[1]] for row in tail), dtype=np.int64, count=n)
     changed = Rows(moderators, tail_code, tail_day, np.array([row[3:] for row in tail], dtype=float).reshape(n, -1).T)
     span = int(max(stored.day.max(initial=0), tail_day.max(initial=0))) + 1
-    kept = stored.select(~np.isin(stored.moderator * span + stored.day, tail_code * span + tail_day))
+    kept = stored.select(~np.isin(stored.moderator.astype(np.int64) * span + stored.day, tail_code * span + tail_day))
     moderator = np.concatenate([kept.moderator, tail_code])
     day = np.concatenate([kept.day, tail_day])
     if kept.records is not None and encodable(changed):
@@ -301,8 +301,8 @@ def decode(series: list[tuple]) -> Rows:
     moderators = [row[0] for row in series]
     lengths = np.fromiter((len(row[1]) for row in series), dtype=np.int64, count=len(series))
     records = np.frombuffer(b"".join(bytes(row[1]) for row in series), dtype=RECORD)
-    moderator = np.repeat(np.arange(len(series), dtype=np.int64), lengths // RECORD.itemsize)
-    return Rows(moderators, moderator, records["day"].astype(np.int64), records=records)
+    moderator = np.repeat(np.arange(len(series), dtype=np.int32), lengths // RECORD.itemsize)
+    return Rows(moderators, moderator, records["day"], records=records)  # the records' own columns: no copies
 
 
 def _records(rows: Rows, order: np.ndarray | slice = slice(None)) -> np.ndarray:
@@ -372,7 +372,8 @@ def store(session: Session, fold: Fold) -> bool:
     try:
         if not sqlite:
             cursor.execute(_STAGE)
-        for part in encode(fold.rows):
+        rows = fold.rows.rows() if isinstance(fold.rows, Build) else fold.rows
+        for part in encode(rows):
             if sqlite:
                 cursor.executemany(_UPSERT.format(source="VALUES (?, ?, ?)"), [(fold.pilot_id, *s) for s in part])
                 continue

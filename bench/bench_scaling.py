@@ -10,7 +10,10 @@ days (about 2 audits a day); more audits per moderator mean more active moderato
 
 Timed, in the same run, `--repeats` interleaved rounds over all cases (min / median / max):
 
-* ours: the results request through Flask's test client, cache off;
+* ours: the results request through Flask's test client, cache off, reading the per-moderator rollup series
+  (`pilots.results.unit_series`), which the first request of each pilot builds (its time is printed: set-up);
+* direct: the same request with the series switched off in-process (every `unit_day` row of the pilot period read,
+  as before migration 0012);
 * baseline: reading the same pilot's rollup rows with a bare cursor (`SELECT * FROM unit_day WHERE pilot_id = ?`,
   fetchall), the floor of any implementation that reads one row per unit-day.
 
@@ -37,6 +40,7 @@ from sqlalchemy import text
 
 from pilots.db import make_engine, session_factory
 from pilots.models import Pilot
+from pilots.results import unit_series
 
 PRE_START, START, END = date(2026, 1, 19), date(2026, 2, 2), date(2026, 3, 29)
 DAYS = (END - PRE_START).days + 1
@@ -118,10 +122,17 @@ def _plain_rollups(dialect: str) -> str:
     )
 
 
-def ours(client, headers, pilot_id: int) -> float:
-    start = time.perf_counter()
-    response = client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)
-    elapsed = time.perf_counter() - start
+def ours(client, headers, pilot_id: int, *, series: bool = True) -> float:
+    """One results request (with `series` False: reading `unit_day` directly, as before the series)."""
+    saved = unit_series.read_state, unit_series.BUILD_ROWS
+    if not series:
+        unit_series.read_state, unit_series.BUILD_ROWS = (lambda *args: None), 10**12
+    try:
+        start = time.perf_counter()
+        response = client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers)
+        elapsed = time.perf_counter() - start
+    finally:
+        unit_series.read_state, unit_series.BUILD_ROWS = saved
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     return elapsed
 
@@ -140,12 +151,19 @@ def baseline(url: str, pilot_id: int) -> tuple[float, int]:
     return elapsed, rows
 
 
-def results_peak_in_child(url: str, pilot_id: int) -> float:
-    """Peak RSS over the start of one results request in a clean process (MB)."""
+def results_peak_in_child(url: str, pilot_id: int, series: bool = True, build: bool = False) -> float:
+    """Peak RSS over the start of one results request in a clean process (MB); with `build`, of the request that
+    builds the series (the pilot's series are dropped first)."""
     client, headers = client_as(url)
     client.get(f"/api/v1/pilots/{pilot_id}/results?as_of=2026-02-05", headers=headers)  # imports, scipy, numpy
+    if build:
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            for table in ("unit_series", "unit_fold"):
+                connection.execute(text(f"DELETE FROM {table} WHERE pilot_id = :p"), {"p": pilot_id})
+        engine.dispose()
     before = reset_peak()
-    ours(client, headers, pilot_id)
+    ours(client, headers, pilot_id, series=series)
     return status_mb("VmHWM") - before
 
 
@@ -176,10 +194,14 @@ def main() -> None:
             connection.execute(text("VACUUM ANALYZE"))
         engine.dispose()
     client, headers = client_as(url)
-    for pilot_id in pilots.values():
-        ours(client, headers, pilot_id)  # warm up
+    for case, pilot_id in pilots.items():
+        ours(client, headers, pilot_id, series=False)  # warm up
+        built = ours(client, headers, pilot_id)  # builds the series
+        print(f"first request with the series, {case[0]:,} moderators x{case[1]} (builds them): {built:.2f} s")
     times = {case: [] for case in cases}
     ratios = {case: [] for case in cases}
+    direct = {case: [] for case in cases}
+    direct_ratios = {case: [] for case in cases}
     rows = {}
     for _ in range(args.repeats):
         for case, pilot_id in pilots.items():
@@ -187,14 +209,20 @@ def main() -> None:
             elapsed = ours(client, headers, pilot_id)
             times[case].append(elapsed)
             ratios[case].append(elapsed / base)
+            elapsed = ours(client, headers, pilot_id, series=False)
+            direct[case].append(elapsed)
+            direct_ratios[case].append(elapsed / base)
     peaks = {case: in_child(results_peak_in_child, url, pilot_id) for case, pilot_id in pilots.items()}
+    direct_peaks = {case: in_child(results_peak_in_child, url, pilot_id, False) for case, pilot_id in pilots.items()}
+    build_peaks = {case: in_child(results_peak_in_child, url, p, True, True) for case, p in pilots.items()}
     print(f"\n{url.split(':')[0]}; GET /results, cache off; min / median / max of {args.repeats} interleaved rounds")
     head = f"{'moderators':>10} {'audits':>6} {'rollup rows':>12} {'seconds':>24} {'ours / bare read':>24}"
-    print(f"{head} {'peak RSS':>10}")
+    print(f"{head} {'peak RSS':>10} {'direct: seconds':>24} {'direct / bare read':>24} {'direct RSS':>10}")
     for case in cases:
         print(
             f"{case[0]:>10,} {f'x{case[1]}':>6} {rows[case]:>12,} {spread(times[case]):>24} "
-            f"{spread(ratios[case]):>24} {f'+{peaks[case]:.0f} MB':>10}"
+            f"{spread(ratios[case]):>24} {f'+{peaks[case]:.0f} MB':>10} {spread(direct[case]):>24} "
+            f"{spread(direct_ratios[case]):>24} {f'+{direct_peaks[case]:.0f} MB':>10}"
         )
     ones = [n for n in sizes if (n, 1) in times]
     if len(ones) >= 2:
@@ -205,7 +233,14 @@ def main() -> None:
     for f in factors:
         if f != 1 and (args.factor_size, f) in times and (args.factor_size, 1) in times:
             ratio = statistics.median(times[(args.factor_size, f)]) / statistics.median(times[(args.factor_size, 1)])
-            print(f"{args.factor_size:,} moderators, x{f} audits / x1: {ratio:.2f} the time")
+            before = statistics.median(direct[(args.factor_size, f)]) / statistics.median(direct[(args.factor_size, 1)])
+            print(f"{args.factor_size:,} moderators, x{f} audits / x1: {ratio:.2f} the time (direct: {before:.2f})")
+    for case in cases:
+        speedup = statistics.median(direct[case]) / statistics.median(times[case])
+        print(
+            f"{case[0]:,} moderators x{case[1]}: direct / ours {speedup:.2f} (medians); peak RSS of the request "
+            f"that builds the series +{build_peaks[case]:.0f} MB"
+        )
 
 
 if __name__ == "__main__":

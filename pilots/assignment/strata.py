@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -71,12 +72,18 @@ def _data_band_labels(edges: tuple[float, ...]) -> list[str]:
 def band(name: str, value: float, edges: Edges | None = None) -> str:
     """The band of a numeric value: the attribute's fixed bands, or the launch roster's quartile `edges`."""
     if name in BANDS:
-        cuts, labels = BANDS[name], BAND_LABELS[name]
-    else:
-        cuts = (edges or {})[name]
-        labels = _data_band_labels(cuts)
+        return _fixed_band(name, value)
+    cuts = (edges or {})[name]
     index = sum(1 for edge in cuts if value >= edge)
-    return labels[index]
+    return _data_band_labels(cuts)[index]
+
+
+@lru_cache(maxsize=4096)
+def _fixed_band(name: str, value: float) -> str:
+    """`band` of an attribute with fixed bands (remembered: a roster has few distinct values, and the balance check
+    bands every unit's)."""
+    index = sum(1 for edge in BANDS[name] if value >= edge)
+    return BAND_LABELS[name][index]
 
 
 def quartile_edges(values: Sequence[float]) -> tuple[float, ...]:

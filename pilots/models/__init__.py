@@ -3,7 +3,7 @@
 from pilots.models.access import PilotCollaborator
 from pilots.models.accounts import ApiToken, AuthFailure, User, UserSession
 from pilots.models.events import Event
-from pilots.models.outcomes import Outcome, UnitDay
+from pilots.models.outcomes import Outcome, UnitDay, unit_fold, unit_series
 from pilots.models.pilot import Pilot
 from pilots.models.qa import QaGrade, qa_day, qa_fold, qa_level
 from pilots.models.results_cache import ResultsCache
@@ -26,4 +26,6 @@ __all__ = [
     "qa_day",
     "qa_fold",
     "qa_level",
+    "unit_fold",
+    "unit_series",
 ]

@@ -2,7 +2,20 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, Integer, PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from pilots.models._time import utcnow
@@ -65,3 +78,31 @@ class UnitDay(SQLModel, table=True):
     handle_audits: int = 0
     handle_sum: float = 0.0
     handle_sum2: float = 0.0
+
+
+# Per pilot and moderator: the moderator's `unit_day` rows of the pilot period (start date through end date) packed
+# into one value (`pilots.results.unit_series.RECORD` records in day order), up to the batch in `unit_fold`.
+# Migration 0012. Core tables: the results engine reads and writes them through the DBAPI cursor.
+unit_series = Table(
+    "unit_series",
+    SQLModel.metadata,
+    Column("pilot_id", Integer, ForeignKey("pilot.id"), primary_key=True, autoincrement=False),
+    Column("moderator_id", String(100), primary_key=True),
+    Column("series", LargeBinary, nullable=False),
+)
+
+# How far a pilot's `unit_series` reach: every `unit_day` row a batch up to `batch` changed (the batches' `qa_day`
+# rows name them), for the pilot period `start_date`..`end_date` they were folded for. The `pre_*` columns keep the
+# pre-period sums per moderator from `pre_start` as the results' query returned them after batch `pre_batch`.
+unit_fold = Table(
+    "unit_fold",
+    SQLModel.metadata,
+    Column("pilot_id", Integer, ForeignKey("pilot.id"), primary_key=True, autoincrement=False),
+    Column("batch", Integer, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("pre_batch", Integer, nullable=True),
+    Column("pre_start", Date, nullable=True),
+    Column("pre_moderators", Text, nullable=True),
+    Column("pre_sums", LargeBinary, nullable=True),
+)

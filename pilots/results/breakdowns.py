@@ -13,6 +13,7 @@ when an effect lives, not for decisions (the verdict comes only from the registe
 from __future__ import annotations
 
 import math
+import weakref
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from pilots.assignment.strata import band
 from pilots.catalog import MetricDefinition
 from pilots.results.loader import Panel
 from pilots.results.metric import finite, interval
+from pilots.results.units import Units
 
 SEGMENTS = ("site", "language", "tenure_band")
 DESCRIPTIVE = "descriptive: fixed-horizon interval, not for decisions"
@@ -36,6 +38,18 @@ def segment_labels(panel: Panel, name: str) -> np.ndarray:
         labels = np.array([band("tenure_months", v) if math.isfinite(v) else "" for v in values], dtype=object)
         return labels[inverse.reshape(-1)]
     return panel.units.attributes[name]
+
+
+# The levels of each segment attribute per `Units` (the same for every metric and for the panels cut from one load).
+_LEVELS: weakref.WeakKeyDictionary[Units, dict[str, list[tuple[str, np.ndarray]]]] = weakref.WeakKeyDictionary()
+
+
+def segment_levels(panel: Panel, name: str) -> list[tuple[str, np.ndarray]]:
+    """`_levels(segment_labels(panel, name))`, computed once per units (the masks are read, never written)."""
+    known = _LEVELS.setdefault(panel.units, {})
+    if name not in known:
+        known[name] = _levels(segment_labels(panel, name))
+    return known[name]
 
 
 def _levels(labels: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -56,7 +70,7 @@ def segments(
     in_control = arms == control
     rows, tests = [], []
     for name in SEGMENTS:
-        levels = _levels(segment_labels(panel, name))
+        levels = segment_levels(panel, name)
         if len(levels) < 2:
             continue
         for arm in treatments:

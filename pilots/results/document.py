@@ -78,6 +78,7 @@ def build_document(session: Session, pilot_id: int, as_of: date | None = None, *
         cut,
         plan.pre_period_start,
         columns=lambda pre_only: looks.pilot_columns(pre_only, definitions, from_pilot),
+        end=plan.end_date,
     )
     return analyse_panel(pilot, plan, panel, as_of, keep=keep, fixed=fixed, session=session, folded=as_of is None)
 

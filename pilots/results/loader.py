@@ -30,6 +30,7 @@ import numpy as np
 from sqlmodel import Session
 
 from pilots.db import as_date, fetch_chunks
+from pilots.results import unit_series
 from pilots.results.units import Units, fetch_rows, load_units
 from pilots.rollups import SUMS
 
@@ -159,8 +160,12 @@ class Panel:
         """Per-unit sums of `name` over each week 7(w-1)..7w-1 of days 0..through (the last week may be partial),
         the same numbers as `window` week by week, with the complete weeks summed in one pass."""
         complete = (through + 1) // 7
-        column = self.column(name)
-        by_week = column[:, : 7 * complete].reshape(column.shape[0], complete, 7).sum(axis=2)
+        k = self._index(name)
+        if self._cumulated(k):  # integer counts: each week's sum is the exact difference of two running sums
+            by_week = np.diff(self.values[k][:, 6 : 7 * complete : 7], axis=1, prepend=0.0)
+        else:
+            column = self.column(name)
+            by_week = column[:, : 7 * complete].reshape(column.shape[0], complete, 7).sum(axis=2)
         out = [by_week[:, w] for w in range(complete)]
         if 7 * complete <= through:
             out.append(self.window(name, 7 * complete, through))
@@ -212,8 +217,14 @@ def load_panel(
     through: date,
     pre_period_start: date | None,
     columns: Callable[[Panel], Collection[str]] | None = None,
+    end: date | None = None,
 ) -> Panel:
     """The pilot's units and rollups through `through` (see module docstring).
+
+    With `end` (the pilot's end date) the pilot period's rows come from the per-moderator series when they are
+    folded for `start_date`..`end` (`pilots.results.unit_series`: one row per moderator plus the rows changed since),
+    and a read through `end` without them may leave a build of them in `session.info`. The rows, so the panel, are
+    the same either way.
 
     `columns`, when given, is asked (with the panel of the pre-period alone, `days` 0) which rollup columns the
     analysis reads from the pilot period. On SQLite the handle-time sums it does not need are left out of the query
@@ -222,11 +233,22 @@ def load_panel(
     units = load_units(session, pilot_id, unit)
     pre_days = (start_date - pre_period_start).days if pre_period_start and pre_period_start < start_date else 0
     pre = np.zeros((len(SUMS), units.size))
+    state = unit_series.read_state(session, pilot_id) if end is not None else None
+    pre_fold = None
     if pre_days:
-        rows = fetch_rows(session, _PRE_QUERY, pilot_id, pre_period_start, start_date - timedelta(days=1))
-        if rows:
-            unit_index = _unit_index(units, rows)
-            sums = np.array([row[1:] for row in rows], dtype=float).T
+        stored = None if state is None else unit_series.read_pre(session, pilot_id, pre_period_start, start_date)
+        if stored is not None:
+            moderators, sums = stored
+        else:
+            batch = None if end is None else unit_series.latest_batch(session, pilot_id)
+            rows = fetch_rows(session, _PRE_QUERY, pilot_id, pre_period_start, start_date - timedelta(days=1))
+            moderators = [row[0] for row in rows]
+            sums = np.array([row[1:] for row in rows], dtype=float).reshape(len(rows), len(SUMS)).T
+            if batch is not None:  # kept with the series, if the pilot has them (or this read builds them)
+                pre_fold = unit_series.PreFold(pilot_id, pre_period_start, start_date, batch, moderators, sums)
+        if moderators:
+            lookup = units.index_of_moderator
+            unit_index = np.fromiter((lookup.get(m, -1) for m in moderators), dtype=np.int64, count=len(moderators))
             _add(pre, unit_index, sums, units.size)
     loaded = frozenset(SUMS)
     if columns is not None:
@@ -244,7 +266,22 @@ def load_panel(
             np.array([units.index_of_moderator[m] for m in names], dtype=np.int64),
         )
     if days:
-        _fill_days(values, set_aside, session, pilot_id, units, start_date, through, loaded, members, unit != "team")
+        unique = unit != "team"
+        if unit_series.usable(state, start_date, end):
+            _place_series(
+                values, set_aside, members, units, start_date, unit_series.read(session, pilot_id, state), unique
+            )
+        else:
+            build = None
+            if end is not None and through == end:
+                build = unit_series.Build(unit_series.latest_batch(session, pilot_id))
+            _fill_days(values, set_aside, session, pilot_id, units, start_date, through, loaded, members, unique, build)
+            if build is not None and build.fits and build.size >= unit_series.BUILD_ROWS:
+                after = unit_series.FoldState(build.batch, start_date, end)
+                fold = unit_series.Fold(pilot_id, state, after, build, rebuild=True)
+                session.info.setdefault(unit_series.PENDING, []).append(fold)
+    if pre_fold is not None and (state is not None or session.info.get(unit_series.PENDING)):
+        session.info.setdefault(unit_series.PENDING, []).append(pre_fold)
     for name in SUMS:
         if name not in loaded:
             values[COLUMN[name]] = np.nan
@@ -285,6 +322,7 @@ def _fill_days(
     loaded: frozenset,
     members: _Members | None = None,
     unique: bool = False,
+    build: unit_series.Build | None = None,
 ) -> None:
     """Add the pilot period's rows into `values[column, unit, day]` (several moderators of one team add up); rows
     dated before their moderator's `data_from` go to `set_aside[unit]` (audits) instead. With `members` (team
@@ -292,21 +330,103 @@ def _fill_days(
     most one row (one moderator per unit), so rows are placed without checking for repeats.
 
     Rows are read and placed a chunk at a time (`pilots.db.fetch_chunks`), in the query's order, so memory holds one
-    chunk of Python rows, not millions; sums that repeat a cell add in row order, as one pass over all rows would."""
+    chunk of Python rows, not millions; sums that repeat a cell add in row order, as one pass over all rows would.
+    Team pilots read the rows in (day, moderator) order, as SQLite's key order gives them (`_place_series` adds
+    the series' rows in that order too).
+
+    With `build`, every row (with every column) is also collected for the per-moderator series."""
     late = {m: (d - start).days for m, d in units.data_from.items() if d > start}
     if session.connection().dialect.name == "sqlite":
-        totals = tuple(name for name in _TOTALS if name in loaded)
+        totals = _TOTALS if build is not None else tuple(name for name in _TOTALS if name in loaded)
         chunks = fetch_chunks(session, _packed_query(totals), pilot_id, start, through, size=CHUNK_ROWS)
         if all(
-            _place(values, set_aside, members, late, unique, rows, _packed_columns(rows, units, totals))
+            _place(values, set_aside, members, late, unique, rows, _packed_columns(rows, units, totals), build)
             for rows in chunks
         ):
             return
         chunks.close()
         for target in (values, set_aside, *(() if members is None else (members.audits,))):
             target[...] = 0.0  # a row did not fit the packing: read them all again, unpacked
-    for rows in fetch_chunks(session, _QUERY, pilot_id, start, through, size=CHUNK_ROWS):
-        _place(values, set_aside, members, late, unique, rows, _plain_columns(rows, units, start))
+        if build is not None:
+            build.clear()
+    query = _QUERY if unique else _QUERY + _TEAM_ORDER[session.connection().dialect.name]
+    for rows in fetch_chunks(session, query, pilot_id, start, through, size=CHUNK_ROWS):
+        _place(values, set_aside, members, late, unique, rows, _plain_columns(rows, units, start), build)
+
+
+# Team pilots add several moderators' rows into one cell, in row order: SQLite returns them in key order
+# (day, moderator), PostgreSQL is told to (byte order, as SQLite's and Python's string comparison).
+_TEAM_ORDER = {"sqlite": " ORDER BY day, moderator_id", "postgresql": ' ORDER BY day, moderator_id COLLATE "C"'}
+
+
+def _place_series(
+    values: np.ndarray,
+    set_aside: np.ndarray,
+    members: _Members | None,
+    units: Units,
+    start: date,
+    rows: unit_series.Rows,
+    unique: bool,
+) -> None:
+    """Add the pilot period's rows read from the per-moderator series into the panel, as `_fill_days` adds the rows
+    of the direct read: the rows through the panel's last day; for team pilots in (day, moderator) order and in
+    chunks of `CHUNK_ROWS`, so that sums repeating a cell add in the same order as there."""
+    moderators = rows.moderators
+    lookup = units.index_of_moderator
+    unit_of = np.fromiter((lookup.get(m, -1) for m in moderators), dtype=np.int64, count=len(moderators))
+    late = {m: (d - start).days for m, d in units.data_from.items() if d > start}
+    first_of = np.fromiter((late.get(m, 0) for m in moderators), dtype=np.int64, count=len(moderators))
+    if unique:
+        _scatter_series(values, set_aside, rows, unit_of, first_of if late else None)
+        return
+    through = rows.day < values.shape[2]
+    code, day, data = rows.moderator[through], rows.day[through], rows.data[:, through]
+    member_of = None
+    if members is not None:
+        index = members.index
+        member_of = np.fromiter((index.get(m, -1) for m in moderators), dtype=np.int64, count=len(moderators))
+    rank = np.empty(len(moderators), dtype=np.int64)
+    rank[sorted(range(len(moderators)), key=moderators.__getitem__)] = np.arange(len(moderators))
+    order = np.lexsort((rank[code], day))
+    code, day, data = code[order], day[order], data[:, order]
+    for first in range(0, day.size, CHUNK_ROWS):
+        chunk = slice(first, first + CHUNK_ROWS)
+        c = code[chunk]
+        _place_columns(
+            values,
+            set_aside,
+            members,
+            unique,
+            unit_of[c],
+            day[chunk],
+            data[:, chunk],
+            first_of[c] if late else None,
+            None if member_of is None else member_of[c],
+        )
+
+
+def _scatter_series(
+    values: np.ndarray, set_aside: np.ndarray, rows: unit_series.Rows, unit_of: np.ndarray, first_of: np.ndarray | None
+) -> None:
+    """`_place_series` for pilots of one moderator per unit: each (unit, day) cell has one row, so the rows are
+    written in place, a column at a time (what `_place_columns` and `_add` do for unique rows, without a float copy
+    of every row's sums)."""
+    n_days = values.shape[2]
+    unit = unit_of[rows.moderator]
+    keep = (unit >= 0) & (rows.day < n_days)
+    if first_of is not None:  # rows before their moderator's first day of pilot data are set aside
+        before = keep & (rows.day < first_of[rows.moderator])
+        if before.any():
+            np.add.at(set_aside, unit[before], rows.column(COLUMN["audits"])[before].astype(float))
+            keep &= ~before
+    every = bool(keep.all())
+    flat = unit * n_days + rows.day
+    if not every:
+        flat = flat[keep]
+    target = values.reshape(len(SUMS), -1)
+    for k, name in enumerate(SUMS):
+        column = rows.column(k) if every else rows.column(k)[keep]
+        target[k][flat] = column if name in _COUNTS else column + 0.0  # + 0.0: as `_add` (-0.0 becomes 0.0)
 
 
 def _place(
@@ -317,14 +437,39 @@ def _place(
     unique: bool,
     rows: list[tuple],
     columns: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    build: unit_series.Build | None = None,
 ) -> bool:
     """Add one chunk of rows (`columns`: their unit index, day index and sums) to the panel (see `_fill_days`);
     False, adding nothing, when the chunk could not be decoded (`columns` None)."""
     if columns is None:
         return False
     unit_index, day_index, data = columns
-    if late:  # some moderators' pilot data begin after the start date: set their earlier rows aside
+    if build is not None:
+        build.add([row[0] for row in rows], day_index, data)
+    first = None
+    if late:
         first = np.fromiter(map(late.get, map(itemgetter(0), rows), repeat(0)), dtype=np.int64, count=len(rows))
+    member = None
+    if members is not None and rows:
+        member = np.fromiter((members.index.get(row[0], -1) for row in rows), dtype=np.int64, count=len(rows))
+    _place_columns(values, set_aside, members, unique, unit_index, day_index, data, first, member)
+    return True
+
+
+def _place_columns(
+    values: np.ndarray,
+    set_aside: np.ndarray,
+    members: _Members | None,
+    unique: bool,
+    unit_index: np.ndarray,
+    day_index: np.ndarray,
+    data: np.ndarray,
+    first: np.ndarray | None,
+    member: np.ndarray | None,
+) -> None:
+    """Add rows (their unit index, day index and sums; with `first`, each row's moderator's first day of pilot data;
+    with `member`, its moderator's row in `members`) to the panel (see `_fill_days`)."""
+    if first is not None:  # some moderators' pilot data begin after the start date: set their earlier rows aside
         before = (day_index < first) & (unit_index >= 0)
         if before.any():
             np.add.at(set_aside, unit_index[before], data[COLUMN["audits"], before])
@@ -333,11 +478,9 @@ def _place(
     inside = (unit_index >= 0) & (day_index >= 0) & (day_index < n_days)
     flat = np.where(inside, unit_index * n_days + day_index, -1)
     _add(values.reshape(len(SUMS), n_units * n_days), flat, data, n_units * n_days, unique)
-    if members is not None and rows:
-        member = np.fromiter((members.index.get(row[0], -1) for row in rows), dtype=np.int64, count=len(rows))
+    if members is not None and member is not None:
         keep = inside & (member >= 0)
         np.add.at(members.audits, (member[keep], day_index[keep]), data[COLUMN["audits"], keep])
-    return True
 
 
 def _packed_columns(

@@ -9,14 +9,18 @@ reduction CUPED achieved.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import struct
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from analysis.cuped import AdjustedDifference, UnitArrays, cuped_compare
-from analysis.cuped_series import CupedSeries, SeriesArrays, cuped_series, look_blocks
+from analysis.cuped_series import SeriesArrays, cuped_series, look_blocks
 from analysis.ratio import Difference, RatioStats, compare
 from pilots.catalog import MetricDefinition
 from pilots.results.loader import Panel
@@ -78,7 +82,12 @@ def look_series(
 
     A block of looks at a time (`analysis.cuped_series`, `look_blocks`), equal look by look to
     `estimate(...).adjusted`; without a pre-period the covariate is all zeros, which gives the raw comparison as
-    `estimate` does."""
+    `estimate` does.
+
+    Each look's figures depend only on its inputs (both arms' units in order, their sums through the look and
+    pre-period sums, alpha), and are the same in any block of two looks or more; so they are kept per process by a
+    digest of those inputs (`LOOKS`) and only the looks whose inputs are new are computed: a past look is computed
+    once until late audits change its sums. A single new look is computed beside another, never alone."""
     if not days:
         return LookSeries()
     if panel.has_pre_period:
@@ -86,28 +95,97 @@ def look_series(
     else:
         pre_y = pre_x = np.zeros(panel.units.size)
     pre = (pre_y[control], pre_x[control]), (pre_y[treatment], pre_x[treatment])
-    parts = []
+    common = hashlib.sha256(struct.pack("<d", alpha))  # SHA-256: hardware-assisted on x86, 2-3x BLAKE2b here
+    for part in (*pre[0], *pre[1]):
+        common.update(np.ascontiguousarray(part).data)
+    keys = []
     for block in look_blocks(len(days)):  # units x (a few looks) at a time: the same numbers, a fraction of the memory
         y = panel.cumulative_at(definition.numerator, days[block])
         x = panel.cumulative_at(definition.denominator, days[block])
-        parts.append(
-            cuped_series(
-                SeriesArrays.of(y[control], x[control], *pre[0]),
-                SeriesArrays.of(y[treatment], x[treatment], *pre[1]),
-                alpha,
-            )
-        )
-    series = CupedSeries.concatenate(parts)
-    keep = np.flatnonzero(series.usable())
-    if not keep.size:
+        columns = [np.ascontiguousarray(a.T) for a in (y[control], x[control], y[treatment], x[treatment])]
+        for j in range(len(days[block])):
+            digest = common.copy()
+            for column in columns:
+                digest.update(column[j].data)
+            keys.append(digest.digest())
+    found = LOOKS.get_many(keys)
+    missing = [k for k, value in enumerate(found) if value is None]
+    if missing:
+        computed = _compute_looks(panel, definition, control, treatment, days, alpha, pre, missing)
+        for k, value in zip(missing, computed, strict=True):
+            found[k] = value
+        LOOKS.put_many([keys[k] for k in missing], computed)
+    keep = [k for k, value in enumerate(found) if value[0]]
+    if not keep:
         return LookSeries()
-    df = np.where(np.isfinite(series.df[keep]), series.df[keep], 1e6)
     return LookSeries(
-        tuple(days[i] for i in keep),
-        tuple(series.difference[keep].tolist()),
-        tuple((series.se[keep] ** 2).tolist()),
-        tuple(df.tolist()),
+        tuple(days[k] for k in keep),
+        tuple(found[k][1] for k in keep),
+        tuple(found[k][2] for k in keep),
+        tuple(found[k][3] for k in keep),
     )
+
+
+Look = tuple[bool, float, float, float]  # usable, difference, variance, df (as `LookSeries` keeps them)
+
+
+def _compute_looks(panel, definition, control, treatment, days, alpha, pre, wanted: list[int]) -> list[Look]:
+    """The figures of the looks `wanted` (indexes into `days`), computed in blocks of two looks or more (a lone
+    look is computed beside another), which give each look the numbers of `look_blocks`' blocks."""
+    others = [k for k in range(len(days)) if k not in set(wanted)]
+    out: dict[int, Look] = {}
+    for block in look_blocks(len(wanted)):
+        chosen = wanted[block]
+        if len(chosen) == 1 and others:
+            chosen = [*chosen, others[0]]
+        looks = tuple(days[k] for k in chosen)
+        y = panel.cumulative_at(definition.numerator, looks)
+        x = panel.cumulative_at(definition.denominator, looks)
+        series = cuped_series(
+            SeriesArrays.of(y[control], x[control], *pre[0]),
+            SeriesArrays.of(y[treatment], x[treatment], *pre[1]),
+            alpha,
+        )
+        usable = series.usable()
+        df = np.where(np.isfinite(series.df), series.df, 1e6)
+        variance = series.se**2
+        for j, k in enumerate(chosen):
+            out[k] = (bool(usable[j]), float(series.difference[j]), float(variance[j]), float(df[j]))
+    return [out[k] for k in wanted]
+
+
+class _LookMemo:
+    """Look figures by the digest of their inputs, least recently used dropped beyond `size` (thread-safe)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[bytes, Look] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: list[bytes]) -> list[Look | None]:
+        with self._lock:
+            out = []
+            for key in keys:
+                value = self._items.get(key)
+                if value is not None:
+                    self._items.move_to_end(key)
+                out.append(value)
+            return out
+
+    def put_many(self, keys: list[bytes], values: list[Look]) -> None:
+        with self._lock:
+            for key, value in zip(keys, values, strict=True):
+                self._items[key] = value
+                self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+LOOKS = _LookMemo(100_000)  # about 200 bytes a look: 20 MB at most per process
 
 
 def arm_summary(panel: Panel, definition: MetricDefinition, arms: tuple[str, ...], through: int | None):

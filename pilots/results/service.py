@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from pilots.db import write_transaction
 from pilots.lookup import get_pilot
-from pilots.results import cache, qa_levels
+from pilots.results import cache, qa_levels, unit_series
 from pilots.results.document import ENGINE_VERSION, build_document
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def results_document(
             return cached
     document = build_document(session, pilot_id, as_of)
     qa_levels.write_pending(session)  # fold new QA batches the read met (`pilots.results.qa_levels`)
+    unit_series.write_pending(session)  # and the rollup rows (`pilots.results.unit_series`)
     if use_cache:
         try:
             with write_transaction(session):

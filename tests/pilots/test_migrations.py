@@ -390,3 +390,25 @@ def test_0011_folds_qa_day_into_per_dimension_sums_with_the_periods_and_round_tr
             assert "batch" not in {column["name"] for column in inspect(engine).get_columns("qa_day")}
         assert len(_qa_rollups(scratch_url)[0]) == len(rows)
     upgrade(scratch_url)
+
+
+def test_0012_adds_the_rollup_series_tables_empty_and_round_trips(scratch_url):
+    upgrade(scratch_url, "0011")
+    for _ in range(2):  # and again after a round trip through the downgrade
+        upgrade(scratch_url, "0012")
+        with _engine(scratch_url) as engine:
+            tables = set(inspect(engine).get_table_names())
+            assert {"unit_series", "unit_fold"} <= tables
+            columns = {column["name"] for column in inspect(engine).get_columns("unit_fold")}
+            assert {"batch", "start_date", "end_date", "pre_batch", "pre_start", "pre_moderators"} <= columns
+            with engine.begin() as connection:
+                pilot_id = _old_pilot(connection, "running")
+                connection.execute(
+                    text("INSERT INTO unit_series (pilot_id, moderator_id, series) VALUES (:p, 'm1', :s)"),
+                    {"p": pilot_id, "s": b"\x00" * 38},
+                )
+        downgrade(scratch_url, "0011")
+        with _engine(scratch_url) as engine:
+            assert {"unit_series", "unit_fold"}.isdisjoint(inspect(engine).get_table_names())
+    upgrade(scratch_url)
+    assert current_revision(scratch_url) == "0012"

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from pilots.catalog import METRICS
+from pilots.results import metric
 from pilots.results.loader import Panel
 from pilots.results.metric import estimate, look_series
 from pilots.results.units import Units
@@ -70,3 +71,39 @@ def test_no_looks_gives_an_empty_series():
     panel = _panel(np.random.default_rng(1), 10, 5, 0)
     control = panel.units.arms == "control"
     assert len(look_series(panel, METRICS["accuracy"], control, ~control, (), 0.05)) == 0
+
+
+def _blocked(panel, definition, control, treatment, days, alpha):
+    """The series as computed before the per-look memo: every look in `look_blocks`' blocks."""
+    metric.LOOKS.clear()
+    return look_series(panel, definition, control, treatment, days, alpha)
+
+
+@pytest.mark.parametrize("pre_days", [0, 28])
+def test_remembered_looks_give_the_same_series_bit_for_bit(pre_days):
+    """Looks remembered from earlier requests (by their inputs), and a new look computed beside one other, give the
+    numbers of a fresh computation, as late audits change some days and not others."""
+    rng = np.random.default_rng(7 + pre_days)
+    panel = _panel(rng, 60, 30, pre_days)
+    control = panel.units.arms == "control"
+    definition = METRICS["handle_time"]
+    days = tuple(range(30))
+    fresh = _blocked(panel, definition, control, ~control, days, 0.05)
+    for taken in (days[:17], days[:18], days[:25], days[:2], days[:1], days):  # one new look, several, one in all
+        metric.LOOKS.clear()
+        look_series(panel, definition, control, ~control, days[: len(taken) - 1] or taken, 0.05)  # remembered
+        again = look_series(panel, definition, control, ~control, taken, 0.05)
+        assert again == _blocked(panel, definition, control, ~control, taken, 0.05)
+    assert look_series(panel, definition, control, ~control, days, 0.05) == fresh
+    # Late audits of day 12 change looks 12 and later only; the others are remembered, the figures stay exact.
+    late = panel.values.copy()
+    late[:, :5, 12:] += 1.0
+    changed = Panel(panel.units, panel.start_date, panel.days, late, panel.pre, panel.pre_days)
+    look_series(panel, definition, control, ~control, days, 0.05)
+    remembered = len(metric.LOOKS._items)
+    assert look_series(changed, definition, control, ~control, days, 0.05) == _blocked(
+        changed, definition, control, ~control, days, 0.05
+    )
+    look_series(panel, definition, control, ~control, days, 0.05)
+    look_series(changed, definition, control, ~control, days, 0.05)
+    assert len(metric.LOOKS._items) == remembered + (30 - 12)

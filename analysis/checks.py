@@ -294,12 +294,24 @@ def covariate_balance(
     if control not in labels:
         raise ValueError(f"control {control!r} is not among the arm labels")
     rows: list[BalanceRow] = []
+    in_control = labels == control
+    others = [(arm, labels == arm) for arm in sorted(set(labels) - {control})]
     for name, values in attributes.items():
         vals = np.asarray(values)
         if vals.shape != labels.shape:
             raise ValueError(f"attribute {name!r} must have one value per unit")
-        for arm in sorted(set(labels) - {control}):
-            rows.extend(_smd_rows(name, vals, labels == control, labels == arm, arm))
+        if vals.dtype.kind in "fiu":
+            rows += [BalanceRow(name, None, arm, smd_numeric(vals[in_control], vals[mask])) for arm, mask in others]
+            continue
+        # Categorical: each level's share per arm from one pass (np.unique sorts levels as `sorted` does).
+        levels, codes = np.unique(vals.astype(str), return_inverse=True)
+        control_share = np.bincount(codes[in_control], minlength=levels.size) / in_control.sum()
+        for arm, mask in others:
+            share = np.bincount(codes[mask], minlength=levels.size) / mask.sum()
+            rows += [
+                BalanceRow(name, str(level), arm, smd_proportion(float(p_c), float(p_t)))
+                for level, p_c, p_t in zip(levels, control_share, share, strict=True)
+            ]
     worst = max((abs(r.smd) for r in rows if not math.isnan(r.smd)), default=0.0)
     bad = [r for r in rows if not abs(r.smd) < threshold]
     if bad:
@@ -326,22 +338,6 @@ def smd_proportion(p_c: float, p_t: float) -> float:
     if pooled == 0:
         return 0.0 if p_t == p_c else math.copysign(math.inf, p_t - p_c)
     return (p_t - p_c) / pooled
-
-
-def _smd_rows(name, vals, in_c, in_t, arm) -> list[BalanceRow]:
-    if vals.dtype.kind in "fiu":
-        return [BalanceRow(name, None, arm, smd_numeric(vals[in_c], vals[in_t]))]
-    levels = sorted({str(v) for v in vals})
-    as_str = vals.astype(str)
-    return [
-        BalanceRow(
-            name,
-            lvl,
-            arm,
-            smd_proportion(np.mean(as_str[in_c] == lvl), np.mean(as_str[in_t] == lvl)),
-        )
-        for lvl in levels
-    ]
 
 
 def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:

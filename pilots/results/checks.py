@@ -218,11 +218,14 @@ def balance(panel: Panel, control: str) -> tuple[CheckResult, list[dict[str, Any
     tenure = units.attributes["tenure_months"]
     has_tenure = np.isfinite(tenure)
     rows = []
+    arms = units.arms.astype(str)
     if attributes:
-        rows += list(covariate_balance(units.arms.astype(str), attributes, control).rows)
+        rows += list(covariate_balance(arms, attributes, control).rows)
     if has_tenure.sum() > 2:
-        bands = np.array([band("tenure_months", v) if math.isfinite(v) else "unknown" for v in tenure])
-        rows += list(covariate_balance(units.arms.astype(str), {"tenure_band": bands}, control).rows)
+        # Banded once per distinct tenure (a roster has few), not once per unit.
+        distinct, inverse = np.unique(np.where(has_tenure, tenure, np.inf), return_inverse=True)
+        names = np.array([band("tenure_months", v) if math.isfinite(v) else "unknown" for v in distinct])
+        rows += list(covariate_balance(arms, {"tenure_band": names[inverse]}, control).rows)
     pre_x = panel.pre_column("audits")
     has_pre = pre_x > 0
     if has_pre.sum() > 2 and len(set(units.arms[has_pre])) > 1 and control in set(units.arms[has_pre]):

@@ -7,7 +7,6 @@ The stored sums equal an aggregation of `qa_day` with the periods' rule, recompu
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -27,6 +26,7 @@ from pilots.roster.upload import RosterRow
 from pilots.schemas import plan_of
 from pilots.simulation import simulate_audits
 from pilots.simulation.qa import QaScenario
+from tests.pilots.fold_support import assert_second_fold_loses
 from tests.pilots.results_support import START, assignment, ingest_audits, make_pilot, settings
 from webui.database import sessions
 
@@ -324,20 +324,7 @@ def test_two_requests_folding_the_same_batches_add_them_once(app, session, fold_
             folds.append(fold)
             reader.rollback()
         assert folds[0].since == folds[1].since == -1 and folds[0].state == folds[1].state
-        outcome: dict[str, bool] = {}
-        with write_transaction(session):
-            assert qa_levels.store(session, folds[0])
-
-            def second() -> None:  # waits for the first's lock (row lock, or SQLite's write lock), then loses
-                with write_transaction(other):
-                    outcome["second"] = qa_levels.store(other, folds[1])
-
-            thread = threading.Thread(target=second)
-            thread.start()
-            thread.join(0.5)
-            assert thread.is_alive()  # blocked until the first commits
-        thread.join(30)
-        assert outcome == {"second": False}
+        assert_second_fold_loses(session, other, qa_levels.store, folds)
     session.expire_all()
     _assert_levels(session, pilot_id)
     assert qa_levels.store(session, folds[1]) is False  # a stale fold never applies

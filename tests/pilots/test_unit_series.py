@@ -7,7 +7,6 @@ same rows. The stored series equal the pilot's `unit_day` rows up to the batch t
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -15,7 +14,6 @@ import pytest
 from sqlalchemy import text
 
 from pilots import ingestion, retention
-from pilots.db import write_transaction
 from pilots.models import Pilot
 from pilots.models._time import utcnow
 from pilots.results import qa_levels, results_document, unit_series
@@ -26,6 +24,7 @@ from pilots.roster import add_late_joiners
 from pilots.roster.upload import RosterRow
 from pilots.schemas import plan_of
 from pilots.simulation import simulate_audits
+from tests.pilots.fold_support import assert_second_fold_loses
 from tests.pilots.results_support import START, assignment, make_pilot, settings
 from webui.database import sessions
 
@@ -268,20 +267,7 @@ def test_two_requests_folding_the_same_rows_write_once(app, session, fold_every_
             reader.rollback()
         assert folds[0].since == folds[1].since and folds[0].state == folds[1].state
         assert folds[0].state.batch > folds[0].since.batch
-        outcome: dict[str, bool] = {}
-        with write_transaction(session):
-            assert unit_series.store(session, folds[0])
-
-            def second() -> None:  # waits for the first's lock (row lock, or SQLite's write lock), then loses
-                with write_transaction(other):
-                    outcome["second"] = unit_series.store(other, folds[1])
-
-            thread = threading.Thread(target=second)
-            thread.start()
-            thread.join(0.5)
-            assert thread.is_alive()  # blocked until the first commits
-        thread.join(30)
-        assert outcome == {"second": False}
+        assert_second_fold_loses(session, other, unit_series.store, folds)
     session.expire_all()
     _assert_series(session, pilot_id)
     assert unit_series.store(session, folds[1]) is False  # a stale fold never applies

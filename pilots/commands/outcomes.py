@@ -25,7 +25,7 @@ from pilots.models import Pilot
 from pilots.models._time import utcnow
 from pilots.results.service import results_document
 from pilots.simulation import write_audits_csv
-from pilots.simulation.sample import pilot_sample
+from pilots.simulation.sample import pilot_sample, sample_refusal
 
 DEFAULT_BATCH = 10_000
 
@@ -119,12 +119,16 @@ def _import(
 @click.pass_obj
 def sample_outcomes(ctx, pilot_id: int, output: Path | None, seed: int) -> None:
     """Print a sample CSV of simulated QA outcomes for PILOT's own moderators, dated inside its data window (its
-    pre-period or pilot days up to yesterday, at most the last 28), with no treatment effect: to try uploads."""
+    pre-period or pilot days up to yesterday, at most the last 28), with no treatment effect: to try a pilot out
+    (refused for a pilot that already has real QA outcomes)."""
     try:
         with ctx.sessions() as session:
             pilot = session.get(Pilot, pilot_id)
             if pilot is None:
                 raise click.ClickException(f"pilot {pilot_id} does not exist")
+            refusal = sample_refusal(pilot)
+            if refusal is not None:
+                raise click.ClickException(refusal)
             found = pilot_sample(session, pilot, utcnow().date(), seed)
             if found is None:
                 raise click.ClickException(

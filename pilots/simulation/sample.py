@@ -4,7 +4,8 @@ A static sample file ages: its audits fall before any new pilot's data window wi
 not the pilot's. `sample_window` picks the days a sample can cover for a pilot (its pre-period or pilot period up to
 yesterday, at most `SAMPLE_DAYS`), and `sample_audits` simulates realistic audits of the pilot's own moderators over
 them with the simulator's default operation and no effect, ids prefixed so that they never collide with real ones.
-`pilot_sample` does both for a stored pilot (`pilotlab outcomes sample`, the upload page's sample link).
+`pilot_sample` does both for a stored pilot (`pilotlab outcomes sample`, the upload page's sample link), which
+`sample_refusal` limits to pilots being tried out: simulated ones, or ones with no QA outcomes yet.
 """
 
 from __future__ import annotations
@@ -57,6 +58,18 @@ def sample_audits(moderator_ids: Sequence[str], first: date, last: date, seed: i
         yield {**audit, "audit_id": prefix + audit["audit_id"], "item_id": None if item is None else prefix + item}
 
 
+def sample_refusal(pilot: Pilot) -> str | None:
+    """Why ``pilot`` gets no sample (None: it may): a sample is for trying a pilot out, so it is offered only to a
+    simulated pilot or one with no QA outcomes or late joiners yet; uploaded into a pilot with real data it would
+    mix simulated audits into them for good."""
+    if pilot.simulated or pilot.data_version == 0:
+        return None
+    return (
+        f"Pilot {pilot.id} already has QA outcomes: a sample of simulated audits would mix into its real data. "
+        "Samples are offered to pilots being tried out (no outcomes yet) and to simulated pilots."
+    )
+
+
 def pilot_sample(session: Session, pilot: Pilot, today: date, seed: int = 0) -> SampleFile | None:
     """A sample for ``pilot``: its roster's moderators over `sample_window` of its pre-period start (or start date)
     through its end; None without a roster or before a whole day of its window has passed."""
@@ -78,4 +91,4 @@ class SampleFile:
     audits: Iterator[dict[str, Any]]
 
 
-__all__ = ["SAMPLE_DAYS", "SampleFile", "pilot_sample", "sample_audits", "sample_window"]
+__all__ = ["SAMPLE_DAYS", "SampleFile", "pilot_sample", "sample_audits", "sample_refusal", "sample_window"]

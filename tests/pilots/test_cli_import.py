@@ -15,7 +15,7 @@ from pilots import rollups
 from pilots.cli import cli
 from pilots.commands import outcomes as outcomes_command
 from pilots.commands import register
-from pilots.models import Event, Outcome
+from pilots.models import Event, Outcome, Pilot
 from pilots.simulation import write_audits_csv
 from tests.pilots.ingestion_support import END, MODERATORS, audit, make_pilot
 from webui.database import sessions
@@ -165,3 +165,13 @@ def test_sample_is_the_pilots_own_moderators_in_its_window_and_imports_whole(app
     assert f"{len(sample):,} accepted, 0 duplicates" in result.stdout
     missing = CliRunner().invoke(cli, ["--database-url", database_url, "outcomes", "sample", "999"])
     assert missing.exit_code != 0 and "pilot 999 does not exist" in missing.output
+
+
+def test_no_sample_for_a_real_pilot_with_outcomes(app, database_url, pilot, session):
+    """A sample would mix simulated audits into real data: refused once a real pilot has outcomes."""
+    stored = session.get(Pilot, pilot)
+    stored.simulated, stored.data_version = False, 3
+    session.commit()
+    register(cli)
+    refused = CliRunner().invoke(cli, ["--database-url", database_url, "outcomes", "sample", str(pilot)])
+    assert refused.exit_code != 0 and "already has QA outcomes" in refused.output

@@ -29,6 +29,7 @@ from tests.webui.setup_support import (
     signed_in,
     today,
 )
+from webui.pages.planning_view import _amount
 
 PARAMETERS = "baseline=92&icc=0.1&audits_per_week=12"
 
@@ -245,3 +246,14 @@ def test_planning_a_critical_error_rate_under_one_percent_is_planned_with_a_note
     assert "Baseline read as 0.5% of audits (about 1 audit in 200). If you meant 50%, type 50." in html
     assert "from about 0.5%" in html and "The change you hope for (0.2 points)" in html
     assert "-0.5 means 2% to 1.5%" in html
+
+
+def test_a_small_hoped_for_change_keeps_its_digits():
+    """0.02 points of a critical-error rate must not read "0.0 points" beside "smaller than the pilot can detect"."""
+    assert [_amount(v, 100.0, "points") for v in (0.0002, 0.00093, 0.02, 0.0, None)] == [
+        "0.02 points",
+        "0.093 points",
+        "2.0 points",
+        "0.0 points",
+        "n/a",
+    ]

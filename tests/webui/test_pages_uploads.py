@@ -143,7 +143,8 @@ def test_outcomes_are_accepted_then_counted_as_duplicates(app, client, session, 
 
 def test_the_pilot_sample_is_its_own_moderators_in_its_window_and_uploads_cleanly(app, client, session):
     """The upload page's sample: simulated audits of the pilot's roster dated inside its pre-period (a pilot launched
-    today has no whole pilot day yet), accepted whole, then counted as duplicates; readers cannot fetch it."""
+    today has no whole pilot day yet), accepted whole, then counted as duplicates; refused once the pilot has
+    outcomes; readers cannot fetch it."""
     pilot_id = running(app)
     signed_in(app, client, "pm")
     response = client.get(f"/pilots/{pilot_id}/samples/outcomes.csv")
@@ -157,9 +158,14 @@ def test_the_pilot_sample_is_its_own_moderators_in_its_window_and_uploads_cleanl
     first = upload(client, f"/pilots/{pilot_id}/outcomes", response.data)
     assert first.status_code == 200, first.get_data(as_text=True)[:2000]
     assert f"<strong>{len(rows):,}</strong> new audits accepted" in first.get_data(as_text=True)
-    again = upload(client, f"/pilots/{pilot_id}/outcomes", client.get(f"/pilots/{pilot_id}/samples/outcomes.csv").data)
+    again = upload(client, f"/pilots/{pilot_id}/outcomes", response.data)
     assert f"<strong>{len(rows):,}</strong> duplicates" in again.get_data(as_text=True)
     assert _count(session, Outcome, pilot_id=pilot_id) == len(rows)
+    # Now the pilot has QA outcomes: no more samples (they would mix simulated audits into real data).
+    refused = client.get(f"/pilots/{pilot_id}/samples/outcomes.csv")
+    assert refused.status_code == 409 and "already has QA outcomes" in refused.get_data(as_text=True)
+    page = client.get(f"/pilots/{pilot_id}/outcomes").get_data(as_text=True)
+    assert f"/pilots/{pilot_id}/samples/outcomes.csv" not in page and 'href="/samples/outcomes.csv"' in page
     viewer = signed_in(app, app.test_client(), "viewer")
     assert viewer.get(f"/pilots/{pilot_id}/samples/outcomes.csv").status_code == 403
 

@@ -43,7 +43,12 @@ def _amount(value: float | None, factor: float, unit: str) -> str:
     if value is None:
         return "n/a"
     shown = abs(value) * factor
-    text = f"{shown:.1f}" if shown < 100 else f"{shown:,.0f}"
+    if shown >= 100:
+        text = f"{shown:,.0f}"
+    elif shown == 0 or shown >= 0.1:
+        text = f"{shown:.1f}"
+    else:  # a small change keeps two significant digits instead of reading "0.0"
+        text = f"{shown:.2g}"
     return f"{text} {unit}".strip()
 
 

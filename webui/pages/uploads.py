@@ -19,7 +19,7 @@ from pilots.models._time import utcnow
 from pilots.roster.summary import roster_summary
 from pilots.roster.upload import parse_upload
 from pilots.simulation import write_audits_csv
-from pilots.simulation.sample import pilot_sample, sample_window
+from pilots.simulation.sample import pilot_sample, sample_refusal, sample_window
 from webui.database import get_session, sessions
 from webui.pages import bp
 from webui.pages.access import pilot_change_required
@@ -135,7 +135,9 @@ def pilot_outcomes(pilot_id: int):
         missing=missing,
         result=result,
         max_rows=ingestion.MAX_ROWS_PER_REQUEST,
-        sample=sample_window(pilot.pre_period_start or pilot.start_date, pilot.end_date, utcnow().date()),
+        sample=None
+        if sample_refusal(pilot)
+        else sample_window(pilot.pre_period_start or pilot.start_date, pilot.end_date, utcnow().date()),
     ), status
 
 
@@ -143,9 +145,13 @@ def pilot_outcomes(pilot_id: int):
 @pilot_change_required
 def pilot_sample_outcomes(pilot_id: int):
     """Sample QA outcomes for this pilot's own moderators and dates (`pilots.simulation.sample`), to try an upload:
-    a static file's dates fall outside a new pilot's data window and its moderators are not on its roster."""
+    a static file's dates fall outside a new pilot's data window and its moderators are not on its roster. Refused
+    (409) once the pilot has real QA outcomes (`sample_refusal`)."""
     require("write")
     pilot = pilot_or_404(pilot_id)
+    refusal = sample_refusal(pilot)
+    if refusal is not None:
+        abort(409, description=refusal)
     found = pilot_sample(get_session(), pilot, utcnow().date())
     if found is None:
         abort(404, description="No sample yet: the pilot has no roster, or no whole day of its data window has passed.")

@@ -9,16 +9,22 @@ owns a unit of work commits; helpers take a session and never commit.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How long a statement may wait for a lock or run (SQLite busy timeout, PostgreSQL statement_timeout), and how long
 # to wait for a connection. The web app passes its own (shorter) limits so that an outage answers 503 quickly; the CLI
@@ -130,6 +136,21 @@ def write_transaction(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+def write_each_best_effort(
+    session: Session, items: Iterable[T], write: Callable[[Session, T], object], what: Callable[[T], str]
+) -> None:
+    """Write each of ``items`` in its own write transaction on a request session, after the response's work is done
+    (the folds the results service keeps). Failing to (a busy database) never fails the request: the failure is
+    logged with ``what(item)`` and a later read writes instead."""
+    dbapi_error = session.get_bind().dialect.dbapi.Error
+    for item in items:
+        try:
+            with write_transaction(session):
+                write(session, item)
+        except (SQLAlchemyError, dbapi_error):
+            log.warning("could not write %s", what(item), exc_info=True)
 
 
 @contextmanager

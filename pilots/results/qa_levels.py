@@ -28,20 +28,16 @@ up to the one a reader sees is committed: a fold never skips a batch that commit
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from pilots.db import as_date, fetch_rows, select_rows, write_transaction
+from pilots.db import as_date, fetch_rows, select_rows, write_each_best_effort
 from pilots.results.qa_data import DIMENSIONS, QaCells
 from pilots.results.units import Units
 from pilots.rollups import SUMS
-
-log = logging.getLogger(__name__)
 
 FOLD_CELLS = 20_000  # unfolded (moderator, policy, queue, auditor, period) cells that make a read fold them
 PENDING = "pilotlab_qa_fold"  # `session.info` key of the fold a read left for the service to write
@@ -220,13 +216,8 @@ def store(session: Session, fold: Fold) -> bool:
 def write_pending(session: Session) -> None:
     """Write the folds reads left in `session.info`, each in its own write transaction. Failing to (a busy
     database) never fails the request: the next read folds instead."""
-    dbapi_error = session.get_bind().dialect.dbapi.Error
-    for fold in session.info.pop(PENDING, []):
-        try:
-            with write_transaction(session):
-                store(session, fold)
-        except (SQLAlchemyError, dbapi_error):
-            log.warning("could not fold the QA sums of pilot %s", fold.pilot_id, exc_info=True)
+    folds = session.info.pop(PENDING, [])
+    write_each_best_effort(session, folds, store, lambda fold: f"the QA sums of pilot {fold.pilot_id}")
 
 
 def _text(day: date | None) -> str | None:

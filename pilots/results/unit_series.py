@@ -34,19 +34,15 @@ the same transaction (fixtures that write rollups directly stay below `BUILD_ROW
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from pilots.db import as_date, select_rows, write_transaction
+from pilots.db import as_date, select_rows, write_each_best_effort
 from pilots.rollups import SUMS
-
-log = logging.getLogger(__name__)
 
 BUILD_ROWS = 50_000  # pilot-period rows of a direct latest read that make it build the series
 FOLD_ROWS = 20_000  # rows changed since the fold that make a read rewrite their moderators' series
@@ -392,11 +388,10 @@ def store(session: Session, fold: Fold) -> bool:
 def write_pending(session: Session) -> None:
     """Write the folds reads left in `session.info`, each in its own write transaction. Failing to (a busy
     database) never fails the request: a later read folds instead."""
-    dbapi_error = session.get_bind().dialect.dbapi.Error
-    folds = session.info.pop(PENDING, [])
-    for fold in sorted(folds, key=lambda fold: isinstance(fold, PreFold)):  # series first: a rebuild drops old rows
-        try:
-            with write_transaction(session):
-                (store_pre if isinstance(fold, PreFold) else store)(session, fold)
-        except (SQLAlchemyError, dbapi_error):
-            log.warning("could not fold the rollup series of pilot %s", fold.pilot_id, exc_info=True)
+    # The series first: a rebuild drops the old rows.
+    folds = sorted(session.info.pop(PENDING, []), key=lambda fold: isinstance(fold, PreFold))
+
+    def write(session: Session, fold) -> None:
+        (store_pre if isinstance(fold, PreFold) else store)(session, fold)
+
+    write_each_best_effort(session, folds, write, lambda fold: f"the rollup series of pilot {fold.pilot_id}")

@@ -269,18 +269,12 @@ def decide(
         else:
             reasons += [_no_decision(p, "end") for p in primaries]
         return Verdict("no_go", provisional, tuple(reasons))
-    if stopped and not end_reached:
-        if good:
-            reasons += [f"{_label(p)} improved significantly." for p in good]
-            reasons += [f"Stopped before a decision: when the pilot was stopped, {g.message}" for g in pending]
-        else:
-            reasons += [_no_decision(p, "stopped") for p in primaries]
-            reasons += [g.message for g in guardrails if not g.non_inferior]
-        return Verdict("continue", provisional, tuple(reasons))
+    # Still open: a pilot stopped before its end says so where a running one says what it waits for.
+    waiting = "Stopped before a decision: when the pilot was stopped, " if stopped else "Waiting on guardrails: "
     if good:
         reasons += [f"{_label(p)} improved significantly." for p in good]
-        reasons += [f"Waiting on guardrails: {g.message}" for g in pending]
+        reasons += [f"{waiting}{g.message}" for g in pending]
     else:
-        reasons += [_no_decision(p, "running") for p in primaries]
+        reasons += [_no_decision(p, "stopped" if stopped else "running") for p in primaries]
         reasons += [g.message for g in guardrails if not g.non_inferior]
     return Verdict("continue", provisional, tuple(reasons))

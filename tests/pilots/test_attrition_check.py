@@ -8,6 +8,7 @@ from datetime import date
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from analysis.unconditional import boschloo
 from pilots.results.checks import (
@@ -96,3 +97,27 @@ def test_team_pilots_count_the_member_moderators() -> None:
     res = recent_attrition(panel, ARMS, 34, 0.01)
     assert res.p_value == pytest.approx(boschloo(9, 20, 0, 20).p_value, rel=1e-12)
     assert not res.ok
+
+
+def test_forty_moderators_reach_eight_of_twenty_and_no_bar_sharing_test_reaches_seven() -> None:
+    """The stress matrix's 40-moderator attrition cell (half the treatment arm leaves) is flagged in 0.865 of pilots,
+    short of 0.90; this pins why no test can do better at the same pilot-wide level with weekly checkpoints.
+
+    8 of 20 silent against none is flagged at every checkpoint of a 6-week pilot. 7 against none cannot be by any test
+    that judges the 5 weekly checkpoints at one bar and flags every more lopsided table with no silent control moderator
+    (x >= 7 against 0): when weekly silences are independent with a common rate, the worst case the pilot-wide level
+    must hold for, that region alone has probability 0.00204 a checkpoint (at a silent rate near 0.2, two binomials
+    by hand, not Boschloo's code), above the bar of 0.0013, and 1.02% over the 5 checkpoints: the whole 1% budget of
+    every check together. Even the two tables alone would take 0.68%, above attrition's 0.65%. So the check's ceiling
+    is the chance that 8 or more of 20 leave: 0.868.
+    """
+    bar = look_thresholds(planned_look_days("group_sequential", 6, 42))["attrition"]
+    assert boschloo(8, 20, 0, 20).p_value < bar < boschloo(7, 20, 0, 20).p_value
+    rate = np.linspace(1e-4, 1 - 1e-4, 100_001)
+    control_none = stats.binom.pmf(0, 20, rate)
+    lopsided = 2.0 * stats.binom.sf(6, 20, rate) * control_none  # x >= 7 against 0, either arm
+    just_seven = 2.0 * stats.binom.pmf(7, 20, rate) * control_none
+    assert lopsided.max() == pytest.approx(0.00204, abs=1e-5) and lopsided.max() > bar
+    assert 1.0 - (1.0 - lopsided.max()) ** 5 > 0.01
+    assert 1.0 - (1.0 - just_seven.max()) ** 5 > PILOT_LEVELS["attrition"]
+    assert stats.binom.sf(7, 20, 0.5) == pytest.approx(0.868, abs=5e-4)

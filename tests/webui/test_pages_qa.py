@@ -98,6 +98,7 @@ def test_skewed_auditors_invalidate_and_the_adjusted_estimate_disagrees(qa_pilot
     assert "QA auditors were assigned alike Failed" in text
     assert "Sensitivity check: with auditor leniency removed" in text
     assert "As measured" in text and "Each auditor's leniency removed" in text
+    assert "they do not say whether the change is significant: the verdict does" in text
     assert "The two disagree." in text and "which auditors graded each group" in text
     assert "QA health: can the grading be trusted?" in text
     assert re.search(r"Two auditors who graded the same decision agreed \d+% of the time", text)

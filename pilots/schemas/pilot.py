@@ -45,11 +45,17 @@ MAX_ARMS = 10
 UNUSABLE_STRATA = frozenset({"moderator_id", *RESERVED_ATTRIBUTES})
 
 
+ACRONYMS = frozenset({"ai", "api", "llm", "ml", "nlp", "ocr", "qa", "sop", "ui", "ux"})
+"""Words an arm name abbreviates that people write in capitals ("AI assist", not "Ai assist")."""
+
+
 def display_name_of(name: str) -> str:
-    """The default display name of an arm: its name with `_` and `-` as spaces, first letter capitalized
-    (`ai_assist` -> `Ai assist`); plans may give a better one."""
-    words = name.replace("_", " ").replace("-", " ").strip()
-    return words[:1].upper() + words[1:]
+    """The default display name of an arm: its name with `_` and `-` as spaces, first letter capitalized and common
+    acronyms in capitals (`ai_assist` -> `AI assist`, `new_qa_rubric` -> `New QA rubric`); plans may give a better
+    one. Stored with the plan when it is registered, so a change here never renames an existing pilot's arms."""
+    words = [word.upper() if word in ACRONYMS else word for word in name.replace("_", " ").replace("-", " ").split()]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 class Arm(InputModel):

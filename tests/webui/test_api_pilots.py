@@ -278,7 +278,7 @@ def test_launch_without_roster_is_422(api):
 def test_arm_display_names_are_kept_and_validated(api):
     arms = [{"name": "control", "display_name": "Current console"}, {"name": "ai_assist", "weight": 2}]
     pilot = create(api, arms=arms)
-    assert [arm["display_name"] for arm in pilot["arms"]] == ["Current console", "Ai assist"]
+    assert [arm["display_name"] for arm in pilot["arms"]] == ["Current console", "AI assist"]
     response = api.as_("pm").post(
         "/api/v1/pilots", json=body(arms=[{"name": "control", "display_name": "a\nb"}, {"name": "treatment"}])
     )

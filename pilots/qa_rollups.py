@@ -4,7 +4,7 @@ Each accepted batch adds, in its own transaction and from the rows it actually i
 
 * its `qa_day` sums per (day, moderator, policy, queue, auditor), in `pilots.rollups.SUMS` order, aggregated column
   by column with numpy (one dict pass to number the keys, then one `bincount` per sum) and appended as new rows
-  (one executemany on SQLite, one binary `COPY` on PostgreSQL): `qa_day` has no unique key, a key that several
+  (multi-row inserts on SQLite, one binary `COPY` on PostgreSQL): `qa_day` has no unique key, a key that several
   batches touched has several rows and readers sum them (an upsert costs the same on SQLite but several times a
   plain `COPY` on PostgreSQL, where it probes the six-column key for every row). Each row carries the batch's data
   version (`batch`), which the results service uses to fold new batches into per-dimension sums
@@ -26,6 +26,7 @@ import numpy as np
 from sqlalchemy import Connection, case, func, select
 from sqlmodel import Session
 
+from pilots.db import sqlite_insert_rows
 from pilots.models import Outcome, qa_day
 from pilots.rollups import SUMS
 
@@ -33,7 +34,7 @@ KEY = ("day", "moderator_id", "policy", "queue", "auditor_id")
 QaKey = tuple[str, str, str, str, str]
 
 _DAY_COLUMNS = f"pilot_id, batch, {', '.join(KEY)}, {', '.join(SUMS)}"
-_INSERT = f"INSERT INTO qa_day ({_DAY_COLUMNS}) VALUES ({', '.join('?' * (2 + len(KEY) + len(SUMS)))})"
+_INSERT = f"INSERT INTO qa_day ({_DAY_COLUMNS})"
 _COPY = f"COPY qa_day ({_DAY_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 _DAY_TYPES = (
     "int4",
@@ -52,10 +53,8 @@ _DAY_TYPES = (
     "float8",
 )
 _GRADE_COLUMNS = "item_id, auditor_id, moderator_id, day, correct, critical"
-_GRADE_INSERT = (
-    f"INSERT INTO qa_grade (pilot_id, {_GRADE_COLUMNS}) {{source}} ON CONFLICT (pilot_id, item_id, auditor_id) "
-    "DO NOTHING"
-)
+_GRADE_INSERT = f"INSERT INTO qa_grade (pilot_id, {_GRADE_COLUMNS})"
+_GRADE_CONFLICT = " ON CONFLICT (pilot_id, item_id, auditor_id) DO NOTHING"
 _GRADE_STAGE = (
     "CREATE TEMPORARY TABLE qa_grade_stage (item_id text, auditor_id text, moderator_id text, day date, "
     "correct boolean, critical boolean) ON COMMIT DROP"
@@ -107,29 +106,25 @@ def add(connection: Connection, pilot_id: int, rows: Sequence[tuple[Any, ...]], 
     """Add the QA rollups of newly inserted outcome rows inside the caller's transaction (module docstring); the
     `qa_day` rows carry `batch`, the data version the batch creates.
 
-    SQLite runs one executemany per table; PostgreSQL `COPY`s the day sums straight into `qa_day` and the grades
-    into a temporary table, inserted from it in one statement."""
+    SQLite inserts many rows a statement (`pilots.db.sqlite_insert_rows`); PostgreSQL `COPY`s the day sums straight
+    into `qa_day` and the grades into a temporary table, inserted from it in one statement."""
     keys, sums = aggregate(rows)
     if not keys:
         return
     # Column lists zipped into rows at C level (a comprehension building each row costs several ms per batch).
     key_columns = list(zip(*keys, strict=True))
-    columns = [
-        [pilot_id] * len(keys),
-        [batch] * len(keys),
-        *key_columns,
-        *sums[:5].astype(np.int64).tolist(),
-        *sums[5:].tolist(),
-    ]
+    sums_columns = [*sums[:5].astype(np.int64).tolist(), *sums[5:].tolist()]
     graded = grades(rows)
     cursor = connection.connection.cursor()
     try:
         if connection.dialect.name == "sqlite":
-            cursor.executemany(_INSERT, zip(*columns, strict=True))
+            # The pilot and batch are the same for every row: written into the statement, as ints.
+            row = f"({pilot_id:d}, {batch:d}, {', '.join('?' * (len(KEY) + len(SUMS)))})"
+            sqlite_insert_rows(cursor, _INSERT, row, list(zip(*key_columns, *sums_columns, strict=True)))
             if graded:
-                statement = _GRADE_INSERT.format(source=f"VALUES ({', '.join('?' * 7)})")
-                cursor.executemany(statement, [(pilot_id, *row) for row in graded])
+                sqlite_insert_rows(cursor, _GRADE_INSERT, f"({pilot_id:d}, ?, ?, ?, ?, ?, ?)", graded, _GRADE_CONFLICT)
             return
+        columns = [[pilot_id] * len(keys), [batch] * len(keys), *key_columns, *sums_columns]
         dates = {day: _date(day) for day in set(key_columns[0])}
         columns[2] = list(map(dates.__getitem__, key_columns[0]))
         with cursor.copy(_COPY) as copy:
@@ -140,7 +135,7 @@ def add(connection: Connection, pilot_id: int, rows: Sequence[tuple[Any, ...]], 
         if graded:
             rows_ = ((i, a, m, _date(d), _BOOLEAN[c], _BOOLEAN[k]) for i, a, m, d, c, k in graded)
             _stage(cursor, _GRADE_STAGE, "qa_grade_stage", _GRADE_TYPES, rows_)
-            cursor.execute(_GRADE_INSERT.format(source="SELECT %s, * FROM qa_grade_stage"), (pilot_id,))
+            cursor.execute(f"{_GRADE_INSERT} SELECT %s, * FROM qa_grade_stage{_GRADE_CONFLICT}", (pilot_id,))
             cursor.execute("DROP TABLE qa_grade_stage")
     finally:
         cursor.close()

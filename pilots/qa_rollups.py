@@ -18,6 +18,7 @@ retention purge. `from_outcomes` recomputes `qa_day` from the raw rows, to check
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -26,7 +27,7 @@ import numpy as np
 from sqlalchemy import Connection, case, func, select
 from sqlmodel import Session
 
-from pilots.db import sqlite_insert_rows
+from pilots.db import sqlite_insert_flat, sqlite_insert_rows
 from pilots.models import Outcome, qa_day
 from pilots.rollups import SUMS
 
@@ -63,38 +64,41 @@ _GRADE_TYPES = ("text", "text", "text", "date", "bool", "bool")
 _BOOLEAN = {1: True, 0: False, None: None}
 
 
-def aggregate(rows: Sequence[tuple[Any, ...]]) -> tuple[list[QaKey], np.ndarray]:
+def aggregate(rows: Sequence[tuple[Any, ...]]) -> tuple[list[QaKey], list[list[Any]]]:
     """The distinct (day, moderator, policy, queue, auditor) keys of outcome tuples (`pilots.ingestion.fields`
     order, booleans as 0/1) in first-seen order ('' for an absent policy, queue or auditor) and their sums,
-    `sums[column, key]` in `SUMS` order (`KEY` order for the keys)."""
+    `sums[column][key]` in `SUMS` order (counts as ints, handle-time sums as floats; `KEY` order for the keys).
+
+    Column-wise: each row's key is numbered by the row where it first appears (`dict.setdefault` over a counter,
+    one pass at C level), each sum is one `bincount` over those numbers, and the first rows pick the keys' totals.
+    `bincount` adds a key's values one by one in row order from 0.0, so the float sums are exactly those of a plain
+    loop over the rows (an absent handle time adds 0.0, which changes no sum)."""
     if not rows:
-        return [], np.zeros((len(SUMS), 0))
+        return [], [[] for _ in SUMS]
     _, moderators, _, days, correct, critical, handle, policy, queue, auditor, _ = zip(*rows, strict=True)
-    keys = list(zip(days, moderators, policy, queue, auditor, strict=True))
-    numbered = dict.fromkeys(keys)
-    for k, key in enumerate(numbered):
-        numbered[key] = k
-    code = np.fromiter(map(numbered.__getitem__, keys), dtype=np.int64, count=len(keys))
-    size = len(numbered)
+    # Ingestion stores an absent text as None, never '': blanking before keying gives the same keys.
+    blank = [column if None not in column else [v or "" for v in column] for column in (policy, queue, auditor)]
+    keys = list(zip(days, moderators, *blank, strict=True))
+    first: dict[QaKey, int] = {}
+    code = np.fromiter(map(first.setdefault, keys, itertools.count()), dtype=np.intp, count=len(keys))
+    at = np.fromiter(first.values(), dtype=np.intp, count=len(first))
     graded = np.array(critical, dtype=float)  # None -> nan
     seconds = np.array(handle, dtype=float)
     has_grade, has_time = ~np.isnan(graded), ~np.isnan(seconds)
     seconds = np.where(has_time, seconds, 0.0)
-    columns = (
-        None,
-        np.array(correct, dtype=float),
-        has_grade.astype(float),
-        np.where(has_grade, graded, 0.0),
-        has_time.astype(float),
-        seconds,
-        seconds * seconds,
-    )
-    sums = np.empty((len(SUMS), size))
-    sums[0] = np.bincount(code, minlength=size)
-    for k, column in enumerate(columns[1:], start=1):
-        sums[k] = np.bincount(code, weights=column, minlength=size)
-    blank = [(d, m, p or "", q or "", a or "") for d, m, p, q, a in numbered]
-    return blank, sums
+
+    def total(weights: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(code, weights=weights, minlength=len(keys))[at]
+
+    counts = [
+        total(),
+        total(np.array(correct, dtype=float)),
+        total(has_grade.astype(float)),
+        total(np.where(has_grade, graded, 0.0)),
+        total(has_time.astype(float)),
+    ]
+    sums = [*(c.astype(np.int64).tolist() for c in counts), total(seconds).tolist(), total(seconds * seconds).tolist()]
+    return list(first), sums
 
 
 def grades(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -111,20 +115,20 @@ def add(connection: Connection, pilot_id: int, rows: Sequence[tuple[Any, ...]], 
     keys, sums = aggregate(rows)
     if not keys:
         return
-    # Column lists zipped into rows at C level (a comprehension building each row costs several ms per batch).
-    key_columns = list(zip(*keys, strict=True))
-    sums_columns = [*sums[:5].astype(np.int64).tolist(), *sums[5:].tolist()]
     graded = grades(rows)
     cursor = connection.connection.cursor()
     try:
         if connection.dialect.name == "sqlite":
-            # The pilot and batch are the same for every row: written into the statement, as ints.
+            # The pilot and batch are the same for every row: written into the statement, as ints. The rows go
+            # to the statements as one flat list, built at C level (key tuple + sums tuple, chained).
             row = f"({pilot_id:d}, {batch:d}, {', '.join('?' * (len(KEY) + len(SUMS)))})"
-            sqlite_insert_rows(cursor, _INSERT, row, list(zip(*key_columns, *sums_columns, strict=True)))
+            flat = list(itertools.chain.from_iterable(map(tuple.__add__, keys, zip(*sums, strict=True))))
+            sqlite_insert_flat(cursor, _INSERT, row, flat)
             if graded:
                 sqlite_insert_rows(cursor, _GRADE_INSERT, f"({pilot_id:d}, ?, ?, ?, ?, ?, ?)", graded, _GRADE_CONFLICT)
             return
-        columns = [[pilot_id] * len(keys), [batch] * len(keys), *key_columns, *sums_columns]
+        key_columns = list(zip(*keys, strict=True))
+        columns = [[pilot_id] * len(keys), [batch] * len(keys), *key_columns, *sums]
         dates = {day: _date(day) for day in set(key_columns[0])}
         columns[2] = list(map(dates.__getitem__, key_columns[0]))
         with cursor.copy(_COPY) as copy:

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from pilots.db import SQLITE_ROWS_PER_STATEMENT, sqlite_insert_rows
+from pilots.db import SQLITE_ROWS_PER_STATEMENT, sqlite_insert_flat, sqlite_insert_rows
 
 _TABLE = "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, v REAL, n INTEGER, c INTEGER NOT NULL)"
 _HEAD = "INSERT INTO t (k, v, n, c)"
@@ -50,3 +50,16 @@ def test_counts_only_the_rows_inserted_when_some_conflict() -> None:
     assert [k for (k,) in connection.execute("SELECT k FROM t WHERE c = 1 ORDER BY id")] == [
         f"k{i:05d}" for i in range(150, 300)
     ]
+
+
+@pytest.mark.parametrize("count", [0, 1, SQLITE_ROWS_PER_STATEMENT, 2 * SQLITE_ROWS_PER_STATEMENT + 3])
+def test_flat_values_insert_the_same_rows(count: int) -> None:
+    by_rows, flat = _connection(), _connection(limit=10)
+    rows = _rows(count)
+    assert sqlite_insert_rows(by_rows.cursor(), _HEAD, "(?, ?, ?, 7)", rows) == count
+    values = [value for row in rows for value in row]
+    assert sqlite_insert_flat(flat.cursor(), _HEAD, "(?, ?, ?, 7)", values) == count
+    stored = "SELECT * FROM t ORDER BY id"
+    assert flat.execute(stored).fetchall() == by_rows.execute(stored).fetchall()
+    with pytest.raises(ValueError):
+        sqlite_insert_flat(flat.cursor(), _HEAD, "(?, ?, ?, 7)", [*values, "one more"])

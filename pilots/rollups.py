@@ -13,6 +13,7 @@ unit and arm from the assignment. Its columns are `UNIT_COLUMNS`, stable; its CS
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy import Connection, case, func, select
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from pilots.db import sqlite_insert_rows
+from pilots.db import sqlite_insert_flat
 from pilots.exports import sql as x
 from pilots.exports.table import ExportTable
 from pilots.models import Assignment, Outcome, UnitDay
@@ -100,8 +101,9 @@ def add(connection: Connection, pilot_id: int, sums: dict[Key, list[float]]) -> 
     cursor = connection.connection.cursor()
     try:
         if connection.dialect.name == "sqlite":
-            params = [(moderator, day, *acc) for (moderator, day), acc in sums.items()]
-            sqlite_insert_rows(cursor, _INSERT, f"({pilot_id:d}, {', '.join('?' * 9)})", params, _ON_CONFLICT)
+            # One flat list of (moderator, day, *sums) built at C level.
+            flat = list(itertools.chain.from_iterable(map(tuple.__add__, sums, map(tuple, sums.values()))))
+            sqlite_insert_flat(cursor, _INSERT, f"({pilot_id:d}, {', '.join('?' * 9)})", flat, _ON_CONFLICT)
             return
         cursor.execute(_STAGE)
         dates = {day: day if isinstance(day, date) else date.fromisoformat(day) for _, day in sums}

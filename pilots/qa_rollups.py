@@ -4,7 +4,7 @@ Each accepted batch adds, in its own transaction and from the rows it actually i
 
 * its `qa_day` sums per (day, moderator, policy, queue, auditor), in `pilots.rollups.SUMS` order, aggregated column
   by column with numpy (one dict pass to number the keys, then one `bincount` per sum) and appended as new rows
-  (one executemany on SQLite, one binary `COPY` on PostgreSQL): `qa_day` has no unique key, a key that several
+  (multi-row inserts on SQLite, one binary `COPY` on PostgreSQL): `qa_day` has no unique key, a key that several
   batches touched has several rows and readers sum them (an upsert costs the same on SQLite but several times a
   plain `COPY` on PostgreSQL, where it probes the six-column key for every row). Each row carries the batch's data
   version (`batch`), which the results service uses to fold new batches into per-dimension sums
@@ -18,6 +18,7 @@ retention purge. `from_outcomes` recomputes `qa_day` from the raw rows, to check
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -26,6 +27,7 @@ import numpy as np
 from sqlalchemy import Connection, case, func, select
 from sqlmodel import Session
 
+from pilots.db import sqlite_insert_flat, sqlite_insert_rows
 from pilots.models import Outcome, qa_day
 from pilots.rollups import SUMS
 
@@ -33,7 +35,7 @@ KEY = ("day", "moderator_id", "policy", "queue", "auditor_id")
 QaKey = tuple[str, str, str, str, str]
 
 _DAY_COLUMNS = f"pilot_id, batch, {', '.join(KEY)}, {', '.join(SUMS)}"
-_INSERT = f"INSERT INTO qa_day ({_DAY_COLUMNS}) VALUES ({', '.join('?' * (2 + len(KEY) + len(SUMS)))})"
+_INSERT = f"INSERT INTO qa_day ({_DAY_COLUMNS})"
 _COPY = f"COPY qa_day ({_DAY_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 _DAY_TYPES = (
     "int4",
@@ -52,10 +54,8 @@ _DAY_TYPES = (
     "float8",
 )
 _GRADE_COLUMNS = "item_id, auditor_id, moderator_id, day, correct, critical"
-_GRADE_INSERT = (
-    f"INSERT INTO qa_grade (pilot_id, {_GRADE_COLUMNS}) {{source}} ON CONFLICT (pilot_id, item_id, auditor_id) "
-    "DO NOTHING"
-)
+_GRADE_INSERT = f"INSERT INTO qa_grade (pilot_id, {_GRADE_COLUMNS})"
+_GRADE_CONFLICT = " ON CONFLICT (pilot_id, item_id, auditor_id) DO NOTHING"
 _GRADE_STAGE = (
     "CREATE TEMPORARY TABLE qa_grade_stage (item_id text, auditor_id text, moderator_id text, day date, "
     "correct boolean, critical boolean) ON COMMIT DROP"
@@ -64,38 +64,41 @@ _GRADE_TYPES = ("text", "text", "text", "date", "bool", "bool")
 _BOOLEAN = {1: True, 0: False, None: None}
 
 
-def aggregate(rows: Sequence[tuple[Any, ...]]) -> tuple[list[QaKey], np.ndarray]:
+def aggregate(rows: Sequence[tuple[Any, ...]]) -> tuple[list[QaKey], list[list[Any]]]:
     """The distinct (day, moderator, policy, queue, auditor) keys of outcome tuples (`pilots.ingestion.fields`
     order, booleans as 0/1) in first-seen order ('' for an absent policy, queue or auditor) and their sums,
-    `sums[column, key]` in `SUMS` order (`KEY` order for the keys)."""
+    `sums[column][key]` in `SUMS` order (counts as ints, handle-time sums as floats; `KEY` order for the keys).
+
+    Column-wise: each row's key is numbered by the row where it first appears (`dict.setdefault` over a counter,
+    one pass at C level), each sum is one `bincount` over those numbers, and the first rows pick the keys' totals.
+    `bincount` adds a key's values one by one in row order from 0.0, so the float sums are exactly those of a plain
+    loop over the rows (an absent handle time adds 0.0, which changes no sum)."""
     if not rows:
-        return [], np.zeros((len(SUMS), 0))
+        return [], [[] for _ in SUMS]
     _, moderators, _, days, correct, critical, handle, policy, queue, auditor, _ = zip(*rows, strict=True)
-    keys = list(zip(days, moderators, policy, queue, auditor, strict=True))
-    numbered = dict.fromkeys(keys)
-    for k, key in enumerate(numbered):
-        numbered[key] = k
-    code = np.fromiter(map(numbered.__getitem__, keys), dtype=np.int64, count=len(keys))
-    size = len(numbered)
+    # Ingestion stores an absent text as None, never '': blanking before keying gives the same keys.
+    blank = [column if None not in column else [v or "" for v in column] for column in (policy, queue, auditor)]
+    keys = list(zip(days, moderators, *blank, strict=True))
+    first: dict[QaKey, int] = {}
+    code = np.fromiter(map(first.setdefault, keys, itertools.count()), dtype=np.intp, count=len(keys))
+    at = np.fromiter(first.values(), dtype=np.intp, count=len(first))
     graded = np.array(critical, dtype=float)  # None -> nan
     seconds = np.array(handle, dtype=float)
     has_grade, has_time = ~np.isnan(graded), ~np.isnan(seconds)
     seconds = np.where(has_time, seconds, 0.0)
-    columns = (
-        None,
-        np.array(correct, dtype=float),
-        has_grade.astype(float),
-        np.where(has_grade, graded, 0.0),
-        has_time.astype(float),
-        seconds,
-        seconds * seconds,
-    )
-    sums = np.empty((len(SUMS), size))
-    sums[0] = np.bincount(code, minlength=size)
-    for k, column in enumerate(columns[1:], start=1):
-        sums[k] = np.bincount(code, weights=column, minlength=size)
-    blank = [(d, m, p or "", q or "", a or "") for d, m, p, q, a in numbered]
-    return blank, sums
+
+    def total(weights: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(code, weights=weights, minlength=len(keys))[at]
+
+    counts = [
+        total(),
+        total(np.array(correct, dtype=float)),
+        total(has_grade.astype(float)),
+        total(np.where(has_grade, graded, 0.0)),
+        total(has_time.astype(float)),
+    ]
+    sums = [*(c.astype(np.int64).tolist() for c in counts), total(seconds).tolist(), total(seconds * seconds).tolist()]
+    return list(first), sums
 
 
 def grades(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -107,29 +110,25 @@ def add(connection: Connection, pilot_id: int, rows: Sequence[tuple[Any, ...]], 
     """Add the QA rollups of newly inserted outcome rows inside the caller's transaction (module docstring); the
     `qa_day` rows carry `batch`, the data version the batch creates.
 
-    SQLite runs one executemany per table; PostgreSQL `COPY`s the day sums straight into `qa_day` and the grades
-    into a temporary table, inserted from it in one statement."""
+    SQLite inserts many rows a statement (`pilots.db.sqlite_insert_rows`); PostgreSQL `COPY`s the day sums straight
+    into `qa_day` and the grades into a temporary table, inserted from it in one statement."""
     keys, sums = aggregate(rows)
     if not keys:
         return
-    # Column lists zipped into rows at C level (a comprehension building each row costs several ms per batch).
-    key_columns = list(zip(*keys, strict=True))
-    columns = [
-        [pilot_id] * len(keys),
-        [batch] * len(keys),
-        *key_columns,
-        *sums[:5].astype(np.int64).tolist(),
-        *sums[5:].tolist(),
-    ]
     graded = grades(rows)
     cursor = connection.connection.cursor()
     try:
         if connection.dialect.name == "sqlite":
-            cursor.executemany(_INSERT, zip(*columns, strict=True))
+            # The pilot and batch are the same for every row: written into the statement, as ints. The rows go
+            # to the statements as one flat list, built at C level (key tuple + sums tuple, chained).
+            row = f"({pilot_id:d}, {batch:d}, {', '.join('?' * (len(KEY) + len(SUMS)))})"
+            flat = list(itertools.chain.from_iterable(map(tuple.__add__, keys, zip(*sums, strict=True))))
+            sqlite_insert_flat(cursor, _INSERT, row, flat)
             if graded:
-                statement = _GRADE_INSERT.format(source=f"VALUES ({', '.join('?' * 7)})")
-                cursor.executemany(statement, [(pilot_id, *row) for row in graded])
+                sqlite_insert_rows(cursor, _GRADE_INSERT, f"({pilot_id:d}, ?, ?, ?, ?, ?, ?)", graded, _GRADE_CONFLICT)
             return
+        key_columns = list(zip(*keys, strict=True))
+        columns = [[pilot_id] * len(keys), [batch] * len(keys), *key_columns, *sums]
         dates = {day: _date(day) for day in set(key_columns[0])}
         columns[2] = list(map(dates.__getitem__, key_columns[0]))
         with cursor.copy(_COPY) as copy:
@@ -140,7 +139,7 @@ def add(connection: Connection, pilot_id: int, rows: Sequence[tuple[Any, ...]], 
         if graded:
             rows_ = ((i, a, m, _date(d), _BOOLEAN[c], _BOOLEAN[k]) for i, a, m, d, c, k in graded)
             _stage(cursor, _GRADE_STAGE, "qa_grade_stage", _GRADE_TYPES, rows_)
-            cursor.execute(_GRADE_INSERT.format(source="SELECT %s, * FROM qa_grade_stage"), (pilot_id,))
+            cursor.execute(f"{_GRADE_INSERT} SELECT %s, * FROM qa_grade_stage{_GRADE_CONFLICT}", (pilot_id,))
             cursor.execute("DROP TABLE qa_grade_stage")
     finally:
         cursor.close()

@@ -13,6 +13,7 @@ unit and arm from the assignment. Its columns are `UNIT_COLUMNS`, stable; its CS
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, case, func, select
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from pilots.db import sqlite_insert_flat
 from pilots.exports import sql as x
 from pilots.exports.table import ExportTable
 from pilots.models import Assignment, Outcome, UnitDay
@@ -72,10 +74,12 @@ def aggregate(rows: Iterable[tuple[Any, ...]]) -> dict[Key, list[float]]:
     return sums
 
 
-_UPSERT = (
+_INSERT = (
     "INSERT INTO unit_day (pilot_id, moderator_id, day, audits, correct, critical_audits, critical, handle_audits, "
-    "handle_sum, handle_sum2) {source} ON CONFLICT (pilot_id, moderator_id, day) DO UPDATE SET "
-    + ", ".join(f"{name} = unit_day.{name} + excluded.{name}" for name in SUMS)
+    "handle_sum, handle_sum2)"
+)
+_ON_CONFLICT = " ON CONFLICT (pilot_id, moderator_id, day) DO UPDATE SET " + ", ".join(
+    f"{name} = unit_day.{name} + excluded.{name}" for name in SUMS
 )
 _STAGE = (
     "CREATE TEMPORARY TABLE unit_day_stage (moderator_id text, day date, audits integer, correct integer, "
@@ -88,17 +92,18 @@ _STAGE_TYPES = ("text", "date", "int4", "int4", "int4", "int4", "int4", "float8"
 def add(connection: Connection, pilot_id: int, sums: dict[Key, list[float]]) -> None:
     """Add `sums` to the pilot's rollups inside the caller's transaction.
 
-    Days are `YYYY-MM-DD` text (as ingestion keys them), which both databases read as dates. SQLite runs one
-    executemany of the upsert; PostgreSQL `COPY`s the sums (binary format) into a temporary table and upserts from
-    it in one statement (thousands of separate upserts cost several times more there).
+    Days are `YYYY-MM-DD` text (as ingestion keys them), which both databases read as dates. SQLite runs the upsert
+    with many rows a statement (`pilots.db.sqlite_insert_rows`); PostgreSQL `COPY`s the sums (binary format) into a
+    temporary table and upserts from it in one statement (thousands of separate upserts cost several times more there).
     """
     if not sums:
         return
     cursor = connection.connection.cursor()
     try:
         if connection.dialect.name == "sqlite":
-            params = [(pilot_id, moderator, day, *acc) for (moderator, day), acc in sums.items()]
-            cursor.executemany(_UPSERT.format(source="VALUES (" + ", ".join("?" * 10) + ")"), params)
+            # One flat list of (moderator, day, *sums) built at C level.
+            flat = list(itertools.chain.from_iterable(map(tuple.__add__, sums, map(tuple, sums.values()))))
+            sqlite_insert_flat(cursor, _INSERT, f"({pilot_id:d}, {', '.join('?' * 9)})", flat, _ON_CONFLICT)
             return
         cursor.execute(_STAGE)
         dates = {day: day if isinstance(day, date) else date.fromisoformat(day) for _, day in sums}
@@ -107,7 +112,7 @@ def add(connection: Connection, pilot_id: int, sums: dict[Key, list[float]]) -> 
             write = copy.write_row
             for (moderator, day), acc in sums.items():
                 write((moderator, dates[day], *acc))
-        cursor.execute(_UPSERT.format(source="SELECT %s, * FROM unit_day_stage"), (pilot_id,))
+        cursor.execute(f"{_INSERT} SELECT %s, * FROM unit_day_stage{_ON_CONFLICT}", (pilot_id,))
         cursor.execute("DROP TABLE unit_day_stage")
     finally:
         cursor.close()

@@ -100,10 +100,13 @@ def store(
 def ingest_json_body(factory: sessionmaker[Session], pilot_id: int, data: bytes, *, actor: str) -> IngestResult:
     """A JSON request body `{"outcomes": [...]}`, end to end."""
     context = load(factory, pilot_id)
-    # The decoded body and the batch stay alive until the rows are stored: keep the collector off throughout.
+    # The decoded body and the batch stay alive until the rows are stored: keep the collector off throughout, and
+    # free the batch before it resumes (else its first collection walks the batch's ~20,000 objects: ~3 ms).
     with collector_paused():
         batch = parse_json_records(json_records(data), context.window)
-        return store(factory, context, batch, actor=actor, source="api-json")
+        result = store(factory, context, batch, actor=actor, source="api-json")
+        del batch
+    return result
 
 
 def ingest_csv_body(
@@ -114,4 +117,6 @@ def ingest_csv_body(
     layout, rows = csv_rows(data)
     with collector_paused():
         batch = parse_csv_rows(rows, layout, context.window)
-        return store(factory, context, batch, actor=actor, source=source)
+        result = store(factory, context, batch, actor=actor, source=source)
+        del batch, rows
+    return result

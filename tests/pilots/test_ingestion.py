@@ -266,3 +266,20 @@ def test_stored_instants_do_not_depend_on_the_session_time_zone(factory, session
     assert stored["a1"] == datetime(2026, 2, 10, 23, 30, tzinfo=UTC)
     assert stored["a2"] == datetime(2026, 2, 10, 23, 30, tzinfo=UTC)
     assert days["a1"] == days["a2"] == date(2026, 2, 10)
+
+
+@pytest.mark.parametrize("absent", [(), ("item_id",), ("critical", "handle_time_s"), ("policy", "queue", "auditor_id")])
+def test_optional_fields_absent_from_every_row_are_stored_as_null(factory, session, absent):
+    """A column that is None in the whole batch is written as NULL in the statement (SQLite), not bound."""
+    pid = make_pilot(session)
+    records = [audit(f"a{n}", item_id=f"item-{n}" if n % 2 else None) for n in range(250)]
+    for record in records:
+        record.update(dict.fromkeys(absent))
+    send(factory, pid, records)
+    names = ("critical", "handle_time_s", "policy", "queue", "auditor_id", "item_id")
+    with factory() as s:
+        columns = [getattr(Outcome, name) for name in names]
+        stored = s.execute(select(Outcome.audit_id, *columns).where(Outcome.pilot_id == pid).order_by(Outcome.id))
+        assert [tuple(row) for row in stored] == [(r["audit_id"], *(r.get(name) for name in names)) for r in records]
+    # Stored again in a batch that has the values: identical content, so duplicates, not conflicts.
+    assert send(factory, pid, records).duplicates == len(records)

@@ -33,6 +33,12 @@ UNUSUAL = {
         "20260210T081512Z",
         "20260210T081512.123+00:00",
         "2026-02-30T08:15:12Z",
+        "2026-02-10T24:00:00Z",
+        "2026-02-10T08:60:12+00:00",
+        "2026-02-10 08:15:60Z",
+        "0000-02-10T08:15:12Z",
+        "2026-13-10T08:15:12Z",
+        "2026-02-10T19:59:59Z",
         "2026-02-10T08:15:12",
         "2026-02-10x08:15:12Z",
         "2026-01-04T23:59:59Z",
@@ -218,3 +224,28 @@ def test_csv_fast_paths_agree_with_csv_reader_and_the_row_path(monkeypatch, unus
         assert fast == exact, (trial, body)
     if unusual == 0:
         assert taken > 200
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2026-02-10T08:15:12Z",
+        "2026-02-10 23:59:59+00:00",
+        "2026-02-10T24:00:00Z",
+        "2026-02-10T08:60:12Z",
+        "2026-02-10T08:15:60Z",
+        "2026-02-29T08:15:12Z",
+        "2024-02-29T08:15:12Z",
+        "2026-04-31T08:15:12Z",
+        "0000-01-01T00:00:00Z",
+        "2026-00-10T08:15:12Z",
+    ],
+)
+def test_the_timestamp_column_accepts_what_fromisoformat_accepts(stamp):
+    """Shape and time by the regex, the calendar by the distinct days: the same verdict as parsing each stamp."""
+    try:
+        expected = datetime.fromisoformat(stamp).astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    except ValueError:
+        expected = None
+    got = columns._utc_texts(["2026-02-10T08:15:12Z", stamp])
+    assert (got[0][1] if got else None) == expected

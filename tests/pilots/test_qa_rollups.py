@@ -240,3 +240,51 @@ def test_ingestion_keeps_the_qa_rollups_with_duplicates_and_rolls_them_back_on_c
     assert after.pop(key) == [1, 1, 0, 0, 0, 0, 0] and after == before
     grade = session.exec(select(QaGrade).where(QaGrade.pilot_id == pilot_id, QaGrade.item_id == "item-new")).one()
     assert (grade.auditor_id, grade.correct, grade.day) == ("qa-new", True, date.fromisoformat(day))
+
+
+def _loop_sums(rows: list[tuple]) -> dict[tuple, list]:
+    """The reference for `qa_rollups.aggregate`: a plain loop over the rows, adding each key's values in row order."""
+    sums: dict[tuple, list] = {}
+    for _, moderator, _, day, correct, critical, handle, policy, queue, auditor, _ in rows:
+        acc = sums.setdefault((day, moderator, policy or "", queue or "", auditor or ""), [0, 0, 0, 0, 0, 0.0, 0.0])
+        acc[0] += 1
+        acc[1] += correct
+        if critical is not None:
+            acc[2] += 1
+            acc[3] += critical
+        if handle is not None:
+            acc[4] += 1
+            acc[5] += handle
+            acc[6] += handle * handle
+    return sums
+
+
+def test_the_batch_aggregation_equals_a_plain_loop_bit_for_bit() -> None:
+    rng = np.random.default_rng(7)
+    rows = []
+    for n in range(5000):
+        handle = None if n % 9 == 0 else float(rng.choice([rng.uniform(0, 3600), round(rng.uniform(0, 600), 1), 0.0]))
+        rows.append(
+            (
+                f"a{n}",
+                f"m{rng.integers(40)}",
+                "",
+                f"2026-03-0{rng.integers(1, 4)}",
+                int(rng.integers(2)),
+                None if n % 7 == 0 else int(rng.integers(2)),
+                handle,
+                None if n % 5 == 0 else f"p{rng.integers(3)}",
+                f"q{rng.integers(2)}",
+                None if n % 11 == 0 else f"qa{rng.integers(3)}",
+                None,
+            )
+        )
+    keys, sums = qa_rollups.aggregate(rows)
+    expected = _loop_sums(rows)
+    assert keys == list(expected)  # first-seen order
+    got = [list(values) for values in zip(*sums, strict=True)]
+    assert [[type(v) for v in values] for values in got] == [[int] * 5 + [float] * 2] * len(keys)
+    assert [[float(v).hex() for v in values] for values in got] == [
+        [float(v).hex() for v in values] for values in expected.values()
+    ]
+    assert qa_rollups.aggregate([]) == ([], [[] for _ in range(7)])

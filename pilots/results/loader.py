@@ -280,6 +280,8 @@ def load_panel(
                 after = unit_series.FoldState(build.batch, start_date, end)
                 fold = unit_series.Fold(pilot_id, state, after, build, rebuild=True)
                 session.info.setdefault(unit_series.PENDING, []).append(fold)
+            elif build is not None:
+                build.close()
     if pre_fold is not None and (state is not None or session.info.get(unit_series.PENDING)):
         session.info.setdefault(unit_series.PENDING, []).append(pre_fold)
     for name in SUMS:

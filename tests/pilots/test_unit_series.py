@@ -369,3 +369,17 @@ def test_remembered_units_follow_late_joiners(app, session, monkeypatch, unit):
         units_module.UNITS.clear()
         assert results_document(session, pilot_id, as_of, use_cache=False) == remembered
         after = units_module.load_units(session, pilot_id, unit)
+
+
+def test_a_build_keeps_its_rows_in_a_file_until_the_fold_is_written():
+    build = unit_series.Build(batch=3)
+    sums = np.array([[1.0, 2.0]] * 5 + [[0.25, 1e300]] * 2)
+    build.add(["b", "a"], np.array([4, 0]), sums)
+    build.add(["a"], np.array([2]), sums[:, :1] * 3)
+    assert build.size == 3 and build._file.tell() == 3 * unit_series.SPILLED.itemsize  # on disk, not in memory
+    rows = build.rows()
+    assert rows.moderators == ["b", "a"] and rows.moderator.tolist() == [0, 1, 1] and rows.day.tolist() == [4, 0, 2]
+    assert rows.data.tobytes() == np.concatenate([sums, sums[:, :1] * 3], axis=1).tobytes()
+    build.add(["c"], np.array([1]), sums[:, :1] + 0.5)  # a count RECORDs cannot hold: nothing is kept
+    assert not build.fits and build.size == 0 and build.rows() is None
+    build.close()

@@ -37,9 +37,31 @@ class Units:
     data_from: dict[str, date] = field(default_factory=dict)
     late_joiner: np.ndarray | None = None
 
+    _memo: list = field(default_factory=list, init=False, repr=False, compare=False)
+
     @property
     def size(self) -> int:
         return len(self.ids)
+
+    def positions(self, moderators: list[str], start: date) -> tuple[np.ndarray, np.ndarray | None]:
+        """For each of `moderators`: its unit (-1 when not randomized) and, when some moderator's pilot data begin
+        after `start`, the day offset they begin on (0 for the others; None when none does). The last few answers
+        are remembered with the units: request after request asks for the same moderators in the same order (the
+        rollup series', the pre-period's), and a dictionary look-up per moderator costs 0.02 s at 50,000."""
+        for known, day, answer in self._memo:
+            if day == start and known == moderators:
+                return answer
+        lookup = self.index_of_moderator
+        unit_of = np.fromiter((lookup.get(m, -1) for m in moderators), dtype=np.int64, count=len(moderators))
+        late = {m: (d - start).days for m, d in self.data_from.items() if d > start}
+        first_of = None
+        if late:
+            first_of = np.fromiter((late.get(m, 0) for m in moderators), dtype=np.int64, count=len(moderators))
+        for array in (unit_of, first_of):
+            if array is not None:
+                array.flags.writeable = False
+        self._memo[:] = [*self._memo[-3:], (list(moderators), start, (unit_of, first_of))]
+        return unit_of, first_of
 
 
 # What moves when a pilot's assignments or roster change: rows are added (late joiners) or, for a draft, replaced.

@@ -383,3 +383,18 @@ def test_a_build_keeps_its_rows_in_a_file_until_the_fold_is_written():
     build.add(["c"], np.array([1]), sums[:, :1] + 0.5)  # a count RECORDs cannot hold: nothing is kept
     assert not build.fits and build.size == 0 and build.rows() is None
     build.close()
+
+
+def test_unit_positions_are_remembered_per_moderators_and_start():
+    assignments = [
+        ("m1", "m1", "control", "s", "2026-03-02", False),
+        ("m2", "m2", "treatment", "s", "2026-03-09", True),
+    ]
+    data_from = {m: date.fromisoformat(d) for m, _, _, _, d, _ in assignments}
+    units = units_module._single_moderator_units(assignments, {}, data_from)
+    unit_of, first_of = units.positions(["m2", "x", "m1"], date(2026, 3, 2))
+    assert unit_of.tolist() == [1, -1, 0] and first_of.tolist() == [7, 0, 0]
+    assert units.positions(["m2", "x", "m1"], date(2026, 3, 2))[0] is unit_of  # remembered
+    unit_of, first_of = units.positions(["m1"], date(2026, 3, 9))
+    assert unit_of.tolist() == [0] and first_of is None  # nobody's pilot data begin after the 9th
+    assert not unit_of.flags.writeable

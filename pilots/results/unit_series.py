@@ -316,8 +316,9 @@ def _select(rows: Rows, codes: np.ndarray) -> Rows:
 def decode(series: list[tuple]) -> Rows:
     """`Rows` of `(moderator_id, series)` rows (holding their records)."""
     moderators = [row[0] for row in series]
-    lengths = np.fromiter((len(row[1]) for row in series), dtype=np.int64, count=len(series))
-    records = np.frombuffer(b"".join(bytes(row[1]) for row in series), dtype=RECORD)
+    blobs = [row[1] for row in series]  # bytes, or memoryviews (the drivers' binary values): join takes either
+    lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))
+    records = np.frombuffer(b"".join(blobs), dtype=RECORD)
     moderator = np.repeat(np.arange(len(series), dtype=np.int32), lengths // RECORD.itemsize)
     return Rows(moderators, moderator, records["day"], records=records)  # the records' own columns: no copies
 

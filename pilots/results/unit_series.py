@@ -34,6 +34,7 @@ the same transaction (fixtures that write rollups directly stay below `BUILD_ROW
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ from sqlmodel import Session
 
 from pilots.db import as_date, select_rows, write_each_best_effort
 from pilots.rollups import SUMS
+
+log = logging.getLogger(__name__)
 
 BUILD_ROWS = 50_000  # pilot-period rows of a direct latest read that make it build the series
 FOLD_ROWS = 20_000  # rows changed since the fold that make a read rewrite their moderators' series
@@ -171,13 +174,14 @@ class Build:
     anonymous temporary file as they are read (`SPILLED`: 42 bytes a row with the moderator's code) and come back
     when the fold is written, after the document: held in memory through the analysis, the 1.6 million rows of a
     50,000-moderator pilot (73 MB) had put that one request above +300 MB. `fits` turns False, dropping what was
-    collected, at a row `RECORD`s cannot hold exactly (`encodable`)."""
+    collected, at a row `RECORD`s cannot hold exactly (`encodable`), or when the file cannot be written (a full or
+    read-only disk: the request is answered without building)."""
 
     batch: int
     moderators: dict[str, int] = field(default_factory=dict)
     size: int = 0
     fits: bool = True
-    _file: IO[bytes] = field(default_factory=tempfile.TemporaryFile, repr=False)
+    _file: IO[bytes] | None = field(default=None, repr=False)
 
     def add(self, moderator_ids: list[str], day: np.ndarray, data: np.ndarray) -> None:
         if not self.fits:
@@ -188,18 +192,27 @@ class Build:
         )
         rows = Rows([], codes, day.astype(np.int64), data)
         if not encodable(rows):
-            self.fits = False
-            self.clear_rows()
+            self._give_up()
             return
         spilled = np.empty(rows.size, dtype=SPILLED)
         spilled["code"] = codes
         spilled["record"] = _records(rows)
-        self._file.write(spilled.tobytes())
+        try:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile()  # noqa: SIM115 (kept open until the fold is written)
+            self._file.write(spilled.tobytes())
+        except OSError:
+            log.warning("no room for the rollup rows of a series build; the series are left unbuilt", exc_info=True)
+            self._give_up()
+            return
         self.size += rows.size
 
+    def _give_up(self) -> None:
+        self.fits = False
+        self.clear_rows()
+
     def clear_rows(self) -> None:
-        self._file.seek(0)
-        self._file.truncate()
+        self.close()
         self.size = 0
 
     def clear(self) -> None:
@@ -208,16 +221,27 @@ class Build:
         self.fits = True
 
     def rows(self) -> Rows | None:
-        """Every row collected (None when one did not fit)."""
+        """Every row collected, once: the file is gone after (None when a row did not fit, the file could not be
+        read back, or the rows were taken already)."""
         if not self.fits:
             return None
-        self._file.seek(0)
-        spilled = np.frombuffer(self._file.read(), dtype=SPILLED)
+        try:
+            spilled = np.zeros(0, SPILLED)
+            if self._file is not None:
+                self._file.seek(0)
+                spilled = np.frombuffer(self._file.read(), dtype=SPILLED)
+        except OSError:
+            log.warning("could not read back the rollup rows of a series build", exc_info=True)
+            return None
+        finally:
+            self._give_up()
         records = spilled["record"]
         return Rows(list(self.moderators), spilled["code"], records["day"].astype(np.int64), records=records)
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
     __del__ = close  # a build dropped unwritten (a fold that could not be stored) removes its file too
 
@@ -376,6 +400,9 @@ def store(session: Session, fold: Fold) -> bool:
     def day(value: date) -> date | str:
         return value.isoformat() if sqlite else value
 
+    rows = fold.rows.rows() if isinstance(fold.rows, Build) else fold.rows
+    if rows is None:  # a build's rows could not be read back: nothing is claimed, a later read builds
+        return False
     since = fold.since or FoldState(_NOTHING, fold.state.start, fold.state.end)
     state = fold.state
     claimed = connection.exec_driver_sql(
@@ -390,9 +417,6 @@ def store(session: Session, fold: Fold) -> bool:
     try:
         if not sqlite:
             cursor.execute(_STAGE)
-        rows = fold.rows.rows() if isinstance(fold.rows, Build) else fold.rows
-        if isinstance(fold.rows, Build):
-            fold.rows.close()
         for part in encode(rows):
             if sqlite:
                 cursor.executemany(_UPSERT.format(source="VALUES (?, ?, ?)"), [(fold.pilot_id, *s) for s in part])

@@ -380,9 +380,28 @@ def test_a_build_keeps_its_rows_in_a_file_until_the_fold_is_written():
     rows = build.rows()
     assert rows.moderators == ["b", "a"] and rows.moderator.tolist() == [0, 1, 1] and rows.day.tolist() == [4, 0, 2]
     assert rows.data.tobytes() == np.concatenate([sums, sums[:, :1] * 3], axis=1).tobytes()
-    build.add(["c"], np.array([1]), sums[:, :1] + 0.5)  # a count RECORDs cannot hold: nothing is kept
-    assert not build.fits and build.size == 0 and build.rows() is None
-    build.close()
+    assert build.rows() is None and build._file is None  # taken once: the file is gone
+
+    other = unit_series.Build(batch=3)
+    other.add(["a"], np.array([1]), sums[:, :1])
+    other.add(["c"], np.array([1]), sums[:, :1] + 0.5)  # a count RECORDs cannot hold: nothing is kept
+    assert not other.fits and other.size == 0 and other.rows() is None and other._file is None
+
+
+def test_a_build_without_a_temporary_file_leaves_the_request_answered(app, session, monkeypatch, fold_every_read):
+    pilot_id, roster = make_pilot(session, SIM, seed=57, metrics=METRICS)
+    _ingest(app, session, pilot_id, _records(session, pilot_id, roster, 57))
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(unit_series.tempfile, "TemporaryFile", full)
+        document = results_document(session, pilot_id, use_cache=False)
+    assert unit_series.read_state(session, pilot_id) is None  # nothing built, nothing claimed
+    assert results_document(session, pilot_id, use_cache=False) == document  # the next request builds
+    _assert_series(session, pilot_id)
+    assert results_document(session, pilot_id, use_cache=False) == document
 
 
 def test_unit_positions_are_remembered_per_moderators_and_start():

@@ -20,6 +20,7 @@ import pilots.models  # noqa: F401  (registers every table)
 from pilots import accounts
 from pilots.db import make_engine
 from pilots.migrate import upgrade
+from pilots.results import units as results_units
 from webui import create_app
 from webui.database import engine as app_engine
 from webui.database import sessions
@@ -79,6 +80,7 @@ def truncate_all(engine) -> None:
 def app(database_url: str):
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "SIMULATION": True})
     yield app
+    results_units.UNITS.clear()  # emptied tables restart their ids: a later test's pilot may match a fingerprint
     with app.app_context():
         truncate_all(app_engine())
         app_engine().dispose()

@@ -247,9 +247,7 @@ def load_panel(
             if batch is not None:  # kept with the series, if the pilot has them (or this read builds them)
                 pre_fold = unit_series.PreFold(pilot_id, pre_period_start, start_date, batch, moderators, sums)
         if moderators:
-            lookup = units.index_of_moderator
-            unit_index = np.fromiter((lookup.get(m, -1) for m in moderators), dtype=np.int64, count=len(moderators))
-            _add(pre, unit_index, sums, units.size)
+            _add(pre, units.positions(moderators, start_date)[0], sums, units.size)
     loaded = frozenset(SUMS)
     if columns is not None:
         pre_only = Panel(units, start_date, 0, np.zeros((len(SUMS), units.size, 0)), pre, pre_days)
@@ -269,7 +267,14 @@ def load_panel(
         unique = unit != "team"
         if unit_series.usable(state, start_date, end):
             _place_series(
-                values, set_aside, members, units, start_date, unit_series.read(session, pilot_id, state), unique
+                values,
+                set_aside,
+                members,
+                units,
+                start_date,
+                unit_series.read(session, pilot_id, state),
+                unique,
+                loaded,
             )
         else:
             build = None
@@ -280,6 +285,8 @@ def load_panel(
                 after = unit_series.FoldState(build.batch, start_date, end)
                 fold = unit_series.Fold(pilot_id, state, after, build, rebuild=True)
                 session.info.setdefault(unit_series.PENDING, []).append(fold)
+            elif build is not None:
+                build.close()
     if pre_fold is not None and (state is not None or session.info.get(unit_series.PENDING)):
         session.info.setdefault(unit_series.PENDING, []).append(pre_fold)
     for name in SUMS:
@@ -367,17 +374,16 @@ def _place_series(
     start: date,
     rows: unit_series.Rows,
     unique: bool,
+    loaded: frozenset[str] = frozenset(SUMS),
 ) -> None:
     """Add the pilot period's rows read from the per-moderator series into the panel, as `_fill_days` adds the rows
     of the direct read: the rows through the panel's last day; for team pilots in (day, moderator) order and in
-    chunks of `CHUNK_ROWS`, so that sums repeating a cell add in the same order as there."""
+    chunks of `CHUNK_ROWS`, so that sums repeating a cell add in the same order as there. One-moderator units get
+    only the `loaded` columns (the others are set to NaN afterwards)."""
     moderators = rows.moderators
-    lookup = units.index_of_moderator
-    unit_of = np.fromiter((lookup.get(m, -1) for m in moderators), dtype=np.int64, count=len(moderators))
-    late = {m: (d - start).days for m, d in units.data_from.items() if d > start}
-    first_of = np.fromiter((late.get(m, 0) for m in moderators), dtype=np.int64, count=len(moderators))
+    unit_of, first_of = units.positions(moderators, start)
     if unique:
-        _scatter_series(values, set_aside, rows, unit_of, first_of if late else None)
+        _scatter_series(values, set_aside, rows, unit_of, first_of, loaded)
         return
     through = rows.day < values.shape[2]
     code, day, data = rows.moderator[through], rows.day[through], rows.data[:, through]
@@ -400,13 +406,18 @@ def _place_series(
             unit_of[c],
             day[chunk],
             data[:, chunk],
-            first_of[c] if late else None,
+            None if first_of is None else first_of[c],
             None if member_of is None else member_of[c],
         )
 
 
 def _scatter_series(
-    values: np.ndarray, set_aside: np.ndarray, rows: unit_series.Rows, unit_of: np.ndarray, first_of: np.ndarray | None
+    values: np.ndarray,
+    set_aside: np.ndarray,
+    rows: unit_series.Rows,
+    unit_of: np.ndarray,
+    first_of: np.ndarray | None,
+    loaded: frozenset[str],
 ) -> None:
     """`_place_series` for pilots of one moderator per unit: each (unit, day) cell has one row, so the rows are
     written in place, a column at a time (what `_place_columns` and `_add` do for unique rows, without a float copy
@@ -425,6 +436,8 @@ def _scatter_series(
         flat = flat[keep]
     target = values.reshape(len(SUMS), -1)
     for k, name in enumerate(SUMS):
+        if name not in loaded:
+            continue
         column = rows.column(k) if every else rows.column(k)[keep]
         target[k][flat] = column if name in _COUNTS else column + 0.0  # + 0.0: as `_add` (-0.0 becomes 0.0)
 

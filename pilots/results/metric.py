@@ -87,26 +87,28 @@ def look_series(
     Each look's figures depend only on its inputs (both arms' units in order, their sums through the look and
     pre-period sums, alpha), and are the same in any block of two looks or more; so they are kept per process by a
     digest of those inputs (`LOOKS`) and only the looks whose inputs are new are computed: a past look is computed
-    once until late audits change its sums. A single new look is computed beside another, never alone."""
+    once until late audits change its sums. A single new look is computed beside another, never alone. The digest
+    covers the two arms' masks and every unit's sums (which determine both arms' inputs), so no arm's values are
+    copied out to hash them."""
     if not days:
         return LookSeries()
+    numerator, denominator = definition.numerator, definition.denominator
     if panel.has_pre_period:
-        pre_y, pre_x = panel.pre_column(definition.numerator), panel.pre_column(definition.denominator)
+        pre_y, pre_x = panel.pre_column(numerator), panel.pre_column(denominator)
     else:
         pre_y = pre_x = np.zeros(panel.units.size)
     pre = (pre_y[control], pre_x[control]), (pre_y[treatment], pre_x[treatment])
-    common = hashlib.sha256(struct.pack("<d", alpha))  # SHA-256: hardware-assisted on x86, 2-3x BLAKE2b here
-    for part in (*pre[0], *pre[1]):
+    common = hashlib.sha256(struct.pack("<dq", alpha, panel.units.size))  # SHA-256: hardware-assisted on x86
+    masks = (np.asarray(control, dtype=bool), np.asarray(treatment, dtype=bool))  # boolean masks over the units
+    for part in (*masks, pre_y, pre_x):  # which units are in each arm, and every unit's pre-period sums
         common.update(np.ascontiguousarray(part).data)
     keys = []
     for block in look_blocks(len(days)):  # units x (a few looks) at a time: the same numbers, a fraction of the memory
-        y = panel.cumulative_at(definition.numerator, days[block])
-        x = panel.cumulative_at(definition.denominator, days[block])
-        columns = [np.ascontiguousarray(a.T) for a in (y[control], x[control], y[treatment], x[treatment])]
+        y, x = (np.ascontiguousarray(panel.cumulative_at(name, days[block]).T) for name in (numerator, denominator))
         for j in range(len(days[block])):
             digest = common.copy()
-            for column in columns:
-                digest.update(column[j].data)
+            digest.update(y[j].data)
+            digest.update(x[j].data)
             keys.append(digest.digest())
     found = LOOKS.get_many(keys)
     missing = [k for k, value in enumerate(found) if value is None]

@@ -34,9 +34,13 @@ the same transaction (fixtures that write rollups directly stay below `BUILD_ROW
 from __future__ import annotations
 
 import json
+import logging
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
+from typing import IO
 
 import numpy as np
 from sqlmodel import Session
@@ -44,12 +48,16 @@ from sqlmodel import Session
 from pilots.db import as_date, select_rows, write_each_best_effort
 from pilots.rollups import SUMS
 
+log = logging.getLogger(__name__)
+
 BUILD_ROWS = 50_000  # pilot-period rows of a direct latest read that make it build the series
 FOLD_ROWS = 20_000  # rows changed since the fold that make a read rewrite their moderators' series
 PENDING = "pilotlab_unit_series_fold"  # `session.info` key of the fold a read left for the service to write
 
 # One pilot-period row: day offset from the start date, the five counts, the two handle-time sums (38 bytes).
 RECORD = np.dtype([("day", "<i2"), ("counts", "<i4", (5,)), ("totals", "<f8", (2,))])
+# A collected row of a build: the moderator's code and the record.
+SPILLED = np.dtype([("code", "<i4"), ("record", RECORD)])
 _COUNTS = 5
 _INT32 = np.iinfo(np.int32).max
 _NOTHING = -2  # the `since` batch of a pilot without a `unit_fold` row: no stored batch equals it
@@ -162,18 +170,18 @@ class PreFold:
 
 @dataclass(eq=False)
 class Build:
-    """The rows a direct read collects to build the series from (as `RECORD`s: 46 bytes a row with the moderator's
-    code), and the batch read before them. `fits` turns False, dropping what was collected, at a row `RECORD`s
-    cannot hold exactly (`encodable`)."""
+    """The rows a direct read collects to build the series from, and the batch read before them. The rows go to an
+    anonymous temporary file as they are read (`SPILLED`: 42 bytes a row with the moderator's code) and come back
+    when the fold is written, after the document: held in memory through the analysis, the 1.6 million rows of a
+    50,000-moderator pilot (73 MB) had put that one request above +300 MB. `fits` turns False, dropping what was
+    collected, at a row `RECORD`s cannot hold exactly (`encodable`), or when the file cannot be written (a full or
+    read-only disk: the request is answered without building)."""
 
     batch: int
     moderators: dict[str, int] = field(default_factory=dict)
-    parts: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    size: int = 0
     fits: bool = True
-
-    @property
-    def size(self) -> int:
-        return sum(codes.size for codes, _ in self.parts)
+    _file: IO[bytes] | None = field(default=None, repr=False)
 
     def add(self, moderator_ids: list[str], day: np.ndarray, data: np.ndarray) -> None:
         if not self.fits:
@@ -184,23 +192,58 @@ class Build:
         )
         rows = Rows([], codes, day.astype(np.int64), data)
         if not encodable(rows):
-            self.fits = False
-            self.parts.clear()
+            self._give_up()
             return
-        self.parts.append((codes, _records(rows)))
+        spilled = np.empty(rows.size, dtype=SPILLED)
+        spilled["code"] = codes
+        spilled["record"] = _records(rows)
+        try:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile()  # noqa: SIM115 (kept open until the fold is written)
+            self._file.write(spilled.tobytes())
+        except OSError:
+            log.warning("no room for the rollup rows of a series build; the series are left unbuilt", exc_info=True)
+            self._give_up()
+            return
+        self.size += rows.size
+
+    def _give_up(self) -> None:
+        self.fits = False
+        self.clear_rows()
+
+    def clear_rows(self) -> None:
+        self.close()
+        self.size = 0
 
     def clear(self) -> None:
         self.moderators.clear()
-        self.parts.clear()
+        self.clear_rows()
         self.fits = True
 
     def rows(self) -> Rows | None:
-        """Every row collected (None when one did not fit)."""
+        """Every row collected, once: the file is gone after (None when a row did not fit, the file could not be
+        read back, or the rows were taken already)."""
         if not self.fits:
             return None
-        codes = [part[0] for part in self.parts] or [np.zeros(0, np.int64)]
-        records = np.concatenate([part[1] for part in self.parts] or [np.zeros(0, RECORD)])
-        return Rows(list(self.moderators), np.concatenate(codes), records["day"].astype(np.int64), records=records)
+        try:
+            spilled = np.zeros(0, SPILLED)
+            if self._file is not None:
+                self._file.seek(0)
+                spilled = np.frombuffer(self._file.read(), dtype=SPILLED)
+        except OSError:
+            log.warning("could not read back the rollup rows of a series build", exc_info=True)
+            return None
+        finally:
+            self._give_up()
+        records = spilled["record"]
+        return Rows(list(self.moderators), spilled["code"], records["day"].astype(np.int64), records=records)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    __del__ = close  # a build dropped unwritten (a fold that could not be stored) removes its file too
 
 
 def read_state(session: Session, pilot_id: int) -> FoldState | None:
@@ -224,7 +267,9 @@ def usable(state: FoldState | None, start: date, end: date) -> bool:
 def read(session: Session, pilot_id: int, state: FoldState) -> Rows:
     """Every `unit_day` row of the pilot period `state` was folded for, from the series and the rows changed since
     (module docstring). May add a `Fold` to `session.info[PENDING]`."""
-    stored = decode(select_rows(session, _SERIES, (pilot_id,)))
+    # In moderator order (SQLite's key order; PostgreSQL returns heap order): one-moderator units are sorted the same
+    # way, so placing the rows writes the panel front to back (0.24 s -> 0.06 s at 50,000 moderators on PostgreSQL).
+    stored = decode(sorted(select_rows(session, _SERIES, (pilot_id,), binary=True), key=itemgetter(0)))
     tail = select_rows(session, _TAIL, (pilot_id, state.batch, state.start, state.end, pilot_id))
     if not tail:
         return stored
@@ -295,8 +340,9 @@ def _select(rows: Rows, codes: np.ndarray) -> Rows:
 def decode(series: list[tuple]) -> Rows:
     """`Rows` of `(moderator_id, series)` rows (holding their records)."""
     moderators = [row[0] for row in series]
-    lengths = np.fromiter((len(row[1]) for row in series), dtype=np.int64, count=len(series))
-    records = np.frombuffer(b"".join(bytes(row[1]) for row in series), dtype=RECORD)
+    blobs = [row[1] for row in series]  # bytes, or memoryviews (the drivers' binary values): join takes either
+    lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))
+    records = np.frombuffer(b"".join(blobs), dtype=RECORD)
     moderator = np.repeat(np.arange(len(series), dtype=np.int32), lengths // RECORD.itemsize)
     return Rows(moderators, moderator, records["day"], records=records)  # the records' own columns: no copies
 
@@ -354,6 +400,9 @@ def store(session: Session, fold: Fold) -> bool:
     def day(value: date) -> date | str:
         return value.isoformat() if sqlite else value
 
+    rows = fold.rows.rows() if isinstance(fold.rows, Build) else fold.rows
+    if rows is None:  # a build's rows could not be read back: nothing is claimed, a later read builds
+        return False
     since = fold.since or FoldState(_NOTHING, fold.state.start, fold.state.end)
     state = fold.state
     claimed = connection.exec_driver_sql(
@@ -368,7 +417,6 @@ def store(session: Session, fold: Fold) -> bool:
     try:
         if not sqlite:
             cursor.execute(_STAGE)
-        rows = fold.rows.rows() if isinstance(fold.rows, Build) else fold.rows
         for part in encode(rows):
             if sqlite:
                 cursor.executemany(_UPSERT.format(source="VALUES (?, ?, ?)"), [(fold.pilot_id, *s) for s in part])

@@ -4,10 +4,17 @@
 its members' mode and mean), each moderator's first day of pilot data (`Assignment.data_from`) and whether the unit
 joined late. They are read with `pilots.db.fetch_rows`, which the results loaders share: through the DBAPI cursor,
 never as ORM rows (the Python object per value is the cost at thousands of units).
+
+Units are remembered per process (`UNITS`) under a fingerprint of the pilot's assignment and roster rows (their count,
+largest id and latest time written): once a pilot is launched these rows are only ever added to (late joiners), so
+any change moves the fingerprint, and a request of a 50,000-moderator pilot reads one row of four aggregates instead
+of two 50,000-row tables (0.14 s). The remembered `Units` are shared between requests: their arrays are read-only.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter
@@ -15,7 +22,7 @@ from operator import itemgetter
 import numpy as np
 from sqlmodel import Session
 
-from pilots.db import as_date, fetch_rows
+from pilots.db import as_date, fetch_rows, select_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,13 +37,90 @@ class Units:
     data_from: dict[str, date] = field(default_factory=dict)
     late_joiner: np.ndarray | None = None
 
+    _memo: list = field(default_factory=list, init=False, repr=False, compare=False)
+
     @property
     def size(self) -> int:
         return len(self.ids)
 
+    def positions(self, moderators: list[str], start: date) -> tuple[np.ndarray, np.ndarray | None]:
+        """For each of `moderators`: its unit (-1 when not randomized) and, when some moderator's pilot data begin
+        after `start`, the day offset they begin on (0 for the others; None when none does). The last few answers
+        are remembered with the units: request after request asks for the same moderators in the same order (the
+        rollup series', the pre-period's), and a dictionary look-up per moderator costs 0.02 s at 50,000."""
+        for known, day, answer in self._memo:
+            if day == start and known == moderators:
+                return answer
+        lookup = self.index_of_moderator
+        unit_of = np.fromiter((lookup.get(m, -1) for m in moderators), dtype=np.int64, count=len(moderators))
+        late = {m: (d - start).days for m, d in self.data_from.items() if d > start}
+        first_of = None
+        if late:
+            first_of = np.fromiter((late.get(m, 0) for m in moderators), dtype=np.int64, count=len(moderators))
+        for array in (unit_of, first_of):
+            if array is not None:
+                array.flags.writeable = False
+        self._memo[:] = [*self._memo[-3:], (list(moderators), start, (unit_of, first_of))]
+        return unit_of, first_of
+
+
+# What moves when a pilot's assignments or roster change: rows are added (late joiners) or, for a draft, replaced.
+_FINGERPRINT = "SELECT " + ", ".join(
+    f"(SELECT {value} FROM {table} WHERE pilot_id = {{m}})"
+    for table, written in (("assignment", "assigned_at"), ("roster_entry", "added_at"))
+    for value in ("count(*)", "max(id)", f"max({written})")
+)
+
+
+class _UnitsMemo:
+    """`Units` by (database, pilot, unit kind, fingerprint), least recently used dropped beyond `size` units in all
+    (thread-safe; about 0.5 KB a unit)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, Units] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Units | None:
+        with self._lock:
+            units = self._items.get(key)
+            if units is not None:
+                self._items.move_to_end(key)
+            return units
+
+    def put(self, key: tuple, units: Units) -> None:
+        with self._lock:
+            for other in [k for k in self._items if k[:3] == key[:3]]:
+                del self._items[other]  # the pilot's units under an older fingerprint
+            self._items[key] = units
+            while sum(u.size for u in self._items.values()) > self.size and len(self._items) > 1:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+UNITS = _UnitsMemo(100_000)
+
 
 def load_units(session: Session, pilot_id: int, unit: str) -> Units:
-    """The pilot's units from its assignments, with site, language and tenure (team: the members' mode / mean)."""
+    """The pilot's units from its assignments, with site, language and tenure (team: the members' mode / mean);
+    remembered per process until the assignments or the roster change (module docstring)."""
+    fingerprint = select_rows(session, _FINGERPRINT, (pilot_id,) * 6)[0]
+    key = (str(session.get_bind().url), pilot_id, unit, *(str(value) for value in fingerprint))
+    units = UNITS.get(key)
+    if units is None:
+        units = _read_units(session, pilot_id)
+        for array in (units.arms, units.late_joiner, *units.attributes.values()):
+            if array is not None:
+                array.flags.writeable = False
+        UNITS.put(key, units)
+    return units
+
+
+def _read_units(session: Session, pilot_id: int) -> Units:
+    """`load_units` from the assignment and roster rows."""
     assignments = fetch_rows(
         session,
         "SELECT moderator_id, unit_id, arm, stratum, data_from, late_joiner FROM assignment WHERE pilot_id = {m}",

@@ -343,3 +343,77 @@ def test_units_of_one_moderator_each_are_built_as_the_general_path_builds_them()
     for name, values in general.attributes.items():
         assert fast.attributes[name].dtype == values.dtype
         np.testing.assert_array_equal(fast.attributes[name], values)
+
+
+@pytest.mark.parametrize("unit", ["moderator", "team"])
+def test_remembered_units_follow_late_joiners(app, session, monkeypatch, unit):
+    """`load_units` remembers a pilot's units across requests and batches of audits, and reads them again when late
+    joiners join: the documents equal those computed with nothing remembered."""
+    pilot_id, roster = make_pilot(session, SIM, seed=55, metrics=METRICS, unit=unit)
+    _ingest(app, session, pilot_id, _records(session, pilot_id, roster, 55, before=7))
+    units_module.UNITS.clear()
+    first = units_module.load_units(session, pilot_id, unit)
+    assert not first.arms.flags.writeable and not first.attributes["tenure_months"].flags.writeable
+    _ingest(app, session, pilot_id, _records(session, pilot_id, roster, 55, since=7, before=9))
+    assert units_module.load_units(session, pilot_id, unit) is first  # audits do not change the units
+
+    joiners = _late_joiners(session, pilot_id, roster, 9)
+    _ingest(app, session, pilot_id, _records(session, pilot_id, roster, 55, since=9))
+    _ingest(app, session, pilot_id, _late_audits(session, pilot_id, joiners, "late", range(5, 14)))
+    after = units_module.load_units(session, pilot_id, unit)
+    assert after is not first and set(joiners) <= set(after.index_of_moderator)
+    assert set(after.data_from) - set(first.data_from) == set(joiners)
+    for as_of in (None, START + timedelta(days=10)):
+        remembered = results_document(session, pilot_id, as_of, use_cache=False)
+        assert units_module.load_units(session, pilot_id, unit) is after
+        units_module.UNITS.clear()
+        assert results_document(session, pilot_id, as_of, use_cache=False) == remembered
+        after = units_module.load_units(session, pilot_id, unit)
+
+
+def test_a_build_keeps_its_rows_in_a_file_until_the_fold_is_written():
+    build = unit_series.Build(batch=3)
+    sums = np.array([[1.0, 2.0]] * 5 + [[0.25, 1e300]] * 2)
+    build.add(["b", "a"], np.array([4, 0]), sums)
+    build.add(["a"], np.array([2]), sums[:, :1] * 3)
+    assert build.size == 3 and build._file.tell() == 3 * unit_series.SPILLED.itemsize  # on disk, not in memory
+    rows = build.rows()
+    assert rows.moderators == ["b", "a"] and rows.moderator.tolist() == [0, 1, 1] and rows.day.tolist() == [4, 0, 2]
+    assert rows.data.tobytes() == np.concatenate([sums, sums[:, :1] * 3], axis=1).tobytes()
+    assert build.rows() is None and build._file is None  # taken once: the file is gone
+
+    other = unit_series.Build(batch=3)
+    other.add(["a"], np.array([1]), sums[:, :1])
+    other.add(["c"], np.array([1]), sums[:, :1] + 0.5)  # a count RECORDs cannot hold: nothing is kept
+    assert not other.fits and other.size == 0 and other.rows() is None and other._file is None
+
+
+def test_a_build_without_a_temporary_file_leaves_the_request_answered(app, session, monkeypatch, fold_every_read):
+    pilot_id, roster = make_pilot(session, SIM, seed=57, metrics=METRICS)
+    _ingest(app, session, pilot_id, _records(session, pilot_id, roster, 57))
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(unit_series.tempfile, "TemporaryFile", full)
+        document = results_document(session, pilot_id, use_cache=False)
+    assert unit_series.read_state(session, pilot_id) is None  # nothing built, nothing claimed
+    assert results_document(session, pilot_id, use_cache=False) == document  # the next request builds
+    _assert_series(session, pilot_id)
+    assert results_document(session, pilot_id, use_cache=False) == document
+
+
+def test_unit_positions_are_remembered_per_moderators_and_start():
+    assignments = [
+        ("m1", "m1", "control", "s", "2026-03-02", False),
+        ("m2", "m2", "treatment", "s", "2026-03-09", True),
+    ]
+    data_from = {m: date.fromisoformat(d) for m, _, _, _, d, _ in assignments}
+    units = units_module._single_moderator_units(assignments, {}, data_from)
+    unit_of, first_of = units.positions(["m2", "x", "m1"], date(2026, 3, 2))
+    assert unit_of.tolist() == [1, -1, 0] and first_of.tolist() == [7, 0, 0]
+    assert units.positions(["m2", "x", "m1"], date(2026, 3, 2))[0] is unit_of  # remembered
+    unit_of, first_of = units.positions(["m1"], date(2026, 3, 9))
+    assert unit_of.tolist() == [0] and first_of is None  # nobody's pilot data begin after the 9th
+    assert not unit_of.flags.writeable

@@ -97,7 +97,10 @@ def _plain_columns(text: str) -> tuple[list[str], ColumnRows] | None:
     width = text.count(",", 0, text.find("\n") if "\n" in text else len(text)) + 1
     cells = text.replace("\n", ",\x00,").split(",")
     step = width + 1
-    if (len(cells) + 1) % step or not set(cells[width::step]) <= {"\x00"}:
+    ends = cells[width::step]
+    # Every line end must fall where a row of the header's width ends: the cells at those places are all line ends,
+    # and they are all of them (a short line would put a line end elsewhere: ",,\n1\n1" is not one row "1,\n,1").
+    if (len(cells) + 1) % step or not set(ends) <= {"\x00"} or len(ends) != text.count("\n"):
         return None
     if len(text) > csv.field_size_limit() and max(map(len, cells)) > csv.field_size_limit():
         return None

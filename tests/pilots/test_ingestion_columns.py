@@ -8,7 +8,7 @@ import random
 from datetime import UTC, date, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pilots.errors import ValidationFailed
@@ -157,6 +157,8 @@ def test_plain_csv_split_agrees_with_csv_reader(text):
 
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list(',\n\r"a1 \x00é')), max_size=30))
+@example(",,\n1\n1")  # two short lines once passed as one row of the header's width, a line end inside it
+@example("a,1\n1,a\n,\n1,1\r\n")
 def test_plain_csv_columns_agree_with_csv_reader(text):
     """The one-pass column split gives csv.reader's header and rows whenever it accepts a text: every line as wide
     as the header (otherwise the line-by-line split, then csv.reader, decide)."""

@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel
 import pilots.models  # noqa: F401  (registers every table)
 from pilots import accounts
 from pilots.db import make_engine
+from pilots.ingestion import context as ingestion_context
 from pilots.migrate import upgrade
 from pilots.results import units as results_units
 from webui import create_app
@@ -81,6 +82,7 @@ def app(database_url: str):
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "SIMULATION": True})
     yield app
     results_units.UNITS.clear()  # emptied tables restart their ids: a later test's pilot may match a fingerprint
+    ingestion_context.ROSTERS.clear()
     with app.app_context():
         truncate_all(app_engine())
         app_engine().dispose()

@@ -2,10 +2,17 @@
 
 Read once per request (or once per CLI import), before the write transaction, so parsing and validation do not hold
 the database's write lock. The status is checked again under the lock when the batch is stored.
+
+The assigned moderators are remembered per process (`ROSTERS`) under the pilot's creation time and the count and
+largest id of its assignment rows: after launch assignments are only added (late joiners), so any change moves the
+fingerprint, and a batch of a 50,000-moderator pilot reads two aggregates instead of 50,000 ids (about 25 ms a batch,
+a sixth of its time). The creation time keeps a pilot that reuses a deleted pilot's id from matching.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -20,6 +27,39 @@ from pilots.models import Pilot
 
 # The assigned moderators, through the bare cursor: at 50,000 moderators Core's row processing took 50 ms a batch.
 _ROSTER = "SELECT moderator_id FROM assignment WHERE pilot_id = {m}"
+_FINGERPRINT = "SELECT count(*), max(id) FROM assignment WHERE pilot_id = {m}"
+
+
+class _RosterMemo:
+    """The assigned moderators of the last few pilots ingested into, by (database, pilot, creation time) with the
+    fingerprint they were read under (thread-safe: gunicorn's threaded workers share it)."""
+
+    def __init__(self, pilots: int) -> None:
+        self.pilots = pilots
+        self._items: OrderedDict[tuple, tuple[tuple, frozenset[str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, fingerprint: tuple) -> frozenset[str] | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is None or found[0] != fingerprint:
+                return None
+            self._items.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple, fingerprint: tuple, roster: frozenset[str]) -> None:
+        with self._lock:
+            self._items[key] = (fingerprint, roster)
+            self._items.move_to_end(key)
+            while len(self._items) > self.pilots:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+ROSTERS = _RosterMemo(16)
 
 
 @dataclass(frozen=True)
@@ -51,10 +91,12 @@ def load_context(session: Session, pilot_id: int, now: datetime | None = None) -
         raise NotFound(f"Pilot {pilot_id} does not exist.")
     connection = session.connection()
     pilot = connection.execute(
-        select(Pilot.status, Pilot.start_date, Pilot.end_date, Pilot.pre_period_start).where(Pilot.id == pilot_id)
+        select(Pilot.status, Pilot.start_date, Pilot.end_date, Pilot.pre_period_start, Pilot.created_at).where(
+            Pilot.id == pilot_id
+        )
     ).first()
     ensure_accepting(pilot_id, pilot.status if pilot else None)
-    roster = frozenset(row[0] for row in fetch_rows(session, _ROSTER, pilot_id))
+    roster = assigned_moderators(session, pilot_id, pilot.created_at)
     first_day = min(pilot.pre_period_start or pilot.start_date, pilot.start_date)
     return PilotContext(
         pilot_id=pilot_id,
@@ -62,3 +104,14 @@ def load_context(session: Session, pilot_id: int, now: datetime | None = None) -
         end_date=pilot.end_date,
         window=make_window(roster, first_day, pilot.end_date, now),
     )
+
+
+def assigned_moderators(session: Session, pilot_id: int, created_at: datetime) -> frozenset[str]:
+    """The pilot's assigned moderators, remembered while its assignment rows stay the same (module docstring)."""
+    key = (str(session.get_bind().url), pilot_id, str(created_at))
+    fingerprint = tuple(fetch_rows(session, _FINGERPRINT, pilot_id)[0])
+    roster = ROSTERS.get(key, fingerprint)
+    if roster is None:
+        roster = frozenset(row[0] for row in fetch_rows(session, _ROSTER, pilot_id))
+        ROSTERS.put(key, fingerprint, roster)
+    return roster

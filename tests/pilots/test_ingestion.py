@@ -12,7 +12,8 @@ from sqlalchemy import create_engine, func, select
 from pilots import ingestion, rollups
 from pilots.db import session_factory
 from pilots.errors import Conflict, NotFound, ValidationFailed
-from pilots.models import Event, Outcome, Pilot, UnitDay
+from pilots.ingestion import context
+from pilots.models import Assignment, Event, Outcome, Pilot, UnitDay
 from tests.pilots.ingestion_support import MODERATORS, audit, make_pilot
 from webui.database import sessions
 
@@ -180,6 +181,33 @@ def test_unknown_moderator_is_rejected(factory, session):
         send(factory, pid, [audit("a1", "x1")])
     assert caught.value.details[0]["field"] == "moderator_id"
     assert send(factory, other, [audit("a1", "x1")]).accepted == 1
+
+
+def test_remembered_roster_follows_late_joiners(factory, session):
+    """The assigned moderators are remembered between batches (`pilots.ingestion.context.ROSTERS`), and a late
+    joiner's assignment makes the next batch read them again: its audits are accepted at once."""
+    pid = make_pilot(session)
+    assert send(factory, pid, [audit("a1", "m01")]).accepted == 1
+    with factory() as s:
+        remembered = context.load_context(s, pid).window.roster
+        assert context.load_context(s, pid).window.roster is remembered  # not read again
+    with pytest.raises(ValidationFailed):
+        send(factory, pid, [audit("a2", "late1")])
+    session.add(
+        Assignment(
+            pilot_id=pid,
+            moderator_id="late1",
+            unit_id="late1",
+            arm="control",
+            stratum="all",
+            sequence=99,
+            assigned_at=datetime(2026, 2, 9, tzinfo=UTC),
+            data_from=date(2026, 2, 9),
+            late_joiner=True,
+        )
+    )
+    session.commit()
+    assert send(factory, pid, [audit("a2", "late1")]).accepted == 1
 
 
 @pytest.mark.parametrize(

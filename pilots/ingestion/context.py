@@ -11,8 +11,6 @@ a sixth of its time). The creation time keeps a pilot that reuses a deleted pilo
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -23,6 +21,7 @@ from pilots.db import fetch_rows
 from pilots.errors import Conflict, NotFound
 from pilots.ingestion.fields import Window, make_window
 from pilots.lookup import MAX_ID
+from pilots.memo import Memo
 from pilots.models import Pilot
 
 # The assigned moderators, through the bare cursor: at 50,000 moderators Core's row processing took 50 ms a batch.
@@ -30,36 +29,8 @@ _ROSTER = "SELECT moderator_id FROM assignment WHERE pilot_id = {m}"
 _FINGERPRINT = "SELECT count(*), max(id) FROM assignment WHERE pilot_id = {m}"
 
 
-class _RosterMemo:
-    """The assigned moderators of the last few pilots ingested into, by (database, pilot, creation time) with the
-    fingerprint they were read under (thread-safe: gunicorn's threaded workers share it)."""
-
-    def __init__(self, pilots: int) -> None:
-        self.pilots = pilots
-        self._items: OrderedDict[tuple, tuple[tuple, frozenset[str]]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, fingerprint: tuple) -> frozenset[str] | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is None or found[0] != fingerprint:
-                return None
-            self._items.move_to_end(key)
-            return found[1]
-
-    def put(self, key: tuple, fingerprint: tuple, roster: frozenset[str]) -> None:
-        with self._lock:
-            self._items[key] = (fingerprint, roster)
-            self._items.move_to_end(key)
-            while len(self._items) > self.pilots:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-ROSTERS = _RosterMemo(16)
+ROSTERS: Memo[tuple, tuple[tuple, frozenset[str]]] = Memo(16)
+"""By (database, pilot, creation time): the fingerprint the assigned moderators were read under, and them."""
 
 
 @dataclass(frozen=True)
@@ -110,8 +81,9 @@ def assigned_moderators(session: Session, pilot_id: int, created_at: datetime) -
     """The pilot's assigned moderators, remembered while its assignment rows stay the same (module docstring)."""
     key = (str(session.get_bind().url), pilot_id, str(created_at))
     fingerprint = tuple(fetch_rows(session, _FINGERPRINT, pilot_id)[0])
-    roster = ROSTERS.get(key, fingerprint)
-    if roster is None:
-        roster = frozenset(row[0] for row in fetch_rows(session, _ROSTER, pilot_id))
-        ROSTERS.put(key, fingerprint, roster)
+    remembered = ROSTERS.get(key)
+    if remembered is not None and remembered[0] == fingerprint:
+        return remembered[1]
+    roster = frozenset(row[0] for row in fetch_rows(session, _ROSTER, pilot_id))
+    ROSTERS.put(key, (fingerprint, roster))
     return roster

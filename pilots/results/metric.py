@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +21,7 @@ from analysis.cuped import AdjustedDifference, UnitArrays, cuped_compare
 from analysis.cuped_series import SeriesArrays, cuped_series, look_blocks
 from analysis.ratio import Difference, RatioStats, compare
 from pilots.catalog import MetricDefinition
+from pilots.memo import Memo
 from pilots.results.loader import Panel
 from pilots.results.looks import InformationPlan
 from pilots.results.sequential import LookSeries, SequentialOutcome
@@ -156,38 +155,7 @@ def _compute_looks(panel, definition, control, treatment, days, alpha, pre, want
     return [out[k] for k in wanted]
 
 
-class _LookMemo:
-    """Look figures by the digest of their inputs, least recently used dropped beyond `size` (thread-safe)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[bytes, Look] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_many(self, keys: list[bytes]) -> list[Look | None]:
-        with self._lock:
-            out = []
-            for key in keys:
-                value = self._items.get(key)
-                if value is not None:
-                    self._items.move_to_end(key)
-                out.append(value)
-            return out
-
-    def put_many(self, keys: list[bytes], values: list[Look]) -> None:
-        with self._lock:
-            for key, value in zip(keys, values, strict=True):
-                self._items[key] = value
-                self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-LOOKS = _LookMemo(100_000)  # about 200 bytes a look: 20 MB at most per process
+LOOKS: Memo[bytes, Look] = Memo(100_000)  # about 200 bytes a look: 20 MB at most per process
 
 
 def arm_summary(panel: Panel, definition: MetricDefinition, arms: tuple[str, ...], through: int | None):

@@ -13,8 +13,6 @@ of two 50,000-row tables (0.14 s). The remembered `Units` are shared between req
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter
@@ -23,6 +21,7 @@ import numpy as np
 from sqlmodel import Session
 
 from pilots.db import as_date, fetch_rows, select_rows
+from pilots.memo import Memo
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,36 +71,8 @@ _FINGERPRINT = "SELECT " + ", ".join(
 )
 
 
-class _UnitsMemo:
-    """`Units` by (database, pilot, unit kind, fingerprint), least recently used dropped beyond `size` units in all
-    (thread-safe; about 0.5 KB a unit)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple, Units] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> Units | None:
-        with self._lock:
-            units = self._items.get(key)
-            if units is not None:
-                self._items.move_to_end(key)
-            return units
-
-    def put(self, key: tuple, units: Units) -> None:
-        with self._lock:
-            for other in [k for k in self._items if k[:3] == key[:3]]:
-                del self._items[other]  # the pilot's units under an older fingerprint
-            self._items[key] = units
-            while sum(u.size for u in self._items.values()) > self.size and len(self._items) > 1:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-UNITS = _UnitsMemo(100_000)
+UNITS: Memo[tuple, Units] = Memo(100_000, weight=lambda units: units.size)
+"""By (database, pilot, unit kind, fingerprint), at most 100,000 units in all (about 0.5 KB a unit)."""
 
 
 def load_units(session: Session, pilot_id: int, unit: str) -> Units:
@@ -115,7 +86,7 @@ def load_units(session: Session, pilot_id: int, unit: str) -> Units:
         for array in (units.arms, units.late_joiner, *units.attributes.values()):
             if array is not None:
                 array.flags.writeable = False
-        UNITS.put(key, units)
+        UNITS.put(key, units, replacing=lambda other: other[:3] == key[:3])  # the pilot's older fingerprints
     return units
 
 

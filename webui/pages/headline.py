@@ -152,27 +152,20 @@ def headline(pilot: Pilot, document: dict[str, Any], conclusion: Conclusion | No
     decide_on = minimum_runtime_date(pilot, document)
     label, summary = verdict.label, verdict.summary
     stopped = document.get("stopped_early_on")
+    shown_decide_on = None  # a pilot stopped early is not waiting for its minimum runtime
     if stopped and recommendation in STOPPED and (provisional or recommendation == "continue"):
         label, template = STOPPED[recommendation]
         summary = template.format(stopped=stopped)
-        return Headline(
-            label=label,
-            css=verdict.css + (" provisional" if provisional else ""),
-            summary=summary,
-            provisional=provisional,
-            decide_on=None,
-            ending=ending(pilot, document, conclusion),
-        )
-    if provisional:
+    elif provisional:
         label, template = PROVISIONAL[recommendation]
-        shown = decide_on.isoformat() if decide_on else "the minimum runtime is reached"
-        summary = template.format(date=shown)
+        shown_decide_on = decide_on.isoformat() if decide_on else None
+        summary = template.format(date=shown_decide_on or "the minimum runtime is reached")
     return Headline(
         label=label,
         css=verdict.css + (" provisional" if provisional else ""),
         summary=summary,
         provisional=provisional,
-        decide_on=decide_on.isoformat() if provisional and decide_on else None,
+        decide_on=shown_decide_on,
         ending=ending(pilot, document, conclusion),
     )
 

@@ -81,7 +81,7 @@ class UnitDay(SQLModel, table=True):
 
 
 # Per pilot and moderator: the moderator's `unit_day` rows of the pilot period (start date through end date) packed
-# into one value (`pilots.results.unit_series.RECORD` records in day order), up to the batch in `unit_fold`.
+# into one value (`pilots.results.series_records.RECORD` records in day order), up to the batch in `unit_fold`.
 # Migration 0012. Core tables: the results engine reads and writes them through the DBAPI cursor.
 unit_series = Table(
     "unit_series",

@@ -30,7 +30,7 @@ import numpy as np
 from sqlmodel import Session
 
 from pilots.db import as_date, fetch_chunks
-from pilots.results import unit_series
+from pilots.results import series_records, unit_series
 from pilots.results.units import Units, fetch_rows, load_units
 from pilots.rollups import SUMS
 
@@ -279,7 +279,7 @@ def load_panel(
         else:
             build = None
             if end is not None and through == end:
-                build = unit_series.Build(unit_series.latest_batch(session, pilot_id))
+                build = series_records.Build(unit_series.latest_batch(session, pilot_id))
             _fill_days(values, set_aside, session, pilot_id, units, start_date, through, loaded, members, unique, build)
             if build is not None and build.fits and build.size >= unit_series.BUILD_ROWS:
                 after = unit_series.FoldState(build.batch, start_date, end)
@@ -329,7 +329,7 @@ def _fill_days(
     loaded: frozenset,
     members: _Members | None = None,
     unique: bool = False,
-    build: unit_series.Build | None = None,
+    build: series_records.Build | None = None,
 ) -> None:
     """Add the pilot period's rows into `values[column, unit, day]` (several moderators of one team add up); rows
     dated before their moderator's `data_from` go to `set_aside[unit]` (audits) instead. With `members` (team
@@ -372,7 +372,7 @@ def _place_series(
     members: _Members | None,
     units: Units,
     start: date,
-    rows: unit_series.Rows,
+    rows: series_records.Rows,
     unique: bool,
     loaded: frozenset[str] = frozenset(SUMS),
 ) -> None:
@@ -414,7 +414,7 @@ def _place_series(
 def _scatter_series(
     values: np.ndarray,
     set_aside: np.ndarray,
-    rows: unit_series.Rows,
+    rows: series_records.Rows,
     unit_of: np.ndarray,
     first_of: np.ndarray | None,
     loaded: frozenset[str],
@@ -450,7 +450,7 @@ def _place(
     unique: bool,
     rows: list[tuple],
     columns: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-    build: unit_series.Build | None = None,
+    build: series_records.Build | None = None,
 ) -> bool:
     """Add one chunk of rows (`columns`: their unit index, day index and sums) to the panel (see `_fill_days`);
     False, adding nothing, when the chunk could not be decoded (`columns` None)."""

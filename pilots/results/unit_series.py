@@ -2,8 +2,9 @@
 
 A results request needs every `unit_day` row of the pilot period: 1,575,000 rows at 50,000 moderators and 8 weeks,
 where the driver's fetch alone took 1.6 s of 4.5 s. `unit_series` keeps each moderator's rows of the pilot period
-(start date through end date) packed into one value: `RECORD`s in day order, each the day offset and the row's seven
-sums exactly as `unit_day` holds them. `unit_fold` says up to which batch they reach (`batch`) and for which period.
+(start date through end date) packed into one value: `RECORD`s in day order (`pilots.results.series_records`), each
+the day offset and the row's seven sums exactly as `unit_day` holds them. `unit_fold` says up to which batch they
+reach (`batch`) and for which period.
 
 The read (`read`) is the stored series plus the rows changed since: every accepted batch writes `qa_day` rows (with
 its batch number, `pilots.qa_rollups.add`) for each moderator-day whose `unit_day` row it adds to, so the rows changed
@@ -35,17 +36,15 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter
-from typing import IO
 
 import numpy as np
 from sqlmodel import Session
 
 from pilots.db import as_date, select_rows, write_each_best_effort
+from pilots.results.series_records import Build, Rows, as_records, decode, encodable, encode
 from pilots.rollups import SUMS
 
 log = logging.getLogger(__name__)
@@ -54,12 +53,6 @@ BUILD_ROWS = 50_000  # pilot-period rows of a direct latest read that make it bu
 FOLD_ROWS = 20_000  # rows changed since the fold that make a read rewrite their moderators' series
 PENDING = "pilotlab_unit_series_fold"  # `session.info` key of the fold a read left for the service to write
 
-# One pilot-period row: day offset from the start date, the five counts, the two handle-time sums (38 bytes).
-RECORD = np.dtype([("day", "<i2"), ("counts", "<i4", (5,)), ("totals", "<f8", (2,))])
-# A collected row of a build: the moderator's code and the record.
-SPILLED = np.dtype([("code", "<i4"), ("record", RECORD)])
-_COUNTS = 5
-_INT32 = np.iinfo(np.int32).max
 _NOTHING = -2  # the `since` batch of a pilot without a `unit_fold` row: no stored batch equals it
 _NO_BATCH = -1  # the batch of a fold when the pilot has no `qa_day` row (batches are 0 and up)
 
@@ -92,7 +85,6 @@ _UPSERT = (
     "ON CONFLICT (pilot_id, moderator_id) DO UPDATE SET series = excluded.series"
 )
 _STAGE = "CREATE TEMPORARY TABLE unit_series_stage (moderator_id text, series bytea) ON COMMIT DROP"
-_WRITE_ROWS = 5_000  # series encoded and written at a time
 
 
 @dataclass(frozen=True)
@@ -102,45 +94,6 @@ class FoldState:
     batch: int
     start: date
     end: date
-
-
-@dataclass(frozen=True, eq=False)
-class Rows:
-    """Rollup rows of the pilot period as columns: row i is moderator `moderators[moderator[i]]` on day offset
-    `day[i]`, with the seven sums in `SUMS` order either as `sums[:, i]` (floats holding the stored values exactly)
-    or as `records[i]` (`RECORD`s, as the series store them: read column by column, without a float copy of all)."""
-
-    moderators: list[str]
-    moderator: np.ndarray
-    day: np.ndarray
-    sums: np.ndarray | None = None
-    records: np.ndarray | None = None
-
-    @property
-    def size(self) -> int:
-        return self.day.size
-
-    def column(self, k: int) -> np.ndarray:
-        """Sum `SUMS[k]` of every row (the records' integers for the counts)."""
-        if self.sums is not None:
-            return self.sums[k]
-        return self.records["counts"][:, k] if k < _COUNTS else self.records["totals"][:, k - _COUNTS]
-
-    @property
-    def data(self) -> np.ndarray:
-        """Every sum as floats, `data[k, i]`."""
-        if self.sums is not None:
-            return self.sums
-        data = np.empty((len(SUMS), self.size))
-        data[:_COUNTS] = self.records["counts"].T
-        data[_COUNTS:] = self.records["totals"].T
-        return data
-
-    def select(self, keep: np.ndarray) -> Rows:
-        """The rows where `keep`."""
-        if self.sums is not None:
-            return Rows(self.moderators, self.moderator[keep], self.day[keep], self.sums[:, keep])
-        return Rows(self.moderators, self.moderator[keep], self.day[keep], records=self.records[keep])
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,84 +119,6 @@ class PreFold:
     batch: int
     moderators: list[str]
     sums: np.ndarray
-
-
-@dataclass(eq=False)
-class Build:
-    """The rows a direct read collects to build the series from, and the batch read before them. The rows go to an
-    anonymous temporary file as they are read (`SPILLED`: 42 bytes a row with the moderator's code) and come back
-    when the fold is written, after the document: held in memory through the analysis, the 1.6 million rows of a
-    50,000-moderator pilot (73 MB) had put that one request above +300 MB. `fits` turns False, dropping what was
-    collected, at a row `RECORD`s cannot hold exactly (`encodable`), or when the file cannot be written (a full or
-    read-only disk: the request is answered without building)."""
-
-    batch: int
-    moderators: dict[str, int] = field(default_factory=dict)
-    size: int = 0
-    fits: bool = True
-    _file: IO[bytes] | None = field(default=None, repr=False)
-
-    def add(self, moderator_ids: list[str], day: np.ndarray, data: np.ndarray) -> None:
-        if not self.fits:
-            return
-        code = self.moderators
-        codes = np.fromiter(
-            (code.setdefault(m, len(code)) for m in moderator_ids), dtype=np.int64, count=len(moderator_ids)
-        )
-        rows = Rows([], codes, day.astype(np.int64), data)
-        if not encodable(rows):
-            self._give_up()
-            return
-        spilled = np.empty(rows.size, dtype=SPILLED)
-        spilled["code"] = codes
-        spilled["record"] = _records(rows)
-        try:
-            if self._file is None:
-                self._file = tempfile.TemporaryFile()  # noqa: SIM115 (kept open until the fold is written)
-            self._file.write(spilled.tobytes())
-        except OSError:
-            log.warning("no room for the rollup rows of a series build; the series are left unbuilt", exc_info=True)
-            self._give_up()
-            return
-        self.size += rows.size
-
-    def _give_up(self) -> None:
-        self.fits = False
-        self.clear_rows()
-
-    def clear_rows(self) -> None:
-        self.close()
-        self.size = 0
-
-    def clear(self) -> None:
-        self.moderators.clear()
-        self.clear_rows()
-        self.fits = True
-
-    def rows(self) -> Rows | None:
-        """Every row collected, once: the file is gone after (None when a row did not fit, the file could not be
-        read back, or the rows were taken already)."""
-        if not self.fits:
-            return None
-        try:
-            spilled = np.zeros(0, SPILLED)
-            if self._file is not None:
-                self._file.seek(0)
-                spilled = np.frombuffer(self._file.read(), dtype=SPILLED)
-        except OSError:
-            log.warning("could not read back the rollup rows of a series build", exc_info=True)
-            return None
-        finally:
-            self._give_up()
-        records = spilled["record"]
-        return Rows(list(self.moderators), spilled["code"], records["day"].astype(np.int64), records=records)
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    __del__ = close  # a build dropped unwritten (a fold that could not be stored) removes its file too
 
 
 def read_state(session: Session, pilot_id: int) -> FoldState | None:
@@ -328,67 +203,13 @@ def _merge(stored: Rows, tail: list[tuple], start: date) -> Rows:
     moderator = np.concatenate([kept.moderator, tail_code])
     day = np.concatenate([kept.day, tail_day])
     if kept.records is not None and encodable(changed):
-        return Rows(moderators, moderator, day, records=np.concatenate([kept.records, _records(changed)]))
+        return Rows(moderators, moderator, day, records=np.concatenate([kept.records, as_records(changed)]))
     return Rows(moderators, moderator, day, np.concatenate([kept.data, changed.data], axis=1))
 
 
 def _select(rows: Rows, codes: np.ndarray) -> Rows:
     """The rows of the moderators `codes`."""
     return rows.select(np.isin(rows.moderator, codes))
-
-
-def decode(series: list[tuple]) -> Rows:
-    """`Rows` of `(moderator_id, series)` rows (holding their records)."""
-    moderators = [row[0] for row in series]
-    blobs = [row[1] for row in series]  # bytes, or memoryviews (the drivers' binary values): join takes either
-    lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))
-    records = np.frombuffer(b"".join(blobs), dtype=RECORD)
-    moderator = np.repeat(np.arange(len(series), dtype=np.int32), lengths // RECORD.itemsize)
-    return Rows(moderators, moderator, records["day"], records=records)  # the records' own columns: no copies
-
-
-def _records(rows: Rows, order: np.ndarray | slice = slice(None)) -> np.ndarray:
-    """The rows (in `order`) as `RECORD`s (see `encodable`)."""
-    records = np.empty(rows.day[order].size, dtype=RECORD)
-    records["day"] = rows.day[order]
-    if rows.records is not None:
-        records["counts"] = rows.records["counts"][order]
-        records["totals"] = rows.records["totals"][order]
-        return records
-    records["counts"] = rows.sums[:_COUNTS, order].T
-    records["totals"] = rows.sums[_COUNTS:, order].T
-    return records
-
-
-def encodable(rows: Rows) -> bool:
-    """Whether `RECORD`s hold the rows exactly: integral counts within int32, day offsets within int16."""
-    if rows.size == 0 or rows.sums is None:
-        return rows.size == 0 or bool(rows.day.min() >= 0 and rows.day.max() <= np.iinfo(np.int16).max)
-    counts = rows.sums[:_COUNTS]
-    return bool(
-        np.all(counts == np.floor(counts))
-        and counts.min() >= 0
-        and counts.max() <= _INT32
-        and rows.day.min() >= 0
-        and rows.day.max() <= np.iinfo(np.int16).max
-    )
-
-
-def encode(rows: Rows, size: int = _WRITE_ROWS) -> Iterator[list[tuple[str, bytes]]]:
-    """`(moderator_id, series)` of every moderator with rows, each series in day order, `size` moderators at a
-    time (the bytes of one part at once, beside the records)."""
-    order = np.lexsort((rows.day, rows.moderator))
-    records = _records(rows, order)
-    codes, first, counts = np.unique(rows.moderator[order], return_index=True, return_counts=True)
-    raw = records.view(np.uint8)
-    width = RECORD.itemsize
-    for k in range(0, codes.size, size):
-        yield [
-            (rows.moderators[c], raw[f * width : (f + n) * width].tobytes())
-            for c, f, n in zip(
-                codes[k : k + size].tolist(), first[k : k + size].tolist(), counts[k : k + size].tolist(), strict=True
-            )
-        ]
 
 
 def store(session: Session, fold: Fold) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from pilots import ingestion, retention
 from pilots.models import Pilot
 from pilots.models._time import utcnow
-from pilots.results import qa_levels, results_document, unit_series
+from pilots.results import qa_levels, results_document, series_records, unit_series
 from pilots.results import units as units_module
 from pilots.results.document import build_document
 from pilots.results.loader import load_panel
@@ -106,7 +106,7 @@ def _stored(session, pilot_id) -> dict:
     ).all()
     out = {}
     for moderator, series in rows:
-        records = np.frombuffer(bytes(series), dtype=unit_series.RECORD)
+        records = np.frombuffer(bytes(series), dtype=series_records.RECORD)
         assert np.all(np.diff(records["day"]) > 0)  # day order, one record a day
         for record in records:
             out[(moderator, int(record["day"]))] = [*record["counts"].tolist(), *record["totals"].tolist()]
@@ -303,21 +303,21 @@ def test_small_pilots_and_as_of_reads_do_not_build(app, session):
 
 
 def test_encoding_round_trips_and_refuses_what_it_cannot_hold():
-    rows = unit_series.Rows(
+    rows = series_records.Rows(
         ["b", "a"],
         np.array([0, 1, 0, 1]),
         np.array([5, 0, 1, 2]),
         np.array([[1, 2, 3, 4]] * 5 + [[0.1, 0.2, 0.3, 1e300]] * 2, dtype=float),
     )
-    encoded = [pair for part in unit_series.encode(rows, size=1) for pair in part]
+    encoded = [pair for part in series_records.encode(rows, size=1) for pair in part]
     assert [m for m, _ in encoded] == ["b", "a"]
-    back = unit_series.decode(encoded)
+    back = series_records.decode(encoded)
     assert back.moderators == ["b", "a"]
     assert back.day.tolist() == [1, 5, 0, 2] and back.moderator.tolist() == [0, 0, 1, 1]
     assert back.data[:, 0].tolist() == [3.0] * 5 + [0.3, 0.3]
-    assert unit_series.encodable(rows)
-    half = unit_series.Rows(rows.moderators, rows.moderator, rows.day, rows.data + 0.5)
-    assert not unit_series.encodable(half)
+    assert series_records.encodable(rows)
+    half = series_records.Rows(rows.moderators, rows.moderator, rows.day, rows.data + 0.5)
+    assert not series_records.encodable(half)
 
 
 def test_units_of_one_moderator_each_are_built_as_the_general_path_builds_them():
@@ -372,17 +372,17 @@ def test_remembered_units_follow_late_joiners(app, session, monkeypatch, unit):
 
 
 def test_a_build_keeps_its_rows_in_a_file_until_the_fold_is_written():
-    build = unit_series.Build(batch=3)
+    build = series_records.Build(batch=3)
     sums = np.array([[1.0, 2.0]] * 5 + [[0.25, 1e300]] * 2)
     build.add(["b", "a"], np.array([4, 0]), sums)
     build.add(["a"], np.array([2]), sums[:, :1] * 3)
-    assert build.size == 3 and build._file.tell() == 3 * unit_series.SPILLED.itemsize  # on disk, not in memory
+    assert build.size == 3 and build._file.tell() == 3 * series_records.SPILLED.itemsize  # on disk, not in memory
     rows = build.rows()
     assert rows.moderators == ["b", "a"] and rows.moderator.tolist() == [0, 1, 1] and rows.day.tolist() == [4, 0, 2]
     assert rows.data.tobytes() == np.concatenate([sums, sums[:, :1] * 3], axis=1).tobytes()
     assert build.rows() is None and build._file is None  # taken once: the file is gone
 
-    other = unit_series.Build(batch=3)
+    other = series_records.Build(batch=3)
     other.add(["a"], np.array([1]), sums[:, :1])
     other.add(["c"], np.array([1]), sums[:, :1] + 0.5)  # a count RECORDs cannot hold: nothing is kept
     assert not other.fits and other.size == 0 and other.rows() is None and other._file is None
@@ -396,7 +396,7 @@ def test_a_build_without_a_temporary_file_leaves_the_request_answered(app, sessi
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr(unit_series.tempfile, "TemporaryFile", full)
+        patch.setattr(series_records.tempfile, "TemporaryFile", full)
         document = results_document(session, pilot_id, use_cache=False)
     assert unit_series.read_state(session, pilot_id) is None  # nothing built, nothing claimed
     assert results_document(session, pilot_id, use_cache=False) == document  # the next request builds
